@@ -1,0 +1,68 @@
+//! The adapter config enum: one variant per adapter kind, tagged by `kind` in `gateway.yaml`.
+
+use serde::Deserialize;
+
+use crate::{AdapterError, BuildContext, SharedAdapter};
+
+/// A problem found by [`AdapterConfig::validate`]: the key path below the adapter
+/// (e.g. `base_url`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Dotted key path relative to `adapters.<name>`.
+    pub path: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl ConfigProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// One entry of `adapters:` in `gateway.yaml`, selected by its `kind` key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum AdapterConfig {
+    /// `kind: fhir` — an upstream FHIR R4 REST server.
+    Fhir(crate::fhir::FhirConfig),
+    /// `kind: store` — the embedded FHIR store (SQLite or PostgreSQL).
+    Store(crate::store::StoreConfig),
+}
+
+impl AdapterConfig {
+    /// The `kind` name as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Fhir(_) => "fhir",
+            Self::Store(_) => "store",
+        }
+    }
+
+    /// Checks the settings without any I/O. Returns every problem found.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        match self {
+            Self::Fhir(c) => c.validate(),
+            Self::Store(c) => c.validate(),
+        }
+    }
+
+    /// Builds the adapter instance `name`: opens clients and pools, reads secrets.
+    ///
+    /// Errors: [`AdapterError::Config`] when a secret or file cannot be read, or a
+    /// connection cannot be opened at all.
+    pub async fn build(
+        &self,
+        name: &str,
+        ctx: &BuildContext,
+    ) -> Result<SharedAdapter, AdapterError> {
+        match self {
+            Self::Fhir(c) => crate::fhir::build(name, c, ctx).await,
+            Self::Store(c) => crate::store::build(name, c, ctx).await,
+        }
+    }
+}
