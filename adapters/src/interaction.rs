@@ -335,6 +335,66 @@ pub struct FhirRequest {
     pub request_id: String,
     /// The validated caller, when the gateway authenticated one.
     pub principal: Option<Principal>,
+    /// The client's IP address as the gateway saw it (for `X-Forwarded-For`).
+    pub client_ip: Option<std::net::IpAddr>,
+}
+
+impl FhirRequest {
+    /// A request for `target` with no query, headers or body, answering links under
+    /// `base_url`. Used by the gateway, by Bundle processing and by tests.
+    pub fn new(method: Method, target: Target, base_url: impl Into<String>) -> Self {
+        Self {
+            method,
+            interaction: target.interaction,
+            resource_type: target.resource_type,
+            id: target.id,
+            version_id: target.version_id,
+            operation: target.operation,
+            query: Vec::new(),
+            raw_query: None,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            base_url: base_url.into(),
+            request_id: String::new(),
+            principal: None,
+            client_ip: None,
+        }
+    }
+
+    /// The path of this request relative to the FHIR base, e.g. `Patient/1/_history/2`,
+    /// `Observation/_search` is rendered as `Observation` (the query carries the search).
+    pub fn relative_path(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(rt) = &self.resource_type {
+            parts.push(rt.clone());
+        }
+        if let Some(id) = &self.id {
+            parts.push(id.clone());
+        }
+        match self.interaction {
+            Interaction::Vread => {
+                parts.push("_history".into());
+                parts.extend(self.version_id.clone());
+            }
+            Interaction::HistoryInstance
+            | Interaction::HistoryType
+            | Interaction::HistorySystem => parts.push("_history".into()),
+            Interaction::Capabilities => parts.push("metadata".into()),
+            Interaction::Operation => {
+                parts.extend(self.operation.as_ref().map(|o| format!("${o}")))
+            }
+            _ => {}
+        }
+        parts.join("/")
+    }
+
+    /// The first value of query parameter `name`, if present.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A response body: either in memory or streamed (large Binary payloads).

@@ -94,3 +94,23 @@ fn interaction_codes_round_trip() {
         assert_eq!(Interaction::from_code(i.code()), Some(i));
     }
 }
+
+#[test]
+fn relative_path_renders_each_interaction() {
+    let cases = [
+        (Method::GET, "Patient/1/_history/2"),
+        (Method::GET, "Patient/1/_history"),
+        (Method::GET, "Patient/_history"),
+        (Method::GET, "_history"),
+        (Method::GET, "Patient/1"),
+        (Method::POST, "Patient/1/$ingest"),
+        (Method::GET, "metadata"),
+    ];
+    for (method, path) in cases {
+        let target = parse(method.clone(), path).expect(path);
+        assert_eq!(
+            FhirRequest::new(method, target, "http://x/fhir").relative_path(),
+            path
+        );
+    }
+}
