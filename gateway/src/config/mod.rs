@@ -1,0 +1,58 @@
+//! `gateway.yaml`: the configuration schema, its defaults, and loading with exact error locations.
+//!
+//! Loading reads the file, expands `${ENV}` references, parses it with every unknown key an
+//! error, applies the documented environment overrides, then validates it without I/O.
+//! Every problem is reported as `file:line: key.path: problem`.
+
+mod load;
+mod locate;
+mod routes;
+mod server;
+
+pub use load::{ConfigError, Problem, load, load_str};
+pub use routes::RouteConfig;
+pub use server::ServerConfig;
+
+use fhirgate_adapters::AdapterConfig;
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// The whole `gateway.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listening address, public base URL, data directory and HTTP limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Named adapter instances, each with a `kind` (`fhir`, `store`, …).
+    pub adapters: IndexMap<String, AdapterConfig>,
+    /// Which adapter serves which resource types and interactions; the first match wins.
+    pub routes: Vec<RouteConfig>,
+}
+
+impl Config {
+    /// Pure validation of cross-references and values; returns `(key.path, problem)` pairs.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = self.server.validate();
+        if self.adapters.is_empty() {
+            problems.push(("adapters".into(), "at least one adapter is required".into()));
+        }
+        for (name, adapter) in &self.adapters {
+            for p in adapter.validate() {
+                problems.push((format!("adapters.{name}.{}", p.path), p.problem));
+            }
+        }
+        if self.routes.is_empty() {
+            problems.push(("routes".into(), "at least one route is required".into()));
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            for (path, problem) in route.validate(&self.adapters) {
+                problems.push((format!("routes[{i}].{path}"), problem));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests;

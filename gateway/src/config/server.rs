@@ -1,0 +1,74 @@
+//! `server:` — where fhirgate listens, its public base URL, its data directory and HTTP limits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+/// The `server` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on (`HOST:PORT`; port 0 picks a free one). Default `127.0.0.1:8080`.
+    /// Env override: `FHIRGATE_LISTEN`.
+    pub listen: SocketAddr,
+    /// Public base URL of the FHIR API used in links (`Bundle.link`, `fullUrl`, `Location`),
+    /// e.g. `https://gateway.example.org/fhir`. Unset: the request's scheme and Host + `/fhir`.
+    /// Env override: `FHIRGATE_BASE_URL`.
+    pub base_url: Option<String>,
+    /// Directory for runtime state (embedded store, keys, outbox, audit). Default `./data`.
+    /// Env override: `FHIRGATE_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// Largest accepted request body (e.g. `16MiB`); larger answers 413. Default 16 MiB.
+    pub body_limit: ByteSize,
+    /// Derive the public base from `X-Forwarded-Proto`/`X-Forwarded-Host` when `base_url`
+    /// is unset. Enable only behind a proxy that sets them. Default false.
+    pub trust_forwarded_headers: bool,
+    /// Seconds in-flight requests get to finish after SIGTERM before exit. Default 30.
+    pub shutdown_grace_seconds: f64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: None,
+            data_dir: PathBuf::from("./data"),
+            body_limit: ByteSize::mib(16),
+            trust_forwarded_headers: false,
+            shutdown_grace_seconds: 30.0,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Pure checks; `(key.path, problem)` pairs.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        if let Some(base) = &self.base_url {
+            match url::Url::parse(base) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+                _ => problems.push((
+                    "server.base_url".into(),
+                    "must be an absolute http(s) URL without query, e.g. https://gw.example.org/fhir".into(),
+                )),
+            }
+        }
+        if self.body_limit.as_u64() == 0 {
+            problems.push(("server.body_limit".into(), "must be greater than 0".into()));
+        }
+        if !(self.shutdown_grace_seconds >= 0.0) {
+            problems.push((
+                "server.shutdown_grace_seconds".into(),
+                "must be >= 0".into(),
+            ));
+        }
+        problems
+    }
+
+    /// The configured public base without a trailing slash, if set.
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref().map(|b| b.trim_end_matches('/'))
+    }
+}

@@ -1,0 +1,136 @@
+use super::*;
+
+const GOOD: &str = "\
+server:
+  listen: 127.0.0.1:0
+adapters:
+  store:
+    kind: store
+routes:
+  - resources: [\"*\"]
+    adapters: [store]
+";
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match load_str(text, "gateway.yaml", &no_env) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.to_string().lines().map(str::to_owned).collect(),
+    }
+}
+
+#[test]
+fn minimal_config_loads_with_defaults() {
+    let config = load_str(GOOD, "gateway.yaml", &no_env).expect("valid");
+    assert_eq!(config.server.listen.port(), 0);
+    assert_eq!(config.server.body_limit.as_u64(), 16 * 1024 * 1024);
+    assert_eq!(config.routes[0].interactions, vec!["*".to_owned()]);
+    assert!(!config.server.trust_forwarded_headers);
+}
+
+#[test]
+fn unknown_key_is_reported_with_file_line_and_path() {
+    let text = GOOD.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  lisen: 1\n",
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("gateway.yaml:3: server"), "{}", p[0]);
+    assert!(p[0].contains("unknown field `lisen`"), "{}", p[0]);
+}
+
+#[test]
+fn wrong_type_is_reported_at_its_line() {
+    let text = GOOD.replace("127.0.0.1:0", "not-an-address");
+    let p = problems(&text);
+    assert!(
+        p[0].starts_with("gateway.yaml:2: server.listen: "),
+        "{}",
+        p[0]
+    );
+}
+
+#[test]
+fn missing_required_section_is_reported() {
+    let p = problems("server:\n  listen: 127.0.0.1:0\nadapters:\n  store:\n    kind: store\n");
+    assert!(p[0].contains("missing field `routes`"), "{}", p[0]);
+}
+
+#[test]
+fn route_to_unknown_adapter_is_reported_at_the_route_line() {
+    let text = GOOD.replace("adapters: [store]", "adapters: [ehr]");
+    let p = problems(&text);
+    assert_eq!(
+        p,
+        vec!["gateway.yaml:8: routes[0].adapters[0]: no adapter named 'ehr' in `adapters`"]
+    );
+}
+
+#[test]
+fn unknown_adapter_kind_is_an_error() {
+    let text = GOOD.replace("kind: store", "kind: carrier-pigeon");
+    let p = problems(&text);
+    assert!(
+        p[0].contains("adapters.store") && p[0].contains("carrier-pigeon"),
+        "{}",
+        p[0]
+    );
+    assert!(p[0].starts_with("gateway.yaml:"), "{}", p[0]);
+}
+
+#[test]
+fn env_references_expand_and_unset_ones_fail_with_their_line() {
+    let text = GOOD.replace("127.0.0.1:0", "${LISTEN}");
+    let env = |name: &str| (name == "LISTEN").then(|| "127.0.0.1:9999".to_owned());
+    let config = load_str(&text, "g.yaml", &env).expect("expanded");
+    assert_eq!(config.server.listen.port(), 9999);
+    let p = problems(&text);
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].starts_with("gateway.yaml:2: server.listen: environment variable LISTEN is not set"),
+        "{}",
+        p[0]
+    );
+    let defaulted = GOOD.replace("127.0.0.1:0", "${LISTEN:-127.0.0.1:7}");
+    assert_eq!(
+        load_str(&defaulted, "g", &no_env)
+            .expect("default")
+            .server
+            .listen
+            .port(),
+        7
+    );
+}
+
+#[test]
+fn bad_base_url_and_resource_type_are_both_reported() {
+    let text = GOOD
+        .replace(
+            "  listen: 127.0.0.1:0\n",
+            "  listen: 127.0.0.1:0\n  base_url: ftp://x\n",
+        )
+        .replace("[\"*\"]", "[Patients]");
+    let p = problems(&text);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p[0].starts_with("gateway.yaml:3: server.base_url: "),
+        "{}",
+        p[0]
+    );
+    assert!(
+        p[1].starts_with("gateway.yaml:8: routes[0].resources[0]: 'Patients'"),
+        "{}",
+        p[1]
+    );
+}
+
+#[test]
+fn data_dir_env_override_applies() {
+    let env = |name: &str| (name == "FHIRGATE_DATA_DIR").then(|| "/tmp/fg".to_owned());
+    let config = load_str(GOOD, "g", &env).expect("valid");
+    assert_eq!(config.server.data_dir, std::path::PathBuf::from("/tmp/fg"));
+}

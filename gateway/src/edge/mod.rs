@@ -1,0 +1,96 @@
+//! The FHIR REST edge under `/fhir`: one handler that parses the interaction, picks the
+//! route's adapter(s) and turns the adapter's answer into the HTTP response.
+
+mod base;
+mod negotiate;
+mod request;
+mod response;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
+
+pub use base::public_base;
+
+use crate::error::GatewayError;
+use crate::observe::{EdgeLabels, RequestId};
+use crate::state::AppState;
+
+/// Handles every request under `/fhir`.
+pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let path = request
+        .uri()
+        .path()
+        .trim_start_matches("/fhir")
+        .trim_matches('/')
+        .to_owned();
+    let built = request::build(&state.config.server, request, &path, request_id, client_ip).await;
+    let (result, labels) = match built {
+        Ok(fhir) => {
+            let labels = EdgeLabels::of(&fhir);
+            (dispatch(&state, fhir).await, labels)
+        }
+        Err(e) => (Err(e), EdgeLabels::default()),
+    };
+    let mut response = match result {
+        Ok(answer) => response::into_http(answer),
+        Err(e) => e.into_response(),
+    };
+    response.extensions_mut().insert(labels);
+    response
+}
+
+/// Sends the request to the adapter(s) its route names. Writes go to every adapter of the
+/// route in order, the first one's answer being the client's; the others get the request
+/// only when the first succeeded.
+async fn dispatch(state: &AppState, request: FhirRequest) -> Result<FhirResponse, GatewayError> {
+    if request.interaction == Interaction::Capabilities {
+        return Ok(state.capability.response(&request.base_url));
+    }
+    let resource_type = request.resource_type.as_deref();
+    let route = state
+        .route(resource_type, request.interaction)
+        .ok_or_else(|| {
+            GatewayError::NotFound(format!(
+                "no route serves {} on {}",
+                request.interaction.code(),
+                resource_type.unwrap_or("the system level")
+            ))
+        })?;
+    let mut adapters = route.iter();
+    let Some(primary) = adapters.next() else {
+        return Err(GatewayError::NotFound("route names no adapter".into()));
+    };
+    if !request.interaction.is_write() || route.len() == 1 {
+        return Ok(primary.handle(request).await?);
+    }
+    let answer = primary.handle(request.clone()).await?;
+    if answer.status.is_success() {
+        for secondary in adapters {
+            match secondary.handle(request.clone()).await {
+                Ok(r) if r.status.is_success() => {}
+                Ok(r) => {
+                    tracing::warn!(adapter = %secondary.name(), status = r.status.as_u16(), "secondary write refused")
+                }
+                Err(e) => {
+                    tracing::warn!(adapter = %secondary.name(), error = %e, "secondary write failed")
+                }
+            }
+        }
+    }
+    Ok(answer)
+}

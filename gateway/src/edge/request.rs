@@ -1,0 +1,188 @@
+//! Turns an HTTP request under `/fhir` into a [`FhirRequest`]: path → interaction, query,
+//! body read within the limit, media types checked, JSON checked for well-formedness.
+
+use std::net::IpAddr;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, header};
+use bytes::Bytes;
+use fhirgate_adapters::interaction::parse_target;
+use fhirgate_adapters::{FhirRequest, Interaction};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Deserialize;
+
+use super::base::public_base;
+use super::negotiate::{BodyKind, check_accept, check_content_type};
+use crate::config::ServerConfig;
+use crate::error::GatewayError;
+
+/// The request headers FHIR defines for the REST API; only these reach adapters.
+const FHIR_HEADERS: [header::HeaderName; 6] = [
+    header::ACCEPT,
+    header::CONTENT_TYPE,
+    header::IF_MATCH,
+    header::IF_NONE_MATCH,
+    header::IF_MODIFIED_SINCE,
+    header::HeaderName::from_static("prefer"),
+];
+
+/// The first members of a resource, read without building a tree.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "resourceType")]
+    resource_type: Option<String>,
+    id: Option<serde_json::Value>,
+    #[serde(rename = "type")]
+    kind: Option<serde_json::Value>,
+}
+
+/// Builds the adapter request. `path` is the URI path below `/fhir` without slashes at
+/// either end. Errors are the client's: 400, 404, 405, 406, 413, 415.
+pub async fn build(
+    server: &ServerConfig,
+    request: Request<Body>,
+    path: &str,
+    request_id: String,
+    client_ip: Option<IpAddr>,
+) -> Result<FhirRequest, GatewayError> {
+    let (parts, body) = request.into_parts();
+    let raw_query = parts.uri.query().map(str::to_owned);
+    let mut query: Vec<(String, String)> = raw_query
+        .as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let format = query
+        .iter()
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v.as_str());
+    check_accept(format, &parts.headers)?;
+    let is_post_search =
+        parts.method == Method::POST && (path == "_search" || path.ends_with("/_search"));
+    let target = parse_target(&parts.method, path)?;
+    let base_url = public_base(server, &parts.headers)?;
+    let body = read_body(body, &parts.headers, server.body_limit.as_u64()).await?;
+    let kind = check_content_type(
+        target.interaction,
+        target.operation.as_deref(),
+        is_post_search,
+        &parts.headers,
+        body.len(),
+    )?;
+    let mut headers = HeaderMap::new();
+    for name in FHIR_HEADERS
+        .iter()
+        .chain([&header::HeaderName::from_static("if-none-exist")])
+    {
+        for value in parts.headers.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let mut request = FhirRequest::new(parts.method, target, base_url);
+    request.request_id = request_id;
+    request.client_ip = client_ip;
+    if kind == BodyKind::Form || is_post_search {
+        // POST _search is answered as the equivalent GET search (FHIR R4 §3.1.0.9.2): the
+        // form parameters join the query, so every later check sees all of them.
+        query.extend(form_urlencoded::parse(&body).into_owned());
+        request.method = Method::GET;
+        request.raw_query = None;
+        headers.remove(header::CONTENT_TYPE);
+    } else {
+        request.raw_query = raw_query;
+        if kind == BodyKind::Json {
+            check_json(&mut request, &body)?;
+        }
+        request.body = body;
+    }
+    request.query = query;
+    request.headers = headers;
+    Ok(request)
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, GatewayError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(GatewayError::PayloadTooLarge { limit })
+        }
+        Err(e) => Err(GatewayError::BadRequest(format!(
+            "request body could not be read: {e}"
+        ))),
+    }
+}
+
+/// Well-formed JSON, the right `resourceType`, matching ids; a Bundle POSTed to the base
+/// becomes a transaction or a batch by its `type`.
+fn check_json(request: &mut FhirRequest, body: &[u8]) -> Result<(), GatewayError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let head: Head = match request.interaction {
+        Interaction::Create | Interaction::Update | Interaction::Batch => parse_head(body)?,
+        _ => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(json_error)?;
+            return Ok(());
+        }
+    };
+    let resource_type = head.resource_type.as_deref();
+    match request.interaction {
+        Interaction::Batch => match (resource_type, head.kind.as_ref().and_then(|k| k.as_str())) {
+            (Some("Bundle"), Some("transaction")) => request.interaction = Interaction::Transaction,
+            (Some("Bundle"), Some("batch")) => {}
+            _ => {
+                return Err(GatewayError::BadRequest(
+                    "POST to the base takes a Bundle of type batch or transaction".into(),
+                ));
+            }
+        },
+        _ => {
+            let expected = request.resource_type.as_deref();
+            if resource_type != expected {
+                return Err(GatewayError::BadRequest(format!(
+                    "resourceType {} does not match the URL's {}",
+                    resource_type.unwrap_or("(missing)"),
+                    expected.unwrap_or("(none)")
+                )));
+            }
+            if let (Interaction::Update, Some(url_id)) =
+                (request.interaction, request.id.as_deref())
+            {
+                let body_id = head.id.as_ref().and_then(|v| v.as_str());
+                if body_id != Some(url_id) {
+                    return Err(GatewayError::BadRequest(format!(
+                        "update needs the resource id to equal the URL's id '{url_id}' (FHIR R4 §3.1.0.4)"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_head(body: &[u8]) -> Result<Head, GatewayError> {
+    serde_json::from_slice::<Head>(body).map_err(json_error)
+}
+
+fn json_error(e: serde_json::Error) -> GatewayError {
+    if e.is_data() {
+        return GatewayError::BadRequest(format!("body is not a FHIR JSON resource: {e}"));
+    }
+    GatewayError::MalformedJson {
+        line: e.line(),
+        column: e.column(),
+        detail: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+    }
+}

@@ -1,0 +1,108 @@
+//! The gateway's error type: every FHIR-side failure becomes a status and an OperationOutcome here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fhirgate_adapters::AdapterError;
+use fhirgate_adapters::interaction::PathError;
+use fhirgate_conformance::{Issue, IssueCode, operation_outcome};
+
+/// Media type of every FHIR body fhirgate writes.
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// Why the gateway refused or could not complete a FHIR request.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The request is malformed in a way the client can fix (400, `invalid`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is not well-formed JSON (400, `structure`).
+    #[error("malformed JSON at line {line}, column {column}: {detail}")]
+    MalformedJson {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// serde_json's description.
+        detail: String,
+    },
+    /// No such resource type, path or route (404, `not-found`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not defined for this path (405, `not-supported`).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The client accepts no format fhirgate writes (406, `not-supported`).
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// The body's media type is not one this interaction takes (415, `not-supported`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than `server.body_limit` (413, `too-long`).
+    #[error("request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The system behind the gateway failed (502, 503 or 504).
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+}
+
+impl From<PathError> for GatewayError {
+    fn from(e: PathError) -> Self {
+        match e.status {
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(e.message),
+            StatusCode::BAD_REQUEST => Self::BadRequest(e.message),
+            _ => Self::NotFound(e.message),
+        }
+    }
+}
+
+impl GatewayError {
+    /// HTTP status and OperationOutcome `issue.code` for this error.
+    pub fn status_and_code(&self) -> (StatusCode, IssueCode) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, IssueCode::Invalid),
+            Self::MalformedJson { .. } => (StatusCode::BAD_REQUEST, IssueCode::Structure),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, IssueCode::NotFound),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported),
+            Self::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, IssueCode::NotSupported),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, IssueCode::NotSupported)
+            }
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong),
+            Self::Adapter(e) => (
+                e.status(),
+                match e {
+                    AdapterError::Timeout { .. } => IssueCode::Timeout,
+                    AdapterError::Unreachable { .. } | AdapterError::Unavailable { .. } => {
+                        IssueCode::Transient
+                    }
+                    _ => IssueCode::Exception,
+                },
+            ),
+        }
+    }
+}
+
+/// A response with `status` and an OperationOutcome of one error issue.
+pub fn outcome(status: StatusCode, code: IssueCode, diagnostics: impl Into<String>) -> Response {
+    let body = operation_outcome(&[Issue::error(code, diagnostics)]).to_string();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    response
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Adapter(e) = &self {
+            tracing::warn!(adapter = %e.adapter(), status = status.as_u16(), error = %e, "adapter failed");
+            metrics::counter!("fhirgate_upstream_errors_total", "adapter" => e.adapter().to_owned())
+                .increment(1);
+        }
+        outcome(status, code, self.to_string())
+    }
+}

@@ -1,0 +1,68 @@
+//! fhirgate: the FHIR R4 gateway's HTTP edge, configuration and startup.
+//!
+//! [`app`] builds the router (usable without a socket in tests); [`server::run`] binds,
+//! prints the ready line and serves until SIGTERM.
+#![forbid(unsafe_code)]
+
+pub mod capability;
+pub mod config;
+pub mod edge;
+pub mod error;
+pub mod observe;
+pub mod ops;
+pub mod server;
+pub mod state;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{any, get};
+use fhirgate_conformance::IssueCode;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use state::AppState;
+
+/// The whole HTTP application for `state`: FHIR under `/fhir`, the operational endpoints,
+/// and the layer stack every request passes through.
+pub fn app(state: Arc<AppState>) -> Router {
+    let routes = Router::new()
+        .route("/fhir", any(edge::handle))
+        .route("/fhir/", any(edge::handle))
+        .route("/fhir/{*path}", any(edge::handle))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .with_state(state);
+    // The stack, outermost first. Each layer's position is deliberate:
+    let stack = ServiceBuilder::new()
+        // 1. Request id, access log and metrics outermost: every response — errors, panics,
+        //    unknown paths — carries X-Request-Id, one log line and its counters.
+        .layer(axum::middleware::from_fn(observe::observe))
+        // 2. Panics inside: a panicking handler still answers 500 with an OperationOutcome,
+        //    and layer 1 still logs and labels it.
+        .layer(CatchPanicLayer::custom(panic_response))
+        // 3. The edge reads bodies itself against `server.body_limit` (413 as an
+        //    OperationOutcome), so axum's own 2 MB extractor limit is off.
+        .layer(DefaultBodyLimit::disable());
+    routes.layer(stack)
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %detail.chars().take(200).collect::<String>(), "handler panicked");
+    error::outcome(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        IssueCode::Exception,
+        "internal error; see the gateway log",
+    )
+}

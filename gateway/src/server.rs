@@ -1,0 +1,115 @@
+//! Startup and shutdown: build adapters, bind, print the ready line, drain on SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fhirgate_adapters::BuildContext;
+use indexmap::IndexMap;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {dir}: {source}")]
+    DataDir {
+        /// The directory.
+        dir: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An adapter could not be built.
+    #[error(transparent)]
+    Adapter(#[from] fhirgate_adapters::AdapterError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Creates the data directory and builds every adapter, in config order.
+pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+        dir: data_dir.display().to_string(),
+        source,
+    })?;
+    let ctx = BuildContext { data_dir };
+    let mut adapters = IndexMap::new();
+    for (name, adapter) in &config.adapters {
+        let built = adapter.build(name, &ctx).await?;
+        tracing::info!(adapter = %name, kind = adapter.kind(), "adapter built");
+        adapters.insert(name.clone(), built);
+    }
+    Ok(Arc::new(AppState::new(config, adapters)))
+}
+
+/// Serves `config` on `listen` until SIGTERM or SIGINT, then drains in-flight requests for
+/// at most `server.shutdown_grace_seconds` and returns. Prints exactly one line to stdout
+/// when ready: `fhirgate listening on http://HOST:PORT`.
+pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
+    let grace = Duration::from_secs_f64(config.server.shutdown_grace_seconds);
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "fhirgate listening on http://{addr}");
+    let _ = stdout.flush();
+    tracing::info!(%addr, "listening");
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown signal received; draining in-flight requests");
+        let _ = stop_tx.send(true);
+    };
+    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let deadline = async move {
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(StartError::Serve)?,
+        () = deadline => tracing::warn!(seconds = grace.as_secs_f64(), "drain deadline reached; exiting"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,61 @@
+//! Shared application state: the loaded config, the built adapters and the route table.
+
+use fhirgate_adapters::{Interaction, SharedAdapter};
+use indexmap::IndexMap;
+
+use crate::capability::Capability;
+use crate::config::Config;
+
+/// Everything request handlers share, behind an `Arc`.
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Config,
+    /// Built adapters by instance name.
+    pub adapters: IndexMap<String, SharedAdapter>,
+    /// The CapabilityStatement, rendered per public base.
+    pub capability: Capability,
+    /// Routes resolved to adapter handles, in config order.
+    routes: Vec<(crate::config::RouteConfig, Vec<SharedAdapter>)>,
+}
+
+impl AppState {
+    /// Builds the state from a validated config and its built adapters (every adapter a
+    /// route names must be present; `Config::validate` guarantees it for loaded configs).
+    pub fn new(config: Config, adapters: IndexMap<String, SharedAdapter>) -> Self {
+        let routes = config
+            .routes
+            .iter()
+            .map(|r| {
+                let handles = r
+                    .adapters
+                    .iter()
+                    .filter_map(|name| adapters.get(name).cloned())
+                    .collect();
+                (r.clone(), handles)
+            })
+            .collect::<Vec<_>>();
+        let mut state = Self {
+            config,
+            adapters,
+            capability: Capability::default(),
+            routes,
+        };
+        state.capability = Capability::build(&state);
+        state
+    }
+
+    /// The adapters of the first route serving `interaction` on `resource_type`
+    /// (`None` = system level), or `None` when no route does.
+    pub fn route(
+        &self,
+        resource_type: Option<&str>,
+        interaction: Interaction,
+    ) -> Option<&[SharedAdapter]> {
+        self.routes
+            .iter()
+            .find(|(route, handles)| {
+                !handles.is_empty() && route.matches(resource_type, interaction)
+            })
+            .map(|(_, handles)| handles.as_slice())
+    }
+}
