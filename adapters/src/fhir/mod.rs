@@ -1,61 +1,34 @@
 //! `kind: fhir` — forwards interactions to an upstream FHIR R4 REST server.
+//!
+//! - [`config`]: the settings, validated without I/O.
+//! - [`client`]: the adapter; builds the upstream request (URL, query, allow-listed headers,
+//!   OAuth2 token) and maps transport failures to 502/504.
+//! - [`response`]: streams or buffers the answer; [`bundle`] rewrites Bundle links in one
+//!   pass over `serde_json::Value`; [`rewrite`] is the pure URL rewriting both use.
+//! - [`headers`]: the request and response header allow-lists.
+//! - [`auth`]: OAuth2 client credentials (`client_secret_basic`, `private_key_jwt`).
 
-use serde::Deserialize;
+pub mod auth;
+pub mod bundle;
+pub mod client;
+pub mod config;
+pub mod headers;
+pub mod response;
+pub mod rewrite;
 
-use crate::config::ConfigProblem;
+use std::sync::Arc;
+
+pub use client::FhirAdapter;
+pub use config::{FhirConfig, UpstreamAuth};
+
 use crate::{AdapterError, BuildContext, SharedAdapter};
 
-/// Settings of a `kind: fhir` adapter.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FhirConfig {
-    /// Base URL of the upstream FHIR R4 API, e.g. `https://ehr.example.org/fhir`.
-    pub base_url: String,
-    /// Seconds to wait for the TCP/TLS connection (default 5).
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout_seconds: f64,
-    /// Seconds to wait for the whole upstream answer (default 30).
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: f64,
-}
-
-fn default_connect_timeout() -> f64 {
-    5.0
-}
-
-fn default_timeout() -> f64 {
-    30.0
-}
-
-impl FhirConfig {
-    /// Pure checks of the settings.
-    pub fn validate(&self) -> Vec<ConfigProblem> {
-        let mut problems = Vec::new();
-        match url::Url::parse(&self.base_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => problems.push(ConfigProblem::new(
-                "base_url",
-                "must be an absolute http(s) URL",
-            )),
-        }
-        if !(self.timeout_seconds > 0.0) {
-            problems.push(ConfigProblem::new("timeout_seconds", "must be > 0"));
-        }
-        if !(self.connect_timeout_seconds > 0.0) {
-            problems.push(ConfigProblem::new("connect_timeout_seconds", "must be > 0"));
-        }
-        problems
-    }
-}
-
-/// Builds the adapter (not yet implemented in this scaffold).
+/// Builds the adapter `name` from `config`: opens the HTTP client and reads the secret or
+/// private key (files or values). Errors: [`AdapterError::Config`].
 pub async fn build(
     name: &str,
-    _config: &FhirConfig,
+    config: &FhirConfig,
     _ctx: &BuildContext,
 ) -> Result<SharedAdapter, AdapterError> {
-    Err(AdapterError::Config {
-        adapter: name.to_owned(),
-        detail: "fhir adapter not built yet".into(),
-    })
+    Ok(Arc::new(FhirAdapter::new(name, config)?))
 }

@@ -1,0 +1,281 @@
+//! The `FhirAdapter`: forwards one interaction to the upstream FHIR R4 server over reqwest
+//! (FHIR R4 §3.1.0 "RESTful API"), with the adapter's own OAuth2 token, and maps transport
+//! failures to [`AdapterError`]s (connect refused → 502, timeouts → 504, broken body → 502).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, header};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::auth::TokenSource;
+use super::config::FhirConfig;
+use super::headers::request_headers;
+use super::response::{Limits, answer};
+use super::rewrite::Base;
+use crate::{Adapter, AdapterError, FhirRequest, FhirResponse, Interaction};
+
+/// Bytes of a decoded query key or value left unencoded when the gateway changed the query
+/// (`raw_query` is `None`): RFC 3986 unreserved plus `:` and `,`, which FHIR search uses
+/// for modifiers and value lists. Everything else, `+`, `|`, `/`, `%` and non-ASCII
+/// included, is percent-encoded, so the upstream decodes exactly the values we hold.
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b',');
+
+/// An adapter forwarding to one upstream FHIR R4 server.
+#[derive(Debug)]
+pub struct FhirAdapter {
+    name: String,
+    upstream: Base,
+    http: reqwest::Client,
+    auth: Option<TokenSource>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    check_timeout: Duration,
+    limits: Limits,
+}
+
+/// Maps a reqwest error to an [`AdapterError`]: timeouts → `Timeout`, connection failures →
+/// `Unreachable`, anything else (reset mid-answer, broken body) → `BadGateway`.
+/// `timeout` is the total timeout that applied, if known.
+pub(crate) fn transport_error(
+    adapter: &str,
+    error: &reqwest::Error,
+    timeout: Option<(Duration, Duration)>,
+) -> AdapterError {
+    let adapter = adapter.to_owned();
+    if error.is_timeout() {
+        let seconds = timeout
+            .map(|(connect, total)| if error.is_connect() { connect } else { total })
+            .map_or(0.0, |d| d.as_secs_f64());
+        AdapterError::Timeout { adapter, seconds }
+    } else if error.is_connect() {
+        AdapterError::Unreachable {
+            adapter,
+            detail: format!("cannot connect: {}", source_chain(error)),
+        }
+    } else {
+        AdapterError::BadGateway {
+            adapter,
+            detail: format!("upstream answer failed: {}", source_chain(error)),
+        }
+    }
+}
+
+/// The error and its causes, without the URL (reqwest errors carry it, we keep ids only).
+fn source_chain(error: &reqwest::Error) -> String {
+    let mut out = String::new();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(c) = cause {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    if out.is_empty() {
+        error.to_string()
+    } else {
+        out
+    }
+}
+
+impl FhirAdapter {
+    /// Builds the adapter `name`: the HTTP client (rustls, no redirects followed) and the
+    /// token source, reading secret files now. Errors: [`AdapterError::Config`].
+    pub fn new(name: &str, config: &FhirConfig) -> Result<Self, AdapterError> {
+        let err = |detail: String| AdapterError::Config {
+            adapter: name.to_owned(),
+            detail,
+        };
+        let upstream = Base::parse(&config.base_url).map_err(|e| err(e.to_string()))?;
+        let connect_timeout = Duration::from_secs_f64(config.connect_timeout_seconds);
+        let timeout = Duration::from_secs_f64(config.timeout_seconds);
+        let client = || {
+            reqwest::Client::builder()
+                .connect_timeout(connect_timeout)
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("fhirgate/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| err(format!("cannot build HTTP client: {e}")))
+        };
+        let http = client()?;
+        let auth = match &config.auth {
+            Some(a) => Some(TokenSource::new(name, a, client()?)?),
+            None => None,
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            upstream,
+            http,
+            auth,
+            timeout,
+            connect_timeout,
+            check_timeout: Duration::from_secs_f64(config.check_timeout_seconds),
+            limits: Limits {
+                stream_threshold: config.stream_threshold_bytes,
+                max_buffered: config.max_buffered_bytes,
+                timeouts: (connect_timeout, timeout),
+            },
+        })
+    }
+
+    /// The upstream base, normalized (no trailing `/`).
+    pub fn upstream_base(&self) -> &str {
+        self.upstream.as_str()
+    }
+
+    /// Method, URL and body of the upstream request for `request`. `POST _search` is sent
+    /// as `POST [base]/[type]/_search` with the parameters form-encoded in the body
+    /// (FHIR R4 §3.1.0.9 "search"); everything else keeps its method, path and body.
+    fn target(&self, request: &FhirRequest) -> (Method, String, Bytes, Option<&'static str>) {
+        let mut url = format!("{}/{}", self.upstream.as_str(), request.relative_path());
+        let search = matches!(
+            request.interaction,
+            Interaction::SearchType | Interaction::SearchSystem
+        );
+        if search && request.method == Method::POST {
+            if !url.ends_with('/') {
+                url.push('/');
+            }
+            url.push_str("_search");
+            let form = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&request.query)
+                .finish();
+            return (
+                Method::POST,
+                url,
+                Bytes::from(form),
+                Some("application/x-www-form-urlencoded"),
+            );
+        }
+        if let Some(query) = upstream_query(request) {
+            url.push('?');
+            url.push_str(&query);
+        }
+        (request.method.clone(), url, request.body.clone(), None)
+    }
+
+    async fn send(
+        &self,
+        request: &FhirRequest,
+        public: Option<&Base>,
+        token: Option<&str>,
+    ) -> Result<reqwest::Response, AdapterError> {
+        let (method, url, body, content_type) = self.target(request);
+        let mut headers = request_headers(request, public);
+        if let Some(ct) = content_type {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        if let Some(token) = token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                AdapterError::BadGateway {
+                    adapter: self.name.clone(),
+                    detail: "token endpoint issued a token unusable in a header".into(),
+                }
+            })?;
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        let mut builder = self.http.request(method, url).headers(headers);
+        if !body.is_empty() {
+            builder = builder.body(body);
+        }
+        builder.send().await.map_err(|e| {
+            transport_error(&self.name, &e, Some((self.connect_timeout, self.timeout)))
+        })
+    }
+}
+
+/// The query string sent upstream: `raw_query` verbatim when the gateway kept it, else
+/// `query` percent-encoded with [`QUERY_COMPONENT`]. `None` when there is no query.
+pub fn upstream_query(request: &FhirRequest) -> Option<String> {
+    if let Some(raw) = &request.raw_query {
+        return (!raw.is_empty()).then(|| raw.clone());
+    }
+    if request.query.is_empty() {
+        return None;
+    }
+    let pairs: Vec<String> = request
+        .query
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, QUERY_COMPONENT),
+                utf8_percent_encode(v, QUERY_COMPONENT)
+            )
+        })
+        .collect();
+    Some(pairs.join("&"))
+}
+
+#[async_trait::async_trait]
+impl Adapter for FhirAdapter {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn handle(&self, request: FhirRequest) -> Result<FhirResponse, AdapterError> {
+        let public = Base::parse(&request.base_url).ok();
+        let mut token: Option<Arc<str>> = match &self.auth {
+            Some(auth) => Some(auth.token().await?),
+            None => None,
+        };
+        let mut response = self
+            .send(&request, public.as_ref(), token.as_deref())
+            .await?;
+        // RFC 6750 §3.1: a 401 means our token expired or was revoked. Refresh it once and
+        // retry once; the body is `Bytes`, so it is always replayable.
+        if response.status() == StatusCode::UNAUTHORIZED
+            && let (Some(auth), Some(used)) = (&self.auth, token.take())
+        {
+            tracing::info!(adapter = %self.name, request_id = %request.request_id, "upstream refused the token, refreshing once");
+            let fresh = auth.refresh(&used).await?;
+            response = self.send(&request, public.as_ref(), Some(&fresh)).await?;
+        }
+        tracing::debug!(adapter = %self.name, request_id = %request.request_id, status = response.status().as_u16(), "upstream answered");
+        answer(
+            &self.name,
+            &request,
+            response,
+            &self.upstream,
+            public.as_ref(),
+            &self.limits,
+        )
+        .await
+    }
+
+    async fn check(&self) -> Result<(), AdapterError> {
+        let url = format!("{}/metadata", self.upstream.as_str());
+        let mut builder = self
+            .http
+            .get(url)
+            .timeout(self.check_timeout)
+            .header(header::ACCEPT, "application/fhir+json");
+        if let Some(auth) = &self.auth {
+            builder = builder.bearer_auth(auth.token().await?);
+        }
+        let response = builder.send().await.map_err(|e| {
+            transport_error(
+                &self.name,
+                &e,
+                Some((self.connect_timeout, self.check_timeout)),
+            )
+        })?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(AdapterError::Unavailable {
+                adapter: self.name.clone(),
+                detail: format!("GET metadata answered {}", response.status().as_u16()),
+            })
+        }
+    }
+}

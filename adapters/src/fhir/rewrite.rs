@@ -1,0 +1,159 @@
+//! Rewriting absolute URLs under the upstream FHIR base to the gateway's public base.
+//!
+//! FHIR R4 §3.1.0.1.2 ("Service Base URL"): every resource is identified by
+//! `[base]/[type]/[id]`, and links a server answers (`Bundle.link.url`, `Bundle.entry.fullUrl`,
+//! `Bundle.entry.response.location`, the `Location` and `Content-Location` headers,
+//! §3.1.0.4 and §3.1.0.5) carry the *upstream* base. Behind the gateway they must name the
+//! gateway's public base instead.
+//!
+//! Matching parses URLs (scheme, host, effective port — `:443` on https is the same as no
+//! port — and the base path compared segment by segment, percent-decoded), never by string
+//! replacement. The output is the public base followed by the link's remaining bytes exactly
+//! as received (path rest, query and fragment, including `|`, `+`, `%2F` and non-ASCII).
+//! Relative URLs, `urn:` ids and URLs under other bases are left alone. A URL already under
+//! the public base is left alone, so rewriting is idempotent.
+
+use percent_encoding::percent_decode_str;
+use url::Url;
+
+/// A FHIR service base URL, parsed for prefix matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+    segments: Vec<Vec<u8>>,
+    text: String,
+}
+
+/// Why a string is not usable as a FHIR base URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a FHIR base URL: {0}")]
+pub struct BaseError(String);
+
+impl Base {
+    /// Parses an absolute `http(s)` base URL without query, fragment or user info. A trailing
+    /// `/` is ignored. Errors: [`BaseError`] when it is none of that.
+    pub fn parse(base: &str) -> Result<Self, BaseError> {
+        let url = Url::parse(base).map_err(|e| BaseError(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BaseError("scheme must be http or https".into()));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(BaseError("must not have a query or fragment".into()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(BaseError("must not carry user info".into()));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| BaseError("must have a host".into()))?
+            .to_owned();
+        let segments: Vec<Vec<u8>> = url
+            .path_segments()
+            .map(|s| {
+                s.filter(|seg| !seg.is_empty())
+                    .map(|seg| percent_decode_str(seg).collect())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // `Url` drops a default port when it parses, so `port()` is `Some` only when needed.
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        let text = format!("{}://{}{}", url.scheme(), authority, url.path())
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Self {
+            scheme: url.scheme().to_owned(),
+            host,
+            port: url.port_or_known_default(),
+            segments,
+            text,
+        })
+    }
+
+    /// The normalized base, without trailing `/`, e.g. `https://ehr.example.org/fhir`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Scheme (`http` or `https`).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// Host and, when not the scheme's default, `:port` (for `X-Forwarded-Host`).
+    pub fn authority(&self) -> &str {
+        let rest = &self.text[self.scheme.len() + 3..];
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// When `link` is an absolute URL under this base, the byte offset in `link` where the
+    /// part after the base starts (`""`, or starting with `/`, `?` or `#`).
+    fn suffix_start(&self, link: &str) -> Option<usize> {
+        let (scheme, rest) = link.split_once("://")?;
+        if !scheme.eq_ignore_ascii_case(&self.scheme) {
+            return None;
+        }
+        let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+        let after_authority = &rest[authority_end..];
+        let path_end = after_authority
+            .find(['?', '#'])
+            .unwrap_or(after_authority.len());
+        let path = &after_authority[..path_end];
+        if path.contains('\\') {
+            return None;
+        }
+        let parsed = Url::parse(link).ok()?;
+        if parsed.scheme() != self.scheme
+            || parsed.host_str() != Some(self.host.as_str())
+            || parsed.port_or_known_default() != self.port
+            || !parsed.username().is_empty()
+            || parsed.password().is_some()
+        {
+            return None;
+        }
+        // Dot segments would be normalized away by a client: leave such links alone.
+        if path.split('/').any(|seg| {
+            let decoded: Vec<u8> = percent_decode_str(seg).collect();
+            decoded == b"." || decoded == b".."
+        }) {
+            return None;
+        }
+        let mut pos = 0;
+        for expected in &self.segments {
+            let after = path[pos..].strip_prefix('/')?;
+            let len = after.find('/').unwrap_or(after.len());
+            let decoded: Vec<u8> = percent_decode_str(&after[..len]).collect();
+            if &decoded != expected {
+                return None;
+            }
+            pos += 1 + len;
+        }
+        Some(scheme.len() + 3 + authority_end + pos)
+    }
+
+    /// Whether `link` is an absolute URL under this base.
+    pub fn contains(&self, link: &str) -> bool {
+        self.suffix_start(link).is_some()
+    }
+}
+
+/// Rewrites `link` from the `upstream` base to the `public` base.
+///
+/// Returns `Some(new)` only when `link` is an absolute URL under `upstream` and not already
+/// under `public`; `None` means "leave it as it is" (relative, `urn:`, other host, already
+/// public). When one base lies under the other (`http://h/fhir` and `http://h/fhir/R4`), a
+/// link under both belongs to the longer one.
+pub fn rewrite(link: &str, upstream: &Base, public: &Base) -> Option<String> {
+    let start = upstream.suffix_start(link)?;
+    if public.segments.len() >= upstream.segments.len() && public.contains(link) {
+        return None;
+    }
+    Some(format!("{}{}", public.as_str(), &link[start..]))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,246 @@
+//! Unit tests of URL rewriting: matching on parsed URLs, byte-exact suffixes, idempotency.
+
+use super::*;
+
+fn base(s: &str) -> Base {
+    Base::parse(s).expect("valid base")
+}
+
+fn rw(link: &str, up: &str, public: &str) -> Option<String> {
+    rewrite(link, &base(up), &base(public))
+}
+
+const UP: &str = "http://ehr.internal:8080/fhir/R4";
+const GW: &str = "https://gw.example.org/fhir";
+
+#[test]
+fn base_is_normalized() {
+    assert_eq!(base("https://GW.example.org:443/fhir/").as_str(), GW);
+    assert_eq!(base("http://h:80").as_str(), "http://h");
+    assert_eq!(base("http://h:8080/a/b//").as_str(), "http://h:8080/a/b");
+    assert_eq!(
+        base("https://gw.example.org:8443/fhir").authority(),
+        "gw.example.org:8443"
+    );
+    assert_eq!(base(GW).authority(), "gw.example.org");
+    assert_eq!(base(GW).scheme(), "https");
+}
+
+#[test]
+fn base_rejects_non_bases() {
+    for bad in [
+        "ftp://h/fhir",
+        "Patient/1",
+        "http://h/fhir?x=1",
+        "http://u:p@h/fhir",
+        "http://h/#f",
+    ] {
+        assert!(Base::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn rewrites_resource_urls() {
+    assert_eq!(
+        rw(
+            "http://ehr.internal:8080/fhir/R4/Patient/1/_history/2",
+            UP,
+            GW
+        )
+        .as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1/_history/2")
+    );
+    assert_eq!(
+        rw("http://ehr.internal:8080/fhir/R4", UP, GW).as_deref(),
+        Some(GW)
+    );
+    assert_eq!(
+        rw("http://ehr.internal:8080/fhir/R4/", UP, GW).as_deref(),
+        Some("https://gw.example.org/fhir/")
+    );
+    assert_eq!(
+        rw(
+            "http://ehr.internal:8080/fhir/R4?_getpages=abc&_offset=20",
+            UP,
+            GW
+        )
+        .as_deref(),
+        Some("https://gw.example.org/fhir?_getpages=abc&_offset=20")
+    );
+}
+
+#[test]
+fn query_and_fragment_bytes_are_kept() {
+    let link = "http://ehr.internal:8080/fhir/R4/Observation?code=http://loinc.org|8867-4\
+                &date=ge2013-04-05T18:50:00+05:30&x=a%2Fb&name=Jos\u{e9}&n=M%C3%BCller#frag";
+    let expected = "https://gw.example.org/fhir/Observation?code=http://loinc.org|8867-4\
+                    &date=ge2013-04-05T18:50:00+05:30&x=a%2Fb&name=Jos\u{e9}&n=M%C3%BCller#frag";
+    assert_eq!(rw(link, UP, GW).as_deref(), Some(expected));
+}
+
+#[test]
+fn path_rest_bytes_are_kept() {
+    assert_eq!(
+        rw("http://ehr.internal:8080/fhir/R4/Binary/a%2Fb", UP, GW).as_deref(),
+        Some("https://gw.example.org/fhir/Binary/a%2Fb")
+    );
+}
+
+#[test]
+fn default_ports_are_equivalent() {
+    assert_eq!(
+        rw(
+            "https://ehr.example.org:443/fhir/Patient/1",
+            "https://ehr.example.org/fhir",
+            GW
+        )
+        .as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1")
+    );
+    assert_eq!(
+        rw(
+            "https://ehr.example.org/fhir/Patient/1",
+            "https://ehr.example.org:443/fhir",
+            GW
+        )
+        .as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1")
+    );
+    assert_eq!(
+        rw(
+            "http://ehr.example.org:80/fhir/Patient/1",
+            "http://ehr.example.org/fhir",
+            "https://gw:443/api"
+        )
+        .as_deref(),
+        Some("https://gw/api/Patient/1")
+    );
+}
+
+#[test]
+fn scheme_and_host_are_case_insensitive() {
+    assert_eq!(
+        rw("HTTP://EHR.Internal:8080/fhir/R4/Patient/1", UP, GW).as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1")
+    );
+}
+
+#[test]
+fn other_origins_are_left_alone() {
+    for link in [
+        "https://ehr.internal:8080/fhir/R4/Patient/1", // scheme
+        "http://ehr.internal:8081/fhir/R4/Patient/1",  // port
+        "http://ehr.internal/fhir/R4/Patient/1",       // default port 80 ≠ 8080
+        "http://other:8080/fhir/R4/Patient/1",         // host
+        "http://user@ehr.internal:8080/fhir/R4/Patient/1",
+        "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+    ] {
+        assert_eq!(rw(link, UP, GW), None, "{link}");
+    }
+}
+
+#[test]
+fn path_prefix_matches_on_segment_boundaries() {
+    assert_eq!(
+        rw("http://ehr.internal:8080/fhir/R4x/Patient/1", UP, GW),
+        None
+    );
+    assert_eq!(
+        rw("http://ehr.internal:8080/fhir/R/Patient/1", UP, GW),
+        None
+    );
+    assert_eq!(rw("http://ehr.internal:8080/fhir", UP, GW), None);
+    assert_eq!(rw("http://ehr.internal:8080/fhirR4", UP, GW), None);
+    // A percent-encoded segment is the same segment.
+    assert_eq!(
+        rw("http://ehr.internal:8080/%66hir/R4/Patient/1", UP, GW).as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1")
+    );
+}
+
+#[test]
+fn root_base_matches_every_path() {
+    assert_eq!(
+        rw("http://up:9000/Patient/1?x=1", "http://up:9000/", GW).as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1?x=1")
+    );
+    assert_eq!(
+        rw("http://up:9000", "http://up:9000", GW).as_deref(),
+        Some(GW)
+    );
+}
+
+#[test]
+fn relative_and_non_http_urls_are_left_alone() {
+    for link in [
+        "Patient/1",
+        "/fhir/R4/Patient/1",
+        "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
+        "urn:oid:1.2.3",
+        "",
+        " http://ehr.internal:8080/fhir/R4/Patient/1",
+        "http:ehr.internal:8080/fhir/R4/Patient/1",
+        "http:\\\\ehr.internal:8080\\fhir\\R4\\Patient\\1",
+        "http://ehr.internal:8080/fhir/R4/../secret",
+        "http://ehr.internal:8080/fhir/R4/%2e%2e/secret",
+    ] {
+        assert_eq!(rw(link, UP, GW), None, "{link:?}");
+    }
+}
+
+#[test]
+fn rewriting_is_idempotent() {
+    let link = "http://ehr.internal:8080/fhir/R4/Patient?name=a+b&_count=1";
+    let once = rw(link, UP, GW).expect("rewritten");
+    assert_eq!(
+        once,
+        "https://gw.example.org/fhir/Patient?name=a+b&_count=1"
+    );
+    assert_eq!(rw(&once, UP, GW), None);
+    // Same host and scheme, public base below the upstream base: never nested twice.
+    let public = "http://ehr.internal:8080/fhir/R4/gw";
+    let once = rw(link, UP, public).expect("rewritten");
+    assert_eq!(
+        once,
+        "http://ehr.internal:8080/fhir/R4/gw/Patient?name=a+b&_count=1"
+    );
+    assert_eq!(rw(&once, UP, public), None);
+    // Upstream below the public base: links belong to the longer (upstream) base.
+    let up = "http://h:8080/fhir/R4";
+    let once = rw("http://h:8080/fhir/R4/Patient/1", up, "http://h:8080/fhir").expect("rw");
+    assert_eq!(once, "http://h:8080/fhir/Patient/1");
+}
+
+#[test]
+fn never_doubles_the_port() {
+    let once = rw(
+        "http://ehr.internal:8080/fhir/R4/Patient/1",
+        UP,
+        "https://gw:443/fhir",
+    )
+    .expect("rewritten");
+    assert_eq!(once, "https://gw/fhir/Patient/1");
+    assert_eq!(rw(&once, UP, "https://gw:443/fhir"), None);
+    assert!(!once.contains(":443"));
+}
+
+#[test]
+fn same_base_leaves_links_unchanged() {
+    assert_eq!(
+        rw("http://ehr.internal:8080/fhir/R4/Patient/1", UP, UP),
+        None
+    );
+}
+
+#[test]
+fn ipv6_hosts_match() {
+    assert_eq!(
+        rw(
+            "http://[::1]:8080/fhir/Patient/1",
+            "http://[0:0::1]:8080/fhir",
+            GW
+        )
+        .as_deref(),
+        Some("https://gw.example.org/fhir/Patient/1")
+    );
+}
