@@ -61,8 +61,6 @@ function addSearchLinks(bundle, pathname, search, query) {
   const count = Number(query._count ?? 20);
   const offset = Number(query._offset ?? 0);
   if ((bundle.entry?.length ?? 0) >= count && count > 0) {
-    const params = new URLSearchParams(search);
-    params.set('_offset', String(offset + count));
     // Keep the caller's raw bytes for the other parameters: rebuild from the raw query.
     const rest = search.replace(/^\?/, '').split('&').filter((p) => p && !p.startsWith('_offset='));
     rest.push(`_offset=${offset + count}`);
@@ -89,6 +87,7 @@ const server = http.createServer(async (req, res) => {
     const contentType = req.headers['content-type'] ?? '';
     let body;
     if (raw && contentType.includes('json')) body = JSON.parse(raw);
+    else if (raw && contentType.includes('x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(raw));
     else if (raw) body = raw;
     const query = {};
     for (const [k, v] of url.searchParams) {
