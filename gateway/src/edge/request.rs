@@ -51,6 +51,7 @@ pub async fn build(
         .as_deref()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
+    let repaired = repair_offsets(&mut query);
     let format = query
         .iter()
         .find(|(k, _)| k == "_format")
@@ -88,7 +89,7 @@ pub async fn build(
         request.raw_query = None;
         headers.remove(header::CONTENT_TYPE);
     } else {
-        request.raw_query = raw_query;
+        request.raw_query = if repaired { None } else { raw_query };
         if kind == BodyKind::Json {
             check_json(&mut request, &body)?;
         }
@@ -97,6 +98,42 @@ pub async fn build(
     request.query = query;
     request.headers = headers;
     Ok(request)
+}
+
+/// A dateTime whose `+hh:mm` offset was sent with the `+` unencoded arrives form-decoded
+/// with a space there (`ge2013-04-05T18:50:00 05:30`). That can only mean `+`, so it is
+/// repaired (and the query re-encoded for the adapter) instead of searching for nonsense.
+/// Returns whether anything changed.
+fn repair_offsets(query: &mut [(String, String)]) -> bool {
+    let mut changed = false;
+    for (_, value) in query.iter_mut() {
+        let bytes = value.as_bytes();
+        let Some(t) = bytes.iter().position(|&b| b == b'T') else {
+            continue;
+        };
+        let n = bytes.len();
+        let offset_at = n.saturating_sub(6);
+        let looks_like_date = t >= 10
+            && bytes[t - 10..t].iter().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        let space_offset = n >= t + 9
+            && bytes[offset_at] == b' '
+            && bytes[offset_at + 1..offset_at + 3]
+                .iter()
+                .all(u8::is_ascii_digit)
+            && bytes[offset_at + 3] == b':'
+            && bytes[offset_at + 4..].iter().all(u8::is_ascii_digit);
+        if looks_like_date && space_offset {
+            value.replace_range(offset_at..=offset_at, "+");
+            changed = true;
+        }
+    }
+    changed
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, GatewayError> {
@@ -165,6 +202,29 @@ fn check_json(request: &mut FhirRequest, body: &[u8]) -> Result<(), GatewayError
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unencoded_plus_in_a_date_offset_is_repaired_and_nothing_else_changes() {
+        let mut q = vec![
+            ("date".to_owned(), "ge2013-04-05T18:50:00 05:30".to_owned()),
+            (
+                "_lastUpdated".to_owned(),
+                "2013-04-05T18:50:00.123 01:00".to_owned(),
+            ),
+            ("name".to_owned(), "van der Berg".to_owned()),
+            ("date".to_owned(), "2013-04-05".to_owned()),
+        ];
+        assert!(super::repair_offsets(&mut q));
+        assert_eq!(q[0].1, "ge2013-04-05T18:50:00+05:30");
+        assert_eq!(q[1].1, "2013-04-05T18:50:00.123+01:00");
+        assert_eq!(q[2].1, "van der Berg");
+        assert_eq!(q[3].1, "2013-04-05");
+        let mut ok = vec![("date".to_owned(), "ge2013-04-05T18:50:00+05:30".to_owned())];
+        assert!(!super::repair_offsets(&mut ok));
+    }
 }
 
 fn parse_head(body: &[u8]) -> Result<Head, GatewayError> {

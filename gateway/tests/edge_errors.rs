@@ -1,0 +1,247 @@
+//! Every FHIR-side error a client can cause answers an OperationOutcome with the right
+//! status; every response carries X-Request-Id; the operational endpoints answer.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{Gateway, client, store_config};
+
+async fn outcome(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let ct = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(ct.starts_with("application/fhir+json"), "{ct}");
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(body["issue"][0]["code"], code, "{body}");
+    body
+}
+
+fn gateway() -> Gateway {
+    Gateway::start(&store_config("  body_limit: 2KiB\n"))
+}
+
+#[tokio::test]
+async fn xml_accept_and_format_answer_406() {
+    let gw = gateway();
+    let c = client();
+    let r = c
+        .get(gw.fhir("/Patient"))
+        .header("accept", "application/fhir+xml")
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::NOT_ACCEPTABLE, "not-supported").await;
+    let r = c
+        .get(gw.fhir("/Patient?_format=xml"))
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::NOT_ACCEPTABLE, "not-supported").await;
+    let r = c
+        .get(gw.fhir("/metadata?_format=json"))
+        .header("accept", "application/xml")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK, "_format wins over Accept");
+}
+
+#[tokio::test]
+async fn xml_body_answers_415_and_json_patch_is_accepted_for_patch_only() {
+    let gw = gateway();
+    let c = client();
+    let r = c
+        .post(gw.fhir("/Patient"))
+        .header("content-type", "application/fhir+xml")
+        .body("<Patient/>")
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported").await;
+    let r = c
+        .put(gw.fhir("/Patient/x"))
+        .header("content-type", "application/json-patch+json")
+        .body("[]")
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported").await;
+}
+
+#[tokio::test]
+async fn body_over_the_limit_answers_413() {
+    let gw = gateway();
+    let big = format!(
+        "{{\"resourceType\":\"Patient\",\"text\":\"{}\"}}",
+        "x".repeat(4096)
+    );
+    let r = client()
+        .post(gw.fhir("/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(big)
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::PAYLOAD_TOO_LARGE, "too-long").await;
+}
+
+#[tokio::test]
+async fn malformed_json_answers_400_with_line_and_column() {
+    let gw = gateway();
+    let body = "{\n  \"resourceType\": \"Patient\",\n  \"active\": tru\n}";
+    let r = client()
+        .post(gw.fhir("/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let oo = outcome(r, StatusCode::BAD_REQUEST, "structure").await;
+    let diagnostics = oo["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+    assert!(diagnostics.contains("line 3, column"), "{diagnostics}");
+}
+
+#[tokio::test]
+async fn wrong_resource_type_in_body_answers_400() {
+    let gw = gateway();
+    let r = client()
+        .post(gw.fhir("/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(r#"{"resourceType":"Observation"}"#)
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::BAD_REQUEST, "invalid").await;
+}
+
+#[tokio::test]
+async fn unknown_type_404_wrong_method_405_unknown_path_404() {
+    let gw = gateway();
+    let c = client();
+    outcome(
+        c.get(gw.fhir("/Patients/1")).send().await.expect("send"),
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    outcome(
+        c.post(gw.fhir("/Patient/1")).send().await.expect("send"),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "not-supported",
+    )
+    .await;
+    outcome(
+        c.get(format!("{}/nothing", gw.url))
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_when_well_formed_and_generated_otherwise() {
+    let gw = gateway();
+    let c = client();
+    let r = c
+        .get(format!("{}/healthz", gw.url))
+        .header("x-request-id", "abc-123.X")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.headers()["x-request-id"], "abc-123.X");
+    let r = c
+        .get(gw.fhir("/Patients"))
+        .header("x-request-id", "bad id\u{7f}")
+        .send()
+        .await
+        .expect("send");
+    let id = r.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(id.len(), 36, "a UUID replaces a malformed id: {id}");
+}
+
+#[tokio::test]
+async fn metadata_lists_routes_with_public_base() {
+    let gw = gateway();
+    let r = client()
+        .get(gw.fhir("/metadata"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let cs: Value = r.json().await.expect("json");
+    assert_eq!(cs["resourceType"], "CapabilityStatement");
+    assert_eq!(cs["fhirVersion"], "4.0.1");
+    assert_eq!(cs["format"], serde_json::json!(["json"]));
+    assert_eq!(cs["software"]["name"], "fhirgate");
+    assert_eq!(cs["implementation"]["url"], gw.fhir(""));
+    let resources = cs["rest"][0]["resource"].as_array().expect("resources");
+    let observation = resources
+        .iter()
+        .find(|r| r["type"] == "Observation")
+        .expect("Observation listed");
+    let codes: Vec<&str> = observation["interaction"]
+        .as_array()
+        .expect("interactions")
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"read") && codes.contains(&"search-type") && codes.contains(&"create"),
+        "{codes:?}"
+    );
+    let system: Vec<&str> = cs["rest"][0]["interaction"]
+        .as_array()
+        .expect("system")
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert!(
+        system.contains(&"transaction") && system.contains(&"batch"),
+        "{system:?}"
+    );
+}
+
+#[tokio::test]
+async fn healthz_readyz_and_metrics_answer() {
+    let gw = gateway();
+    let c = client();
+    let r = c
+        .get(format!("{}/healthz", gw.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .get(format!("{}/readyz", gw.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = c.get(gw.fhir("/metadata")).send().await.expect("send");
+    let text = c
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("fhirgate_requests_total{interaction=\"capabilities\",resource_type=\"none\",status=\"200\"}"), "{text}");
+    assert!(
+        text.contains("fhirgate_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
