@@ -1,49 +1,33 @@
-//! `kind: store` — the embedded FHIR R4 store on SQLite (default) or PostgreSQL, through sqlx.
+//! `kind: store` — the embedded FHIR R4 store on SQLite (default) or PostgreSQL, through
+//! sqlx: versioned CRUD, search over index tables, batch/transaction, seeding.
 
-use serde::Deserialize;
+// Client errors travel as `Answer`s (an HTTP answer with its OperationOutcome) in `Err`;
+// they are built once per request, so their size does not matter and boxing would only
+// add noise at every `?`.
+#![allow(clippy::result_large_err)]
 
-use crate::config::ConfigProblem;
-use crate::{AdapterError, BuildContext, SharedAdapter};
+mod answer;
+mod bundle;
+mod bundle_json;
+mod config;
+mod dates;
+mod db;
+mod exec;
+mod history;
+mod index;
+mod ops;
+pub mod params;
+mod patch;
+mod resource;
+mod schema;
+mod search;
+mod seed;
+mod service;
+mod storage;
+mod text;
 
-/// Settings of a `kind: store` adapter.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// Database URL: `sqlite://store.db` (relative paths are under `server.data_dir`) or
-    /// `postgres://user@host/db`. Default `sqlite://store.db`.
-    #[serde(default = "default_url")]
-    pub url: String,
-}
+pub use config::StoreConfig;
+pub use service::build;
 
-fn default_url() -> String {
-    "sqlite://store.db".into()
-}
-
-impl StoreConfig {
-    /// Pure checks of the settings.
-    pub fn validate(&self) -> Vec<ConfigProblem> {
-        if self.url.starts_with("sqlite:")
-            || self.url.starts_with("postgres://")
-            || self.url.starts_with("postgresql://")
-        {
-            Vec::new()
-        } else {
-            vec![ConfigProblem::new(
-                "url",
-                "must start with sqlite: or postgres://",
-            )]
-        }
-    }
-}
-
-/// Builds the adapter (not yet implemented in this scaffold).
-pub async fn build(
-    name: &str,
-    _config: &StoreConfig,
-    _ctx: &BuildContext,
-) -> Result<SharedAdapter, AdapterError> {
-    Err(AdapterError::Config {
-        adapter: name.to_owned(),
-        detail: "store adapter not built yet".into(),
-    })
-}
+#[cfg(test)]
+mod tests;

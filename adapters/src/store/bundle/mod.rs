@@ -1,0 +1,215 @@
+//! Batch and transaction (FHIR R4 §3.1.0.11 "batch/transaction"): entries parsed with
+//! [`parse_target`], a batch runs each independently, a transaction runs all in one
+//! database transaction (see [`transaction`]).
+
+mod transaction;
+
+use base64::Engine;
+use fhirgate_conformance::IssueCode;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub(crate) use transaction::run_transaction;
+
+use super::answer::{Answer, Body, Return};
+use super::bundle_json::{assemble, entry, envelope};
+use super::exec::{Op, OpBody};
+use super::ops::Fail;
+use super::patch::parse_patch;
+use super::resource;
+use super::service::{Store, header};
+use crate::interaction::{Interaction, parse_target};
+use crate::{AdapterError, FhirRequest};
+
+fn bad(index: usize, msg: impl std::fmt::Display) -> Answer {
+    let mut a = Answer::error(
+        StatusCode::BAD_REQUEST,
+        IssueCode::Invalid,
+        format!("Bundle.entry[{index}]: {msg}"),
+    );
+    set_expression(&mut a, index);
+    a
+}
+
+/// Adds `Bundle.entry[index]` as the expression of every issue of an OperationOutcome
+/// answer and names the entry in its diagnostics.
+pub(crate) fn set_expression(a: &mut Answer, index: usize) {
+    let Body::Json(oo) = &mut a.body else {
+        return;
+    };
+    if let Some(Value::Array(issues)) = oo.get_mut("issue") {
+        for issue in issues {
+            let prefix = format!("Bundle.entry[{index}]");
+            if let Some(Value::String(d)) = issue.get_mut("diagnostics")
+                && !d.starts_with(&prefix)
+            {
+                *d = format!("{prefix}: {d}");
+            }
+            issue["expression"] = json!([prefix]);
+        }
+    }
+}
+
+/// Parses `Bundle.entry[index]` into an [`Op`] and its `fullUrl`.
+pub(crate) fn entry_op(e: &Value, index: usize) -> Result<(Op, Option<String>), Answer> {
+    let request = e
+        .get("request")
+        .ok_or_else(|| bad(index, "request is missing"))?;
+    let method = request
+        .get("method")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(index, "request.method is missing"))?;
+    let url = request
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(index, "request.url is missing"))?;
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| bad(index, format!("request.method '{method}' is not a method")))?;
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let target = parse_target(&method, path.trim_matches('/'))
+        .map_err(|p| bad(index, format!("request.url: {}", p.message)))?;
+    if matches!(
+        target.interaction,
+        Interaction::Batch | Interaction::Transaction
+    ) {
+        return Err(bad(index, "nested batch/transaction is not allowed"));
+    }
+    let body = match target.interaction {
+        Interaction::Create | Interaction::Update => {
+            let r = e
+                .get("resource")
+                .cloned()
+                .ok_or_else(|| bad(index, "resource is missing"))?;
+            let r = resource::check_type(r, target.resource_type.as_deref()).map_err(|mut a| {
+                set_expression(&mut a, index);
+                a
+            })?;
+            OpBody::Resource(r)
+        }
+        Interaction::Patch => OpBody::Patch(entry_patch(e, index)?),
+        _ => OpBody::None,
+    };
+    let text = |k: &str| request.get(k).and_then(Value::as_str).map(str::to_owned);
+    let op = Op {
+        target,
+        query: super::ops::parse_query(query),
+        body,
+        if_match: text("ifMatch"),
+        if_none_match: text("ifNoneMatch"),
+        if_none_exist: text("ifNoneExist"),
+        strict: false,
+    };
+    Ok((
+        op,
+        e.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
+    ))
+}
+
+/// A JSON Patch carried in a Bundle: a `Binary` with base64 `data` (FHIR R4 §3.1.0.5).
+fn entry_patch(e: &Value, index: usize) -> Result<json_patch::Patch, Answer> {
+    let data = e
+        .get("resource")
+        .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("Binary"))
+        .and_then(|r| r.get("data"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad(
+                index,
+                "a PATCH entry carries a Binary with the JSON Patch in data",
+            )
+        })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|_| bad(index, "Binary.data is not base64"))?;
+    parse_patch(&bytes).map_err(|f| match f {
+        Fail::Client(mut a) => {
+            set_expression(&mut a, index);
+            a
+        }
+        Fail::Db(_) => bad(index, "unreadable patch"),
+    })
+}
+
+/// `Bundle.entry.response` (+ resource or outcome) for an entry's answer.
+pub(crate) fn response_entry(a: &Answer, full_url: Option<&str>, ret: Return) -> String {
+    let reason = a.status.canonical_reason().unwrap_or("");
+    let mut response = json!({"status": format!("{} {reason}", a.status.as_u16()).trim_end()});
+    if let Some(loc) = &a.location {
+        response["location"] = json!(loc);
+    }
+    if let Some(v) = a.version {
+        response["etag"] = json!(format!("W/\"{v}\""));
+    }
+    if let Some((_, lu)) = &a.last_modified {
+        response["lastModified"] = json!(lu);
+    }
+    let text = match &a.body {
+        Body::None => None,
+        Body::Json(v) => Some(v.to_string()),
+        Body::Raw(s) => Some(s.clone()),
+    };
+    if !a.is_success() {
+        if let Some(t) = text
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        {
+            response["outcome"] = t;
+        }
+        return entry(None, None, json!({"response": response}));
+    }
+    let keep = a.location.is_none() || ret == Return::Representation;
+    let full = full_url.filter(|_| a.location.is_some());
+    entry(
+        full,
+        text.as_deref().filter(|_| keep),
+        json!({"response": response}),
+    )
+}
+
+/// Answers `POST [base]` with a batch or transaction Bundle.
+pub(crate) async fn process(store: &Store, req: &FhirRequest) -> Result<Answer, AdapterError> {
+    let bundle = match resource::parse(&req.body, Some("Bundle")) {
+        Ok(b) => b,
+        Err(a) => return Ok(a),
+    };
+    let ret = Return::from_prefer(header(req, "prefer").as_deref());
+    match bundle.get("type").and_then(Value::as_str) {
+        Some("transaction") => run_transaction(store, &bundle, &req.base_url, ret).await,
+        Some("batch") => batch(store, &bundle, &req.base_url, ret).await,
+        _ => Ok(Answer::error(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Invalid,
+            "Bundle.type must be batch or transaction",
+        )),
+    }
+}
+
+/// A batch: every entry on its own, each with its own `response.status`.
+async fn batch(
+    store: &Store,
+    bundle: &Value,
+    base: &str,
+    ret: Return,
+) -> Result<Answer, AdapterError> {
+    let empty = Vec::new();
+    let entries = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let a = match entry_op(e, i) {
+            Err(a) => a,
+            Ok((op, _)) => store.run_op(op, base).await?,
+        };
+        let full = a.location.as_deref().map(|l| {
+            let path: Vec<&str> = l.split('/').take(2).collect();
+            format!("{base}/{}", path.join("/"))
+        });
+        out.push(response_entry(&a, full.as_deref(), ret));
+    }
+    Ok(Answer::new(
+        StatusCode::OK,
+        Body::Raw(assemble(&envelope("batch-response"), &out)),
+    ))
+}

@@ -1,0 +1,78 @@
+//! Assembling Bundle JSON from stored resource text without re-parsing each resource
+//! (FHIR R4 §2.36 "Bundle"): the envelope is a `serde_json` value, entries are spliced.
+
+use serde_json::{Value, json};
+
+use super::resource::now;
+
+/// A Bundle envelope of `bundle_type` (`searchset`, `history`, `transaction-response`…)
+/// with a fresh id and `meta.lastUpdated`.
+pub(crate) fn envelope(bundle_type: &str) -> Value {
+    json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "meta": { "lastUpdated": now().1 },
+        "type": bundle_type,
+    })
+}
+
+/// One entry: `fullUrl`, the resource as stored text, then the other members
+/// (`search`, `request`, `response`) of `rest`.
+pub(crate) fn entry(full_url: Option<&str>, resource: Option<&str>, rest: Value) -> String {
+    let mut out = String::from("{");
+    let mut first = true;
+    let mut sep = |out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+    };
+    if let Some(url) = full_url {
+        sep(&mut out);
+        out.push_str("\"fullUrl\":");
+        out.push_str(&Value::String(url.to_owned()).to_string());
+    }
+    if let Some(r) = resource.filter(|r| !r.is_empty()) {
+        sep(&mut out);
+        out.push_str("\"resource\":");
+        out.push_str(r);
+    }
+    if let Value::Object(map) = rest {
+        for (k, v) in map {
+            sep(&mut out);
+            out.push_str(&Value::String(k).to_string());
+            out.push(':');
+            out.push_str(&v.to_string());
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// The Bundle text: `head` with `entry` set to `entries` (omitted when empty).
+pub(crate) fn assemble(head: &Value, entries: &[String]) -> String {
+    let mut text = head.to_string();
+    if entries.is_empty() {
+        return text;
+    }
+    text.pop();
+    text.push_str(",\"entry\":[");
+    text.push_str(&entries.join(","));
+    text.push_str("]}");
+    text
+}
+
+/// `base/path?query` with the query form-encoded (`|` and `:` percent-encoded, `+` as
+/// `%2B`), for `Bundle.link.url`.
+pub(crate) fn link(base: &str, path: &str, query: &[(String, String)]) -> String {
+    let mut url = format!("{base}/{path}");
+    if !query.is_empty() {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query {
+            ser.append_pair(k, v);
+        }
+        url.push('?');
+        url.push_str(&ser.finish());
+    }
+    url
+}

@@ -1,0 +1,149 @@
+//! History (FHIR R4 §3.1.0.9 "history"): instance, type and system history as a `history`
+//! Bundle, newest first, with `_since`, `_count` and a keyset `_cursor` for `next`.
+
+use fhirgate_conformance::IssueCode;
+use http::StatusCode;
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+use sqlx::Row;
+
+use super::answer::{Answer, Body};
+use super::bundle_json::{assemble, entry, envelope, link};
+use super::dates::parse_range;
+use super::ops::{Fail, OpResult};
+use super::search::plan::{DEFAULT_COUNT, MAX_COUNT};
+
+fn bad(msg: impl Into<String>) -> Fail {
+    Fail::Client(Answer::error(
+        StatusCode::BAD_REQUEST,
+        IssueCode::Invalid,
+        msg,
+    ))
+}
+
+/// Answers a history interaction for `rtype`/`id` (both `None`: the whole system).
+pub(crate) async fn history(
+    conn: &mut AnyConnection,
+    rtype: Option<&str>,
+    id: Option<&str>,
+    query: &[(String, String)],
+    base_url: &str,
+) -> OpResult {
+    let mut count = DEFAULT_COUNT;
+    let mut since = None;
+    let mut before = None;
+    let mut link_params = Vec::new();
+    for (k, v) in query {
+        match k.as_str() {
+            "_count" => {
+                count = v
+                    .parse::<i64>()
+                    .map_err(|_| bad(format!("_count '{v}' is not a number")))?
+                    .clamp(1, MAX_COUNT);
+            }
+            "_since" => {
+                since = Some(
+                    parse_range(v.replace(' ', "+").as_str())
+                        .ok_or_else(|| bad(format!("_since '{v}' is not a FHIR instant")))?
+                        .0,
+                );
+            }
+            "_cursor" => {
+                before = Some(v.parse::<i64>().map_err(|_| bad("invalid _cursor"))?);
+                continue;
+            }
+            _ => {}
+        }
+        link_params.push((k.clone(), v.clone()));
+    }
+    let mut clauses = vec!["1 = 1".to_owned()];
+    let mut binds: Vec<Value> = Vec::new();
+    let mut bind = |v: Value, clauses: &mut Vec<String>, col: &str, op: &str| {
+        binds.push(v);
+        clauses.push(format!("{col} {op} ${}", binds.len()));
+    };
+    if let Some(t) = rtype {
+        bind(json!(t), &mut clauses, "rtype", "=");
+    }
+    if let Some(i) = id {
+        bind(json!(i), &mut clauses, "id", "=");
+    }
+    if let Some(s) = since {
+        bind(json!(s), &mut clauses, "lu", ">=");
+    }
+    if let Some(b) = before {
+        bind(json!(b), &mut clauses, "hid", "<");
+    }
+    let sql = format!(
+        "SELECT hid, rtype, id, version, lu, last_updated, method, body FROM history \
+         WHERE {} ORDER BY hid DESC LIMIT {}",
+        clauses.join(" AND "),
+        count + 1
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in &binds {
+        q = match b {
+            Value::String(s) => q.bind(s.clone()),
+            other => q.bind(other.as_i64().unwrap_or(0)),
+        };
+    }
+    let mut rows = q.fetch_all(&mut *conn).await?;
+    if rows.is_empty() && id.is_some() && before.is_none() && since.is_none() {
+        return Err(Fail::Client(Answer::error(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotFound,
+            format!("{}/{} is not known", rtype.unwrap_or(""), id.unwrap_or("")),
+        )));
+    }
+    let more = rows.len() as i64 > count;
+    rows.truncate(usize::try_from(count).unwrap_or(0));
+    let path = match (rtype, id) {
+        (Some(t), Some(i)) => format!("{t}/{i}/_history"),
+        (Some(t), None) => format!("{t}/_history"),
+        _ => "_history".to_owned(),
+    };
+    let mut head = envelope("history");
+    let mut links = vec![json!({"relation": "self", "url": link(base_url, &path, query)})];
+    let mut entries = Vec::new();
+    let mut last_hid = None;
+    for row in &rows {
+        let hid: i64 = row.try_get(0)?;
+        let (t, i): (String, String) = (row.try_get(1)?, row.try_get(2)?);
+        let version: i64 = row.try_get(3)?;
+        let last_updated: String = row.try_get(5)?;
+        let method: String = row.try_get(6)?;
+        let body: Option<String> = row.try_get(7)?;
+        let (url, status) = match method.as_str() {
+            "POST" => (t.clone(), "201 Created"),
+            "DELETE" => (format!("{t}/{i}"), "204 No Content"),
+            _ => (
+                format!("{t}/{i}"),
+                if version == 1 {
+                    "201 Created"
+                } else {
+                    "200 OK"
+                },
+            ),
+        };
+        let rest = json!({
+            "request": {"method": method, "url": url},
+            "response": {"status": status, "etag": format!("W/\"{version}\""), "lastModified": last_updated},
+        });
+        let full = format!("{base_url}/{t}/{i}");
+        entries.push(entry(Some(&full), body.as_deref(), rest));
+        last_hid = Some(hid);
+    }
+    if let (true, Some(h)) = (more, last_hid) {
+        let mut q = link_params.clone();
+        q.push(("_cursor".into(), h.to_string()));
+        links.push(json!({"relation": "next", "url": link(base_url, &path, &q)}));
+    }
+    if !more && before.is_none() {
+        head["total"] = json!(entries.len());
+    }
+    head["link"] = Value::Array(links);
+    Ok(Answer::new(
+        StatusCode::OK,
+        Body::Raw(assemble(&head, &entries)),
+    ))
+}

@@ -1,0 +1,212 @@
+//! Search (FHIR R4 §3.1.1): a [`plan::Plan`] parsed from the query runs as SQL over the
+//! index tables; results come back as a `searchset` Bundle with keyset paging links,
+//! `_include`/`_revinclude` entries and an outcome entry for ignored parameters.
+
+pub(crate) mod cursor;
+mod include;
+pub(crate) mod plan;
+mod sql;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+use sqlx::Row;
+
+use super::answer::{Answer, Body};
+use super::bundle_json::{assemble, entry, envelope, link};
+use super::db::DbResult;
+use cursor::Cursor;
+use fhirgate_conformance::{Issue, IssueCode, operation_outcome};
+use plan::Plan;
+use sql::{Bind, Sql};
+
+/// One matched or included resource.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    /// Row id.
+    pub rid: i64,
+    /// Resource type.
+    pub rtype: String,
+    /// Logical id.
+    pub id: String,
+    /// Sort key value.
+    pub key: i64,
+    /// Stored JSON.
+    pub body: String,
+}
+
+/// Runs `sql` with its binds and reads [`Hit`]s from `rid, rtype, id, body, sk` rows.
+pub(crate) async fn fetch_hits(
+    conn: &mut AnyConnection,
+    text: &str,
+    binds: &[Bind],
+) -> DbResult<Vec<Hit>> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(text.to_owned()));
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Text(s) => q.bind(s.clone()),
+        };
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Hit {
+                rid: row.try_get(0)?,
+                rtype: row.try_get(1)?,
+                id: row.try_get(2)?,
+                body: row.try_get(3)?,
+                key: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// One page of matches: hits in order, whether more follow, whether more precede.
+async fn page(conn: &mut AnyConnection, plan: &Plan) -> DbResult<(Vec<Hit>, bool)> {
+    let mut sql = Sql::default();
+    sql::conditions(plan, &mut sql);
+    let sk = sql::sort_key(plan, &mut sql);
+    let backward = plan.cursor.is_some_and(|c| !c.forward);
+    let desc = plan.desc ^ backward;
+    if let Some(c) = plan.cursor {
+        let (k, r) = (sql.bind(Bind::Int(c.key)), sql.bind(Bind::Int(c.rid)));
+        let op = if desc { "<" } else { ">" };
+        sql.clauses.push(format!(
+            "({sk} {op} {k} OR ({sk} = {k} AND r.rid {op} {r}))"
+        ));
+    }
+    let dir = if desc { "DESC" } else { "ASC" };
+    let text = format!(
+        "SELECT r.rid, r.rtype, r.id, r.body, {sk} AS sk FROM resources r WHERE {} \
+         ORDER BY sk {dir}, r.rid {dir} LIMIT {}",
+        sql.clauses.join(" AND "),
+        plan.count + 1
+    );
+    let mut hits = fetch_hits(conn, &text, &sql.binds).await?;
+    let more = hits.len() as i64 > plan.count;
+    hits.truncate(usize::try_from(plan.count).unwrap_or(0));
+    if backward {
+        hits.reverse();
+    }
+    Ok((hits, more))
+}
+
+/// The number of matches of `plan`.
+async fn count(conn: &mut AnyConnection, plan: &Plan) -> DbResult<i64> {
+    let mut sql = Sql::default();
+    sql::conditions(plan, &mut sql);
+    let text = format!(
+        "SELECT COUNT(*) FROM resources r WHERE {}",
+        sql.clauses.join(" AND ")
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(text));
+    for b in &sql.binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Text(s) => q.bind(s.clone()),
+        };
+    }
+    q.fetch_one(&mut *conn).await
+}
+
+/// Up to `limit` `(rid, id)` matches of `query` on `rtype`, for conditional interactions
+/// (unknown parameters are errors there).
+pub(crate) async fn matches(
+    conn: &mut AnyConnection,
+    rtype: &str,
+    query: &[(String, String)],
+    limit: i64,
+) -> DbResult<Result<Vec<(i64, String)>, Answer>> {
+    let mut plan = match plan::parse(Some(rtype), query, true) {
+        Ok(p) => p,
+        Err(a) => return Ok(Err(a)),
+    };
+    if plan.conds.is_empty() {
+        return Ok(Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Invalid,
+            "a conditional interaction needs at least one search parameter",
+        )));
+    }
+    plan.count = limit;
+    plan.cursor = None;
+    let (hits, _) = page(conn, &plan).await?;
+    Ok(Ok(hits.into_iter().map(|h| (h.rid, h.id)).collect()))
+}
+
+/// Runs a search and answers the `searchset` Bundle.
+pub(crate) async fn run(conn: &mut AnyConnection, plan: &Plan, base_url: &str) -> DbResult<Answer> {
+    let path = plan.rtype.clone().unwrap_or_default();
+    let mut head = envelope("searchset");
+    let mut self_query = plan.link_params.clone();
+    if let Some(c) = plan.cursor {
+        self_query.push(("_cursor".into(), c.encode()));
+    }
+    let mut links = vec![json!({"relation": "self", "url": link(base_url, &path, &self_query)})];
+    let mut entries = Vec::new();
+    if plan.summary_count {
+        head["total"] = json!(count(conn, plan).await?);
+    } else {
+        let (hits, more) = page(conn, plan).await?;
+        let backward = plan.cursor.is_some_and(|c| !c.forward);
+        if plan.total {
+            head["total"] = json!(count(conn, plan).await?);
+        } else if plan.cursor.is_none() && !more {
+            head["total"] = json!(hits.len());
+        }
+        let with_cursor = |c: Cursor| {
+            let mut q = plan.link_params.clone();
+            q.push(("_cursor".into(), c.encode()));
+            link(base_url, &path, &q)
+        };
+        if let (Some(first), Some(last)) = (hits.first(), hits.last()) {
+            if (backward && more) || (!backward && plan.cursor.is_some()) {
+                let c = Cursor {
+                    forward: false,
+                    key: first.key,
+                    rid: first.rid,
+                };
+                links.push(json!({"relation": "prev", "url": with_cursor(c)}));
+            }
+            if more || backward {
+                let c = Cursor {
+                    forward: true,
+                    key: last.key,
+                    rid: last.rid,
+                };
+                links.push(json!({"relation": "next", "url": with_cursor(c)}));
+            }
+        }
+        let included = include::run(conn, plan, &hits).await?;
+        for (hits, mode) in [(&hits, "match"), (&included, "include")] {
+            for h in hits {
+                let url = format!("{base_url}/{}/{}", h.rtype, h.id);
+                entries.push(entry(
+                    Some(&url),
+                    Some(&h.body),
+                    json!({"search": {"mode": mode}}),
+                ));
+            }
+        }
+    }
+    head["link"] = Value::Array(links);
+    if !plan.warnings.is_empty() {
+        let issues: Vec<Issue> = plan
+            .warnings
+            .iter()
+            .map(|w| Issue::warning(IssueCode::NotSupported, w.clone()))
+            .collect();
+        let oo = operation_outcome(&issues).to_string();
+        let url = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        entries.push(entry(
+            Some(&url),
+            Some(&oo),
+            json!({"search": {"mode": "outcome"}}),
+        ));
+    }
+    Ok(Answer::new(
+        StatusCode::OK,
+        Body::Raw(assemble(&head, &entries)),
+    ))
+}

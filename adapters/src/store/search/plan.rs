@@ -1,0 +1,378 @@
+//! Parsing a search query into a [`Plan`] (FHIR R4 §3.1.1 "Search"): parameters from the
+//! table with their modifiers, the result parameters (`_count`, `_sort`, `_include`,
+//! `_revinclude`, `_summary`, `_total`) and the paging cursor.
+
+use http::StatusCode;
+
+use super::super::answer::Answer;
+use super::super::dates::{DateSearch, parse_search};
+use super::super::index::parse_reference;
+use super::super::params::{self, ParamType};
+use super::cursor::Cursor;
+use crate::interaction::is_resource_type;
+use fhirgate_conformance::IssueCode;
+
+/// Default page size.
+pub(crate) const DEFAULT_COUNT: i64 = 50;
+/// Largest page size.
+pub(crate) const MAX_COUNT: i64 = 1000;
+
+/// How a string parameter matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StringMode {
+    /// Case- and accent-insensitive prefix (the default).
+    Prefix,
+    /// `:exact`.
+    Exact,
+    /// `:contains`.
+    Contains,
+}
+
+/// One condition; values inside one condition are OR-ed, conditions are AND-ed.
+#[derive(Debug, Clone)]
+pub(crate) enum Cond {
+    /// `_id`.
+    Id(Vec<String>),
+    /// `_lastUpdated`.
+    LastUpdated(Vec<DateSearch>),
+    /// Token: `(system, code)` where `None` means "any".
+    Token {
+        /// Parameter name.
+        param: &'static str,
+        /// Values.
+        values: Vec<(Option<String>, Option<String>)>,
+        /// `:not`.
+        not: bool,
+    },
+    /// String.
+    Str {
+        /// Parameter name.
+        param: &'static str,
+        /// Folded (or exact) values.
+        values: Vec<String>,
+        /// Match mode.
+        mode: StringMode,
+    },
+    /// Date.
+    Date {
+        /// Parameter name.
+        param: &'static str,
+        /// Values.
+        values: Vec<DateSearch>,
+    },
+    /// Reference: `(type, id)` where a `None` type matches any.
+    Ref {
+        /// Parameter name.
+        param: &'static str,
+        /// Values.
+        values: Vec<(Option<String>, String)>,
+    },
+    /// `:missing`.
+    Missing {
+        /// Index table of the parameter.
+        table: &'static str,
+        /// Parameter name.
+        param: &'static str,
+        /// `true`: resources without a value.
+        missing: bool,
+    },
+}
+
+/// The sort order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SortKey {
+    /// Insertion order (stable; the default).
+    Rid,
+    /// `_lastUpdated`.
+    LastUpdated,
+    /// A date parameter.
+    Date(&'static str),
+}
+
+/// An `_include` or `_revinclude`.
+#[derive(Debug, Clone)]
+pub(crate) struct Include {
+    /// Source resource type (the one holding the reference).
+    pub source: String,
+    /// Reference parameter.
+    pub param: &'static str,
+    /// Target type restriction.
+    pub target: Option<String>,
+    /// `:iterate`.
+    pub iterate: bool,
+    /// `_revinclude`.
+    pub reverse: bool,
+}
+
+/// A parsed search.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// Resource type, `None` for a system search.
+    pub rtype: Option<String>,
+    /// Conditions.
+    pub conds: Vec<Cond>,
+    /// Page size.
+    pub count: i64,
+    /// Sort key.
+    pub sort: SortKey,
+    /// Descending sort.
+    pub desc: bool,
+    /// Includes.
+    pub includes: Vec<Include>,
+    /// `_summary=count` (or `_count=0`).
+    pub summary_count: bool,
+    /// `_total=accurate`.
+    pub total: bool,
+    /// Paging position.
+    pub cursor: Option<Cursor>,
+    /// Ignored parameters (warnings for the outcome entry).
+    pub warnings: Vec<String>,
+    /// The query without `_cursor`, kept in paging links.
+    pub link_params: Vec<(String, String)>,
+}
+
+fn bad(message: impl Into<String>) -> Answer {
+    Answer::error(StatusCode::BAD_REQUEST, IssueCode::Invalid, message)
+}
+
+fn token_value(v: &str) -> (Option<String>, Option<String>) {
+    match v.split_once('|') {
+        None => (None, Some(v.to_owned())),
+        Some((s, c)) => (Some(s.to_owned()), (!c.is_empty()).then(|| c.to_owned())),
+    }
+}
+
+fn ref_value(v: &str, modifier: Option<&str>, target: Option<&str>) -> (Option<String>, String) {
+    if let Some((t, id)) = parse_reference(v) {
+        return (Some(t), id);
+    }
+    let ty = modifier.or(target).map(str::to_owned);
+    (ty, v.to_owned())
+}
+
+/// Parses `query` for a search on `rtype` (`None`: all types). `strict` (`Prefer:
+/// handling=strict`, conditional interactions) turns unknown parameters into 400.
+pub(crate) fn parse(
+    rtype: Option<&str>,
+    query: &[(String, String)],
+    strict: bool,
+) -> Result<Plan, Answer> {
+    let mut plan = Plan {
+        rtype: rtype.map(str::to_owned),
+        conds: Vec::new(),
+        count: DEFAULT_COUNT,
+        sort: SortKey::Rid,
+        desc: false,
+        includes: Vec::new(),
+        summary_count: false,
+        total: false,
+        cursor: None,
+        warnings: Vec::new(),
+        link_params: Vec::new(),
+    };
+    for (key, value) in query {
+        if key == "_cursor" {
+            plan.cursor = Some(Cursor::decode(value).ok_or_else(|| bad("invalid _cursor"))?);
+            continue;
+        }
+        plan.link_params.push((key.clone(), value.clone()));
+        let (name, modifier) = match key.split_once(':') {
+            Some((n, m)) => (n, Some(m)),
+            None => (key.as_str(), None),
+        };
+        match name {
+            "_format" | "_pretty" => {}
+            "_count" => {
+                let n: i64 = value
+                    .parse()
+                    .map_err(|_| bad(format!("_count '{value}' is not a number")))?;
+                if n < 0 {
+                    return Err(bad("_count must not be negative"));
+                }
+                if n == 0 {
+                    plan.summary_count = true;
+                }
+                plan.count = n.clamp(1, MAX_COUNT);
+            }
+            "_summary" => match value.as_str() {
+                "count" => plan.summary_count = true,
+                "false" => {}
+                other => plan.warnings.push(format!(
+                    "_summary={other} is not supported; full resources returned"
+                )),
+            },
+            "_total" => plan.total = value == "accurate",
+            "_sort" => parse_sort(&mut plan, rtype, value)?,
+            "_include" | "_revinclude" => {
+                let iterate = modifier == Some("iterate") || modifier == Some("recurse");
+                let include = parse_include(value, iterate, name == "_revinclude")?;
+                plan.includes.push(include);
+            }
+            "_id" => plan
+                .conds
+                .push(Cond::Id(value.split(',').map(str::to_owned).collect())),
+            "_lastUpdated" => {
+                let values = value
+                    .split(',')
+                    .map(parse_search)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(bad)?;
+                plan.conds.push(Cond::LastUpdated(values));
+            }
+            "_type" if rtype.is_none() => {}
+            _ => {
+                let def = rtype.and_then(|t| params::find(t, name));
+                let Some(def) = def else {
+                    let msg = format!("search parameter '{key}' is not supported and was ignored");
+                    if strict {
+                        return Err(Answer::error(
+                            StatusCode::BAD_REQUEST,
+                            IssueCode::NotSupported,
+                            format!("search parameter '{key}' is not supported"),
+                        ));
+                    }
+                    plan.warnings.push(msg);
+                    continue;
+                };
+                plan.conds.push(parse_cond(def, modifier, value)?);
+            }
+        }
+    }
+    Ok(plan)
+}
+
+fn parse_cond(
+    def: &'static params::ParamDef,
+    modifier: Option<&str>,
+    value: &str,
+) -> Result<Cond, Answer> {
+    let table = match def.kind {
+        ParamType::Token => "idx_token",
+        ParamType::String => "idx_string",
+        ParamType::Date => "idx_date",
+        ParamType::Reference => "idx_ref",
+    };
+    if modifier == Some("missing") {
+        let missing = match value {
+            "true" => true,
+            "false" => false,
+            _ => return Err(bad(format!("{}:missing takes true or false", def.name))),
+        };
+        return Ok(Cond::Missing {
+            table,
+            param: def.name,
+            missing,
+        });
+    }
+    let values = value.split(',').filter(|v| !v.is_empty());
+    let unsupported = || {
+        bad(format!(
+            "modifier ':{}' is not supported on '{}'",
+            modifier.unwrap_or(""),
+            def.name
+        ))
+    };
+    Ok(match def.kind {
+        ParamType::Token => {
+            let not = match modifier {
+                None => false,
+                Some("not") => true,
+                Some(_) => return Err(unsupported()),
+            };
+            Cond::Token {
+                param: def.name,
+                values: values.map(token_value).collect(),
+                not,
+            }
+        }
+        ParamType::String => {
+            let mode = match modifier {
+                None => StringMode::Prefix,
+                Some("exact") => StringMode::Exact,
+                Some("contains") => StringMode::Contains,
+                Some(_) => return Err(unsupported()),
+            };
+            let values = values
+                .map(|v| {
+                    if mode == StringMode::Exact {
+                        v.to_owned()
+                    } else {
+                        super::super::text::fold(v)
+                    }
+                })
+                .collect();
+            Cond::Str {
+                param: def.name,
+                values,
+                mode,
+            }
+        }
+        ParamType::Date => {
+            if modifier.is_some() {
+                return Err(unsupported());
+            }
+            let values = values
+                .map(parse_search)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(bad)?;
+            Cond::Date {
+                param: def.name,
+                values,
+            }
+        }
+        ParamType::Reference => {
+            if let Some(m) = modifier
+                && !is_resource_type(m)
+            {
+                return Err(unsupported());
+            }
+            Cond::Ref {
+                param: def.name,
+                values: values.map(|v| ref_value(v, modifier, def.target)).collect(),
+            }
+        }
+    })
+}
+
+fn parse_sort(plan: &mut Plan, rtype: Option<&str>, value: &str) -> Result<(), Answer> {
+    let first = value.split(',').next().unwrap_or("");
+    let (desc, name) = match first.strip_prefix('-') {
+        Some(n) => (true, n),
+        None => (false, first),
+    };
+    plan.desc = desc;
+    plan.sort = match name {
+        "_lastUpdated" => SortKey::LastUpdated,
+        "_id" | "" => SortKey::Rid,
+        _ => match rtype.and_then(|t| params::find(t, name)) {
+            Some(def) if def.kind == ParamType::Date => SortKey::Date(def.name),
+            _ => {
+                return Err(bad(format!(
+                    "_sort on '{name}' is not supported: sort on _lastUpdated or a date parameter"
+                )));
+            }
+        },
+    };
+    Ok(())
+}
+
+fn parse_include(value: &str, iterate: bool, reverse: bool) -> Result<Include, Answer> {
+    let mut parts = value.split(':');
+    let source = parts.next().unwrap_or("");
+    let param = parts.next().unwrap_or("");
+    let target = parts.next().map(str::to_owned);
+    let def = params::find(source, param)
+        .filter(|d| d.kind == ParamType::Reference)
+        .ok_or_else(|| {
+            bad(format!(
+                "_include/_revinclude '{value}' names no reference parameter (Type:param[:Target])"
+            ))
+        })?;
+    Ok(Include {
+        source: source.to_owned(),
+        param: def.name,
+        target,
+        iterate,
+        reverse,
+    })
+}

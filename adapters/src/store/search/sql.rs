@@ -1,0 +1,191 @@
+//! SQL for a [`Plan`]: `rid IN (SELECT … FROM idx_…)` per condition, the sort key
+//! expression and the keyset condition; values are bound, never spliced.
+
+use super::super::dates::{OPEN_HIGH, OPEN_LOW, condition};
+use super::super::text::like_escape;
+use super::plan::{Cond, Plan, SortKey, StringMode};
+
+/// A bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    /// Integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+/// SQL text with its numbered binds.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    /// Conditions to AND.
+    pub clauses: Vec<String>,
+    /// Values for `$1…`.
+    pub binds: Vec<Bind>,
+}
+
+impl Sql {
+    /// Adds a bind and returns its placeholder.
+    pub(crate) fn bind(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    fn text(&mut self, s: &str) -> String {
+        self.bind(Bind::Text(s.to_owned()))
+    }
+
+    fn int(&mut self, v: i64) -> String {
+        self.bind(Bind::Int(v))
+    }
+}
+
+/// The WHERE conditions of `plan` (without keyset), starting with the type and liveness.
+pub(crate) fn conditions(plan: &Plan, sql: &mut Sql) {
+    if let Some(rt) = &plan.rtype {
+        let p = sql.text(rt);
+        sql.clauses.push(format!("r.rtype = {p}"));
+    }
+    sql.clauses.push("r.deleted = 0".into());
+    for cond in &plan.conds {
+        let clause = cond_sql(cond, sql);
+        sql.clauses.push(clause);
+    }
+}
+
+fn or(parts: Vec<String>) -> String {
+    if parts.is_empty() {
+        "1 = 0".into()
+    } else {
+        format!("({})", parts.join(" OR "))
+    }
+}
+
+fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
+    match cond {
+        Cond::Id(ids) => {
+            let ps: Vec<String> = ids.iter().map(|i| sql.text(i)).collect();
+            format!("r.id IN ({})", ps.join(", "))
+        }
+        Cond::LastUpdated(values) => {
+            let parts = values
+                .iter()
+                .map(|d| {
+                    let (lo, hi) = (sql.int(d.low), sql.int(d.high));
+                    condition(d.prefix, "r.lu", "(r.lu + 1)", &lo, &hi)
+                })
+                .collect();
+            or(parts)
+        }
+        Cond::Token { param, values, not } => {
+            let p = sql.text(param);
+            let parts = values
+                .iter()
+                .map(|(system, code)| {
+                    let mut c = Vec::new();
+                    if let Some(s) = system {
+                        c.push(format!("t.system = {}", sql.text(s)));
+                    }
+                    if let Some(v) = code {
+                        c.push(format!("t.code = {}", sql.text(v)));
+                    }
+                    if c.is_empty() {
+                        "1 = 1".into()
+                    } else {
+                        format!("({})", c.join(" AND "))
+                    }
+                })
+                .collect();
+            let neg = if *not { "NOT " } else { "" };
+            format!(
+                "r.rid {neg}IN (SELECT t.rid FROM idx_token t WHERE t.param = {p} AND {})",
+                or(parts)
+            )
+        }
+        Cond::Str {
+            param,
+            values,
+            mode,
+        } => {
+            let p = sql.text(param);
+            let parts = values
+                .iter()
+                .map(|v| match mode {
+                    StringMode::Exact => format!("s.raw = {}", sql.text(v)),
+                    StringMode::Prefix => {
+                        let pat = sql.text(&format!("{}%", like_escape(v)));
+                        format!("s.norm LIKE {pat} ESCAPE '\\'")
+                    }
+                    StringMode::Contains => {
+                        let pat = sql.text(&format!("%{}%", like_escape(v)));
+                        format!("s.norm LIKE {pat} ESCAPE '\\'")
+                    }
+                })
+                .collect();
+            format!(
+                "r.rid IN (SELECT s.rid FROM idx_string s WHERE s.param = {p} AND {})",
+                or(parts)
+            )
+        }
+        Cond::Date { param, values } => {
+            let p = sql.text(param);
+            let parts = values
+                .iter()
+                .map(|d| {
+                    let (lo, hi) = (sql.int(d.low), sql.int(d.high));
+                    condition(d.prefix, "d.lo", "d.hi", &lo, &hi)
+                })
+                .collect();
+            format!(
+                "r.rid IN (SELECT d.rid FROM idx_date d WHERE d.param = {p} AND {})",
+                or(parts)
+            )
+        }
+        Cond::Ref { param, values } => {
+            let p = sql.text(param);
+            let parts = values
+                .iter()
+                .map(|(ty, id)| {
+                    let id = format!("x.ref_id = {}", sql.text(id));
+                    match ty {
+                        Some(t) => format!("(x.ref_type = {} AND {id})", sql.text(t)),
+                        None => id,
+                    }
+                })
+                .collect();
+            format!(
+                "r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.param = {p} AND {})",
+                or(parts)
+            )
+        }
+        Cond::Missing {
+            table,
+            param,
+            missing,
+        } => {
+            let p = sql.text(param);
+            let neg = if *missing { "NOT " } else { "" };
+            format!("r.rid {neg}IN (SELECT m.rid FROM {table} m WHERE m.param = {p})")
+        }
+    }
+}
+
+/// The sort key expression of `plan` (an integer); dates sort on their lower bound
+/// ascending and upper bound descending, missing values last.
+pub(crate) fn sort_key(plan: &Plan, sql: &mut Sql) -> String {
+    match &plan.sort {
+        SortKey::Rid => "r.rid".into(),
+        SortKey::LastUpdated => "r.lu".into(),
+        SortKey::Date(param) => {
+            let p = sql.text(param);
+            if plan.desc {
+                format!(
+                    "COALESCE((SELECT MAX(d.hi) FROM idx_date d WHERE d.rid = r.rid AND d.param = {p}), {OPEN_LOW})"
+                )
+            } else {
+                format!(
+                    "COALESCE((SELECT MIN(d.lo) FROM idx_date d WHERE d.rid = r.rid AND d.param = {p}), {OPEN_HIGH})"
+                )
+            }
+        }
+    }
+}

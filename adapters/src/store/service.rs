@@ -1,0 +1,174 @@
+//! The `store` adapter: builds the database, turns each [`FhirRequest`] into an
+//! [`Op`], runs it in a transaction when it writes, and answers FHIR responses.
+
+use fhirgate_conformance::IssueCode;
+use http::StatusCode;
+use sqlx::Executor;
+
+use super::answer::{Answer, Return};
+use super::config::StoreConfig;
+use super::db::{self, Backend, Db, unavailable};
+use super::exec::{Op, OpBody, execute};
+use super::ops::{Ctx, Fail};
+use super::params;
+use super::patch::parse_patch;
+use super::resource;
+use super::{bundle, seed};
+use crate::interaction::{Interaction, Target};
+use crate::{Adapter, AdapterError, BuildContext, FhirRequest, FhirResponse, SharedAdapter};
+
+/// The embedded FHIR store.
+pub(crate) struct Store {
+    /// Instance name.
+    pub name: String,
+    /// Database.
+    pub db: Db,
+    /// Interaction settings.
+    pub ctx: Ctx,
+}
+
+/// Builds the adapter: opens the database, creates the tables, seeds an empty store.
+///
+/// Errors: [`AdapterError::Config`] when the database cannot be opened or created;
+/// [`AdapterError::Unavailable`] when seeding fails.
+pub async fn build(
+    name: &str,
+    config: &StoreConfig,
+    ctx: &BuildContext,
+) -> Result<SharedAdapter, AdapterError> {
+    let db = db::open(name, config, ctx).await?;
+    let store = Store {
+        name: name.to_owned(),
+        ctx: Ctx {
+            backend: db.backend,
+            update_create: config.update_create,
+        },
+        db,
+    };
+    if config.seed {
+        seed::seed(&store).await?;
+    }
+    Ok(std::sync::Arc::new(store))
+}
+
+/// A request header as text.
+pub(crate) fn header(req: &FhirRequest, name: &str) -> Option<String> {
+    req.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The [`Op`] a request names; a 4xx answer when its body is unusable.
+fn op_from_request(req: &FhirRequest) -> Result<Op, Answer> {
+    let body = match req.interaction {
+        Interaction::Create | Interaction::Update => {
+            OpBody::Resource(resource::parse(&req.body, req.resource_type.as_deref())?)
+        }
+        Interaction::Patch => match parse_patch(&req.body) {
+            Ok(p) => OpBody::Patch(p),
+            Err(Fail::Client(a)) => return Err(a),
+            Err(Fail::Db(_)) => OpBody::None,
+        },
+        _ => OpBody::None,
+    };
+    let prefer = header(req, "prefer").unwrap_or_default();
+    Ok(Op {
+        target: Target {
+            interaction: req.interaction,
+            resource_type: req.resource_type.clone(),
+            id: req.id.clone(),
+            version_id: req.version_id.clone(),
+            operation: req.operation.clone(),
+        },
+        query: req.query.clone(),
+        body,
+        if_match: header(req, "if-match"),
+        if_none_match: header(req, "if-none-match"),
+        if_none_exist: header(req, "if-none-exist"),
+        strict: prefer.contains("handling=strict"),
+    })
+}
+
+impl Store {
+    /// Runs one interaction: writes in their own transaction (committed only on success,
+    /// serialized on SQLite), reads on a pooled connection.
+    pub(crate) async fn run_op(&self, op: Op, base_url: &str) -> Result<Answer, AdapterError> {
+        let db_err = |e: sqlx::Error| unavailable(&self.name, &e);
+        if !op.is_write() {
+            let mut conn = self.db.pool.acquire().await.map_err(db_err)?;
+            return match execute(&mut conn, self.ctx, op, base_url, None).await {
+                Ok(a) | Err(Fail::Client(a)) => Ok(a),
+                Err(Fail::Db(e)) => Err(db_err(e)),
+            };
+        }
+        let _guard = match self.db.backend {
+            Backend::Sqlite => Some(self.db.write_lock.lock().await),
+            Backend::Postgres => None,
+        };
+        let mut tx = self.db.pool.begin().await.map_err(db_err)?;
+        match execute(&mut tx, self.ctx, op, base_url, None).await {
+            Ok(a) if a.is_success() => {
+                tx.commit().await.map_err(db_err)?;
+                Ok(a)
+            }
+            Ok(a) | Err(Fail::Client(a)) => {
+                tx.rollback().await.map_err(db_err)?;
+                Ok(a)
+            }
+            Err(Fail::Db(e)) => Err(db_err(e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Adapter for Store {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn handle(&self, req: FhirRequest) -> Result<FhirResponse, AdapterError> {
+        let answer = match req.interaction {
+            Interaction::Batch | Interaction::Transaction => bundle::process(self, &req).await?,
+            Interaction::Capabilities | Interaction::Operation => Answer::error(
+                StatusCode::NOT_IMPLEMENTED,
+                IssueCode::NotSupported,
+                "the store adapter serves no operations or capabilities",
+            ),
+            _ => match op_from_request(&req) {
+                Err(a) => a,
+                Ok(op) => {
+                    let ret = Return::from_prefer(header(&req, "prefer").as_deref());
+                    self.run_op(op, &req.base_url).await?.with_return(ret)
+                }
+            },
+        };
+        tracing::debug!(
+            adapter = %self.name,
+            interaction = req.interaction.code(),
+            status = answer.status.as_u16(),
+            "store answered"
+        );
+        Ok(answer.into_response(&req.base_url))
+    }
+
+    async fn check(&self) -> Result<(), AdapterError> {
+        self.db
+            .pool
+            .execute("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&self.name, &e))
+    }
+
+    fn search_params(&self, resource_type: &str) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("_id".to_owned(), "token".to_owned()),
+            ("_lastUpdated".to_owned(), "date".to_owned()),
+        ];
+        out.extend(
+            params::of(resource_type).map(|p| (p.name.to_owned(), p.kind.code().to_owned())),
+        );
+        out
+    }
+}
