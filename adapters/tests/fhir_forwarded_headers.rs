@@ -71,7 +71,10 @@ async fn request_headers_are_allow_listed_and_forwarded_headers_set() {
     assert_eq!(seen.header("if-match"), Some("W/\"2\""));
     assert_eq!(seen.header("if-none-match"), Some("W/\"1\""));
     assert_eq!(seen.header("if-none-exist"), Some("identifier=urn:x|1"));
-    assert_eq!(seen.header("if-modified-since"), Some("Sun, 29 Nov 2026 10:00:00 GMT"));
+    assert_eq!(
+        seen.header("if-modified-since"),
+        Some("Sun, 29 Nov 2026 10:00:00 GMT")
+    );
     assert_eq!(seen.header("prefer"), Some("return=representation"));
     assert_eq!(seen.header("x-forwarded-for"), Some("203.0.113.7"));
     assert_eq!(seen.header("x-forwarded-proto"), Some("https"));
@@ -85,9 +88,20 @@ async fn request_headers_are_allow_listed_and_forwarded_headers_set() {
     for n in &names {
         assert!(
             [
-                "accept", "content-type", "if-match", "if-none-match", "if-none-exist",
-                "if-modified-since", "prefer", "x-forwarded-for", "x-forwarded-proto",
-                "x-forwarded-host", "x-request-id", "host", "user-agent", "content-length",
+                "accept",
+                "content-type",
+                "if-match",
+                "if-none-match",
+                "if-none-exist",
+                "if-modified-since",
+                "prefer",
+                "x-forwarded-for",
+                "x-forwarded-proto",
+                "x-forwarded-host",
+                "x-request-id",
+                "host",
+                "user-agent",
+                "content-length",
             ]
             .contains(n),
             "unexpected header {n} in {names:?}"
@@ -98,14 +112,23 @@ async fn request_headers_are_allow_listed_and_forwarded_headers_set() {
 #[tokio::test]
 async fn response_headers_are_allow_listed_and_locations_rewritten() {
     let up = Recorder::start(|r| {
-        patient_answer(&format!("http://{}/fhir", r.header("host").unwrap_or_default()))
+        patient_answer(&format!(
+            "http://{}/fhir",
+            r.header("host").unwrap_or_default()
+        ))
     })
     .await;
     let a = adapter(json!({"base_url": up.base}));
-    let resp = a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+    let resp = a
+        .handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect("answer");
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(header(&resp, "etag"), Some("W/\"3\""));
-    assert_eq!(header(&resp, "last-modified"), Some("Sun, 29 Nov 2026 10:00:00 GMT"));
+    assert_eq!(
+        header(&resp, "last-modified"),
+        Some("Sun, 29 Nov 2026 10:00:00 GMT")
+    );
     assert_eq!(header(&resp, "cache-control"), Some("no-cache"));
     assert_eq!(header(&resp, "vary"), Some("Accept"));
     assert_eq!(header(&resp, "content-type"), Some("application/fhir+json"));
@@ -114,8 +137,17 @@ async fn response_headers_are_allow_listed_and_locations_rewritten() {
         Some("https://gw.example.org/fhir/Patient/1/_history/3")
     );
     for stripped in [
-        "server", "x-powered-by", "hapi-request-id", "x-progress", "connection", "keep-alive",
-        "proxy-authenticate", "upgrade", "trailer", "set-cookie", "transfer-encoding",
+        "server",
+        "x-powered-by",
+        "hapi-request-id",
+        "x-progress",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "upgrade",
+        "trailer",
+        "set-cookie",
+        "transfer-encoding",
         "content-length",
     ] {
         assert_eq!(header(&resp, stripped), None, "{stripped} must be stripped");
@@ -129,13 +161,22 @@ async fn location_headers_are_rewritten_to_the_public_base() {
     let up = Recorder::start(|r| {
         let host = r.header("host").unwrap_or_default().to_owned();
         let mut c = Canned::json(201, &json!({"resourceType": "Patient", "id": "9"}));
-        c.headers.push(("Location".into(), format!("http://{host}/fhir/Patient/9/_history/1")));
-        c.headers.push(("Content-Location".into(), format!("http://{host}/fhir/Patient/9/_history/1")));
+        c.headers.push((
+            "Location".into(),
+            format!("http://{host}/fhir/Patient/9/_history/1"),
+        ));
+        c.headers.push((
+            "Content-Location".into(),
+            format!("http://{host}/fhir/Patient/9/_history/1"),
+        ));
         c
     })
     .await;
     let a = adapter(json!({"base_url": up.base}));
-    let resp = a.handle(request(Method::POST, "Patient")).await.expect("answer");
+    let resp = a
+        .handle(request(Method::POST, "Patient"))
+        .await
+        .expect("answer");
     assert_eq!(resp.status, StatusCode::CREATED);
     assert_eq!(
         header(&resp, "location"),
@@ -149,18 +190,27 @@ async fn location_headers_are_rewritten_to_the_public_base() {
 
 #[tokio::test]
 async fn raw_query_is_forwarded_verbatim() {
-    let up = Recorder::start(|_| Canned::json(200, &json!({"resourceType": "Bundle", "type": "searchset"}))).await;
+    let up = Recorder::start(|_| {
+        Canned::json(200, &json!({"resourceType": "Bundle", "type": "searchset"}))
+    })
+    .await;
     let a = adapter(json!({"base_url": up.base}));
     let raw = "date=ge2013-04-05T18:50:00+05:30&code=http://loinc.org|8867-4&x=a%2Fb&n=M%C3%BCller";
     a.handle(request(Method::GET, &format!("Observation?{raw}")))
         .await
         .expect("answer");
-    assert_eq!(up.requests()[0].target(), format!("/fhir/Observation?{raw}"));
+    assert_eq!(
+        up.requests()[0].target(),
+        format!("/fhir/Observation?{raw}")
+    );
 }
 
 #[tokio::test]
 async fn changed_query_is_re_encoded() {
-    let up = Recorder::start(|_| Canned::json(200, &json!({"resourceType": "Bundle", "type": "searchset"}))).await;
+    let up = Recorder::start(|_| {
+        Canned::json(200, &json!({"resourceType": "Bundle", "type": "searchset"}))
+    })
+    .await;
     let a = adapter(json!({"base_url": up.base}));
     let mut req = request(Method::GET, "Observation");
     req.raw_query = None;
@@ -180,14 +230,20 @@ async fn changed_query_is_re_encoded() {
 
 #[tokio::test]
 async fn post_search_is_forwarded_as_form() {
-    let up = Recorder::start(|_| Canned::json(200, &json!({"resourceType": "Bundle", "type": "searchset"}))).await;
+    let up = Recorder::start(|_| {
+        Canned::json(200, &json!({"resourceType": "Bundle", "type": "searchset"}))
+    })
+    .await;
     let a = adapter(json!({"base_url": up.base}));
     let mut req = request(Method::POST, "Observation/_search");
     req.query = vec![("date".into(), "ge2013-04-05T18:50:00+05:30".into())];
     a.handle(req).await.expect("answer");
     let seen = &up.requests()[0];
     assert_eq!(seen.request_line, "POST /fhir/Observation/_search HTTP/1.1");
-    assert_eq!(seen.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        seen.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     assert_eq!(seen.body, b"date=ge2013-04-05T18%3A50%3A00%2B05%3A30");
 }
 
@@ -201,7 +257,10 @@ async fn upstream_operation_outcome_passes_through_unchanged() {
     })
     .await;
     let a = adapter(json!({"base_url": up.base}));
-    let resp = a.handle(request(Method::POST, "Patient")).await.expect("answer");
+    let resp = a
+        .handle(request(Method::POST, "Patient"))
+        .await
+        .expect("answer");
     assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body_bytes(resp).await, outcome);
 }

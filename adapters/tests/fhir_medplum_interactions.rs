@@ -27,18 +27,30 @@ async fn crud_vread_patch_history_delete() {
 
     // create
     let resp = a
-        .handle(with_json(request(Method::POST, "Patient"), &json!({"resourceType": "Patient", "name": [{"family": "Chalmers"}]})))
+        .handle(with_json(
+            request(Method::POST, "Patient"),
+            &json!({"resourceType": "Patient", "name": [{"family": "Chalmers"}]}),
+        ))
         .await
         .expect("create");
     assert_eq!(resp.status, StatusCode::CREATED);
     let location = header(&resp, "location").expect("Location").to_owned();
     let created = body_json(resp).await;
     let id = created["id"].as_str().expect("id").to_owned();
-    let v1 = created["meta"]["versionId"].as_str().expect("versionId").to_owned();
-    assert_eq!(location, format!("{PUBLIC_BASE}/Patient/{id}/_history/{v1}"));
+    let v1 = created["meta"]["versionId"]
+        .as_str()
+        .expect("versionId")
+        .to_owned();
+    assert_eq!(
+        location,
+        format!("{PUBLIC_BASE}/Patient/{id}/_history/{v1}")
+    );
 
     // read
-    let resp = a.handle(request(Method::GET, &format!("Patient/{id}"))).await.expect("read");
+    let resp = a
+        .handle(request(Method::GET, &format!("Patient/{id}")))
+        .await
+        .expect("read");
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(header(&resp, "etag"), Some(format!("W/\"{v1}\"").as_str()));
     assert_eq!(body_json(resp).await["name"][0]["family"], "Chalmers");
@@ -48,7 +60,10 @@ async fn crud_vread_patch_history_delete() {
         request(Method::PUT, &format!("Patient/{id}")),
         &json!({"resourceType": "Patient", "id": id, "name": [{"family": "Chalmers", "given": ["Peter"]}]}),
     );
-    put.headers.insert("if-match", HeaderValue::from_str(&format!("W/\"{v1}\"")).expect("hv"));
+    put.headers.insert(
+        "if-match",
+        HeaderValue::from_str(&format!("W/\"{v1}\"")).expect("hv"),
+    );
     let resp = a.handle(put).await.expect("update");
     assert_eq!(resp.status, StatusCode::OK);
     let updated = body_json(resp).await;
@@ -57,8 +72,13 @@ async fn crud_vread_patch_history_delete() {
 
     // patch (JSON Patch)
     let mut patch = request(Method::PATCH, &format!("Patient/{id}"));
-    patch.headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json-patch+json"));
-    patch.body = json!([{"op": "add", "path": "/active", "value": true}]).to_string().into();
+    patch.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json-patch+json"),
+    );
+    patch.body = json!([{"op": "add", "path": "/active", "value": true}])
+        .to_string()
+        .into();
     let resp = a.handle(patch).await.expect("patch");
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(body_json(resp).await["active"], true);
@@ -88,10 +108,20 @@ async fn crud_vread_patch_history_delete() {
     }
 
     // delete, then the read fails
-    let resp = a.handle(request(Method::DELETE, &format!("Patient/{id}"))).await.expect("delete");
+    let resp = a
+        .handle(request(Method::DELETE, &format!("Patient/{id}")))
+        .await
+        .expect("delete");
     assert_eq!(resp.status, StatusCode::OK);
-    let resp = a.handle(request(Method::GET, &format!("Patient/{id}"))).await.expect("read");
-    assert!(matches!(resp.status, StatusCode::NOT_FOUND | StatusCode::GONE), "{}", resp.status);
+    let resp = a
+        .handle(request(Method::GET, &format!("Patient/{id}")))
+        .await
+        .expect("read");
+    assert!(
+        matches!(resp.status, StatusCode::NOT_FOUND | StatusCode::GONE),
+        "{}",
+        resp.status
+    );
     // Upstream OperationOutcome passes through.
     assert_eq!(body_json(resp).await["resourceType"], "OperationOutcome");
 }
@@ -102,20 +132,32 @@ async fn search_with_pipe_paging_and_next_link_rewriting() {
     let a = adapter(json!({"base_url": base}));
     for value in ["72.10", "80", "44"] {
         let resp = a
-            .handle(with_json(request(Method::POST, "Observation"), &observation(value)))
+            .handle(with_json(
+                request(Method::POST, "Observation"),
+                &observation(value),
+            ))
             .await
             .expect("create");
         assert_eq!(resp.status, StatusCode::CREATED);
     }
     let raw = "code=http://loinc.org|8867-4&_count=2";
-    let resp = a.handle(request(Method::GET, &format!("Observation?{raw}"))).await.expect("search");
+    let resp = a
+        .handle(request(Method::GET, &format!("Observation?{raw}")))
+        .await
+        .expect("search");
     assert_eq!(resp.status, StatusCode::OK);
     let page1 = body_json(resp).await;
     assert_eq!(page1["total"], 3);
     assert_eq!(page1["entry"].as_array().expect("entries").len(), 2);
     for e in page1["entry"].as_array().expect("entries") {
         let full = e["fullUrl"].as_str().expect("fullUrl");
-        assert_eq!(full, format!("{PUBLIC_BASE}/Observation/{}", e["resource"]["id"].as_str().expect("id")));
+        assert_eq!(
+            full,
+            format!(
+                "{PUBLIC_BASE}/Observation/{}",
+                e["resource"]["id"].as_str().expect("id")
+            )
+        );
     }
     let link = |page: &Value, rel: &str| {
         page["link"]
@@ -124,18 +166,30 @@ async fn search_with_pipe_paging_and_next_link_rewriting() {
             .and_then(|l| l["url"].as_str())
             .map(str::to_owned)
     };
-    assert_eq!(link(&page1, "self").as_deref(), Some(format!("{PUBLIC_BASE}/Observation?{raw}").as_str()));
+    assert_eq!(
+        link(&page1, "self").as_deref(),
+        Some(format!("{PUBLIC_BASE}/Observation?{raw}").as_str())
+    );
     let next = link(&page1, "next").expect("next link");
     assert_eq!(next, format!("{PUBLIC_BASE}/Observation?{raw}&_offset=2"));
-    assert!(peer.stderr_lines().iter().any(|l| l == &format!("GET /fhir/R4/Observation?{raw}")));
+    assert!(
+        peer.stderr_lines()
+            .iter()
+            .any(|l| l == &format!("GET /fhir/R4/Observation?{raw}"))
+    );
 
     // Follow the rewritten next link through the adapter, as a client would via the gateway.
-    let path = next.strip_prefix(&format!("{PUBLIC_BASE}/")).expect("under public base");
+    let path = next
+        .strip_prefix(&format!("{PUBLIC_BASE}/"))
+        .expect("under public base");
     let resp = a.handle(request(Method::GET, path)).await.expect("page 2");
     let page2 = body_json(resp).await;
     assert_eq!(page2["entry"].as_array().expect("entries").len(), 1);
     // The decimal the upstream stored comes back as the upstream wrote it.
-    let values: Vec<String> = page1["entry"].as_array().into_iter().flatten()
+    let values: Vec<String> = page1["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .chain(page2["entry"].as_array().into_iter().flatten())
         .map(|e| e["resource"]["valueQuantity"]["value"].to_string())
         .collect();
@@ -143,7 +197,10 @@ async fn search_with_pipe_paging_and_next_link_rewriting() {
 
     // The `+` of a timezone offset sent unencoded reaches the upstream exactly as sent.
     let raw_date = "date=ge2013-04-05T18:50:00+05:30";
-    let resp = a.handle(request(Method::GET, &format!("Observation?{raw_date}"))).await.expect("date search");
+    let resp = a
+        .handle(request(Method::GET, &format!("Observation?{raw_date}")))
+        .await
+        .expect("date search");
     // The upstream decodes `+` as a space: it answers the right search or a 400
     // OperationOutcome (Medplum: 400), never an empty 200.
     let status = resp.status;
@@ -154,18 +211,26 @@ async fn search_with_pipe_paging_and_next_link_rewriting() {
         other => panic!("unexpected {other}: {answer}"),
     }
     assert!(
-        peer.stderr_lines().iter().any(|l| l == &format!("GET /fhir/R4/Observation?{raw_date}")),
+        peer.stderr_lines()
+            .iter()
+            .any(|l| l == &format!("GET /fhir/R4/Observation?{raw_date}")),
         "{:?}",
         peer.stderr_lines()
     );
     // Encoded correctly by a client, the same search finds all three.
     let resp = a
-        .handle(request(Method::GET, "Observation?date=ge2013-04-05T18:50:00%2B05:30"))
+        .handle(request(
+            Method::GET,
+            "Observation?date=ge2013-04-05T18:50:00%2B05:30",
+        ))
         .await
         .expect("date search");
     assert_eq!(body_json(resp).await["total"], 3);
     let resp = a
-        .handle(request(Method::GET, "Observation?date=lt2013-04-05T18:50:00%2B05:30"))
+        .handle(request(
+            Method::GET,
+            "Observation?date=lt2013-04-05T18:50:00%2B05:30",
+        ))
         .await
         .expect("date search");
     assert_eq!(body_json(resp).await["total"], 0);
@@ -186,12 +251,18 @@ async fn batch_transaction_and_conditional_create() {
     // conditional create: the second one finds the first
     let conditional = || {
         let mut r = with_json(request(Method::POST, "Patient"), &patient);
-        r.headers.insert("if-none-exist", HeaderValue::from_static("identifier=urn:fhirgate:test|p-1"));
+        r.headers.insert(
+            "if-none-exist",
+            HeaderValue::from_static("identifier=urn:fhirgate:test|p-1"),
+        );
         r
     };
     let first = a.handle(conditional()).await.expect("create");
     assert_eq!(first.status, StatusCode::CREATED);
-    let id = body_json(first).await["id"].as_str().expect("id").to_owned();
+    let id = body_json(first).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let second = a.handle(conditional()).await.expect("conditional create");
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(body_json(second).await["id"], id.as_str());
@@ -213,24 +284,54 @@ async fn batch_transaction_and_conditional_create() {
     let entries = out["entry"].as_array().expect("entries");
     assert_eq!(entries.len(), 2);
     let pid = entries[0]["resource"]["id"].as_str().expect("patient id");
-    assert!(entries[0]["response"]["location"].as_str().expect("location").starts_with(&format!("{PUBLIC_BASE}/Patient/{pid}")));
-    assert_eq!(entries[0]["fullUrl"], format!("{PUBLIC_BASE}/Patient/{pid}").as_str());
-    assert_eq!(entries[1]["resource"]["subject"]["reference"], format!("Patient/{pid}").as_str());
-    assert!(entries[1]["response"]["location"].as_str().expect("location").starts_with(&format!("{PUBLIC_BASE}/Observation/")));
+    assert!(
+        entries[0]["response"]["location"]
+            .as_str()
+            .expect("location")
+            .starts_with(&format!("{PUBLIC_BASE}/Patient/{pid}"))
+    );
+    assert_eq!(
+        entries[0]["fullUrl"],
+        format!("{PUBLIC_BASE}/Patient/{pid}").as_str()
+    );
+    assert_eq!(
+        entries[1]["resource"]["subject"]["reference"],
+        format!("Patient/{pid}").as_str()
+    );
+    assert!(
+        entries[1]["response"]["location"]
+            .as_str()
+            .expect("location")
+            .starts_with(&format!("{PUBLIC_BASE}/Observation/"))
+    );
 
     // batch with a nested search: the searchset inside the batch-response is rewritten too
     let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
         {"resource": {"resourceType": "Patient", "gender": "male"}, "request": {"method": "POST", "url": "Patient"}},
         {"request": {"method": "GET", "url": format!("Patient?_id={id}")}}]});
-    let resp = a.handle(with_json(request(Method::POST, ""), &batch)).await.expect("batch");
+    let resp = a
+        .handle(with_json(request(Method::POST, ""), &batch))
+        .await
+        .expect("batch");
     assert_eq!(resp.status, StatusCode::OK);
     let out = body_json(resp).await;
     assert_eq!(out["type"], "batch-response");
-    assert!(out["entry"][0]["response"]["location"].as_str().expect("location").starts_with(&format!("{PUBLIC_BASE}/Patient/")));
+    assert!(
+        out["entry"][0]["response"]["location"]
+            .as_str()
+            .expect("location")
+            .starts_with(&format!("{PUBLIC_BASE}/Patient/"))
+    );
     let nested = &out["entry"][1]["resource"];
     assert_eq!(nested["type"], "searchset");
-    assert_eq!(nested["entry"][0]["fullUrl"], format!("{PUBLIC_BASE}/Patient/{id}").as_str());
-    assert!(!out.to_string().contains(&base), "no upstream URL left: {out}");
+    assert_eq!(
+        nested["entry"][0]["fullUrl"],
+        format!("{PUBLIC_BASE}/Patient/{id}").as_str()
+    );
+    assert!(
+        !out.to_string().contains(&base),
+        "no upstream URL left: {out}"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +341,10 @@ async fn binary_streams_through() {
     let a = adapter(json!({"base_url": base, "stream_threshold_bytes": 4096}));
     let payload: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let mut create = request(Method::POST, "Binary");
-    create.headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    create.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     create.body = payload.clone().into();
     let resp = a.handle(create).await.expect("create Binary");
     assert_eq!(resp.status, StatusCode::CREATED);
@@ -249,16 +353,25 @@ async fn binary_streams_through() {
     assert!(location.starts_with(&format!("{PUBLIC_BASE}/Binary/{id}")));
 
     let mut read = request(Method::GET, &format!("Binary/{id}"));
-    read.headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/octet-stream"));
+    read.headers.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     let resp = a.handle(read).await.expect("read Binary");
     assert_eq!(resp.status, StatusCode::OK);
-    assert_eq!(header(&resp, "content-type"), Some("application/octet-stream"));
+    assert_eq!(
+        header(&resp, "content-type"),
+        Some("application/octet-stream")
+    );
     assert_eq!(header(&resp, "content-length"), Some("2097152"));
     assert!(matches!(resp.body, ResponseBody::Stream(_)));
     assert_eq!(body_bytes(resp).await, payload);
 
     let mut read_json = request(Method::GET, &format!("Binary/{id}"));
-    read_json.headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/fhir+json"));
+    read_json.headers.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static("application/fhir+json"),
+    );
     let resp = a.handle(read_json).await.expect("read Binary as JSON");
     assert!(matches!(resp.body, ResponseBody::Stream(_)));
     let value = body_json(resp).await;

@@ -28,18 +28,28 @@ async fn upstream_down_is_unreachable_502() {
 #[tokio::test]
 async fn stalled_upstream_is_timeout_504() {
     let (base, task) = stalling_upstream().await;
-    let a = adapter(json!({"base_url": base, "timeout_seconds": 0.5, "check_timeout_seconds": 0.3}));
+    let a =
+        adapter(json!({"base_url": base, "timeout_seconds": 0.5, "check_timeout_seconds": 0.3}));
     let started = Instant::now();
     let err = a
         .handle(request(Method::GET, "Patient/1"))
         .await
         .expect_err("upstream stalls");
     let elapsed = started.elapsed();
-    assert!(matches!(err, AdapterError::Timeout { seconds, .. } if seconds == 0.5), "{err:?}");
+    assert!(
+        matches!(err, AdapterError::Timeout { seconds, .. } if seconds == 0.5),
+        "{err:?}"
+    );
     assert_eq!(err.status(), StatusCode::GATEWAY_TIMEOUT);
-    assert!(elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
     let check = a.check().await.expect_err("check times out");
-    assert!(matches!(check, AdapterError::Timeout { seconds, .. } if seconds == 0.3), "{check:?}");
+    assert!(
+        matches!(check, AdapterError::Timeout { seconds, .. } if seconds == 0.3),
+        "{check:?}"
+    );
     task.abort();
 }
 

@@ -32,7 +32,10 @@ fn keygen(alg: &str, kid: &str) -> (String, Value) {
         .expect("node keygen");
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).expect("keygen JSON");
-    (v["private_pem"].as_str().expect("pem").to_owned(), v["jwks"]["keys"][0].clone())
+    (
+        v["private_pem"].as_str().expect("pem").to_owned(),
+        v["jwks"]["keys"][0].clone(),
+    )
 }
 
 fn auth_server() -> AuthServer {
@@ -111,11 +114,17 @@ async fn client_secret_basic_token_is_sent_and_reused() {
         })
         .collect();
     for t in tasks {
-        assert_eq!(t.await.expect("task").expect("answer").status, StatusCode::OK);
+        assert_eq!(
+            t.await.expect("task").expect("answer").status,
+            StatusCode::OK
+        );
     }
     // ...and later requests reuse it.
     for _ in 0..3 {
-        let resp = a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+        let resp = a
+            .handle(request(Method::GET, "Patient/1"))
+            .await
+            .expect("answer");
         assert_eq!(resp.status, StatusCode::OK);
     }
     let tokens: BTreeSet<String> = up.requests().iter().map(bearer).collect();
@@ -132,13 +141,19 @@ async fn client_secret_basic_token_is_sent_and_reused() {
 #[tokio::test]
 async fn private_key_jwt_rs384_and_es384() {
     let auth = auth_server();
-    for (alg, kid, pem) in [("RS384", "rs-1", &auth.rs384), ("ES384", "es-1", &auth.es384)] {
+    for (alg, kid, pem) in [
+        ("RS384", "rs-1", &auth.rs384),
+        ("ES384", "es-1", &auth.es384),
+    ] {
         let up = ok_upstream().await;
         let a = adapter(json!({"base_url": up.base, "auth": {
             "method": "private_key_jwt", "token_url": auth.token_url(), "client_id": "fhirgate-jwt",
             "private_key": pem, "key_id": kid, "algorithm": alg, "scope": "system/*.cruds"}}));
         for _ in 0..2 {
-            let resp = a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+            let resp = a
+                .handle(request(Method::GET, "Patient/1"))
+                .await
+                .expect("answer");
             assert_eq!(resp.status, StatusCode::OK, "{alg}");
         }
         let seen = up.requests();
@@ -176,18 +191,28 @@ async fn upstream_401_refreshes_the_token_once_and_retries() {
     let seen = up.requests();
     assert_eq!(seen.len(), 2, "one retry");
     assert_ne!(bearer(&seen[0]), bearer(&seen[1]));
-    assert_eq!(seen[1].body, br#"{"resourceType":"Patient","id":"1"}"#, "body replayed");
+    assert_eq!(
+        seen[1].body, br#"{"resourceType":"Patient","id":"1"}"#,
+        "body replayed"
+    );
     // The refreshed token is cached for the next request.
-    let resp = a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+    let resp = a
+        .handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect("answer");
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(bearer(&up.requests()[2]), bearer(&seen[1]));
 
     // An upstream that refuses every token: one retry, then its 401 is the answer.
-    let always = Recorder::start(|_| Canned::json(401, &json!({"resourceType": "OperationOutcome"}))).await;
+    let always =
+        Recorder::start(|_| Canned::json(401, &json!({"resourceType": "OperationOutcome"}))).await;
     let b = adapter(json!({"base_url": always.base, "auth": {
         "method": "client_secret_basic", "token_url": auth.token_url(),
         "client_id": "fhirgate-basic", "client_secret": auth.secret}}));
-    let resp = b.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+    let resp = b
+        .handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect("answer");
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
     assert_eq!(always.requests().len(), 2);
 }
@@ -199,8 +224,14 @@ async fn refused_client_is_bad_gateway() {
     let a = adapter(json!({"base_url": up.base, "auth": {
         "method": "client_secret_basic", "token_url": auth.token_url(),
         "client_id": "fhirgate-basic", "client_secret": "wrong"}}));
-    let err = a.handle(request(Method::GET, "Patient/1")).await.expect_err("refused");
-    assert!(matches!(&err, AdapterError::BadGateway { detail, .. } if detail.contains("invalid_client")), "{err:?}");
+    let err = a
+        .handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, AdapterError::BadGateway { detail, .. } if detail.contains("invalid_client")),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("wrong"), "no secret in errors");
     assert!(up.requests().is_empty(), "nothing sent without a token");
 }
@@ -212,11 +243,17 @@ async fn token_is_replaced_shortly_before_expiry() {
     let a = adapter(json!({"base_url": up.base, "auth": {
         "method": "client_secret_basic", "token_url": auth.token_url(),
         "client_id": "fhirgate-basic", "client_secret": auth.secret}}));
-    a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
-    a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+    a.handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect("answer");
+    a.handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect("answer");
     // expires_in 2 s: refreshed 0.2 s before expiry.
     tokio::time::sleep(std::time::Duration::from_millis(1900)).await;
-    a.handle(request(Method::GET, "Patient/1")).await.expect("answer");
+    a.handle(request(Method::GET, "Patient/1"))
+        .await
+        .expect("answer");
     let seen = up.requests();
     assert_eq!(bearer(&seen[0]), bearer(&seen[1]));
     assert_ne!(bearer(&seen[1]), bearer(&seen[2]));
