@@ -30,6 +30,8 @@ pub use state::AppState;
 /// The whole HTTP application for `state`: FHIR under `/fhir`, the operational endpoints,
 /// and the layer stack every request passes through.
 pub fn app(state: Arc<AppState>) -> Router {
+    // Metrics recorded before the first scrape must not be lost.
+    observe::metrics_handle();
     let routes = Router::new()
         .route("/fhir", any(edge::handle))
         .route("/fhir/", any(edge::handle))

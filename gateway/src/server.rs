@@ -61,6 +61,8 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
 /// when ready: `fhirgate listening on http://HOST:PORT`.
 pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     let grace = Duration::from_secs_f64(config.server.shutdown_grace_seconds);
+    // Signal handlers exist before the ready line, so an early SIGTERM still drains.
+    let stop = shutdown_signal()?;
     let state = build_state(config).await?;
     let listener = TcpListener::bind(listen)
         .await
@@ -75,7 +77,7 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     tracing::info!(%addr, "listening");
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let signal = async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutdown signal received; draining in-flight requests");
         let _ = stop_tx.send(true);
     };
@@ -93,23 +95,21 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers SIGTERM and SIGINT handlers now; the returned future completes on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, StartError> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(StartError::Serve)?;
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(StartError::Serve)?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

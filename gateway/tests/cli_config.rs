@@ -20,7 +20,7 @@ fn check_config_reports_unknown_key_with_file_line_and_exit_2() {
     assert_eq!(code, 2);
     let line = stderr.lines().next().unwrap_or_default();
     assert!(
-        line.starts_with("bad.yaml:3: server: unknown field `colour`"),
+        line.starts_with("bad.yaml:3: server.colour: unknown field `colour`"),
         "{stderr}"
     );
 }
@@ -34,7 +34,7 @@ fn check_config_reports_wrong_type_and_dangling_route() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr.trim(),
-        "g.yaml:8: routes[0].adapters[0]: no adapter named 'ehr' in `adapters`"
+        "g.yaml:9: routes[0].adapters[0]: no adapter named 'ehr' in `adapters`"
     );
     let text = store_config("  body_limit: lots\n");
     std::fs::write(dir.path().join("g.yaml"), text).expect("write");

@@ -87,6 +87,13 @@ pub fn load_str(
             .map(|l| l.line())
             .or_else(|| index.line_of(&path));
         let message = strip_location(&e.inner().to_string());
+        // serde_norway may prefix its own view of the path ("server: unknown field …").
+        let message = match message.split_once(": ") {
+            Some((prefix, rest)) if !prefix.contains(' ') && path.starts_with(prefix) => {
+                rest.to_owned()
+            }
+            _ => message,
+        };
         ConfigError::Invalid(vec![problem(line, &path, message)])
     })?;
     if let Some(dir) = env("FHIRGATE_DATA_DIR").filter(|d| !d.is_empty()) {
