@@ -68,3 +68,17 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         "internal error; see the gateway log",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_panic_answers_500_with_an_operation_outcome() {
+        let response = super::panic_response(Box::new("boom"));
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()["content-type"], super::error::FHIR_JSON);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let oo: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(oo["issue"][0]["code"], "exception");
+        assert!(!oo.to_string().contains("boom"), "panic detail stays in the log");
+    }
+}

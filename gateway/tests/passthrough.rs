@@ -33,7 +33,7 @@ fn entries(bundle: &Value) -> Vec<Value> {
 }
 
 /// Every interaction through `gw`, asserting that answers carry the gateway's own base.
-async fn suite(gw: &Gateway, deleted_status: &[u16]) {
+async fn suite(gw: &Gateway, deleted_status: &[u16], exact_upstream: bool) {
     let c = client();
     let base = gw.fhir("");
     let patient = json!({"resourceType": "Patient", "identifier": [{"system": "urn:fhirgate:test", "value": "pt-1"}],
@@ -242,6 +242,34 @@ async fn suite(gw: &Gateway, deleted_status: &[u16]) {
         "{ids:?}"
     );
 
+    // Exactness: decimals keep their digits, primitive extensions survive (the gateway never
+    // re-encodes them; medplum, in JavaScript, prints 72.1 itself).
+    let raw = format!(
+        r#"{{"resourceType":"Observation","status":"final","code":{{"text":"weight"}},"subject":{{"reference":"Patient/{id}"}},"valueQuantity":{{"value":72.10,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}},"_status":{{"extension":[{{"url":"http://example.org/x","valueDecimal":1.50}}]}}}}"#
+    );
+    let r = c
+        .post(gw.fhir("/Observation"))
+        .header("content-type", FHIR_JSON)
+        .body(raw)
+        .send()
+        .await
+        .expect("exact");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let oid = r.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let text = c
+        .get(gw.fhir(&format!("/Observation/{oid}")))
+        .send()
+        .await
+        .expect("read")
+        .text()
+        .await
+        .expect("text");
+    if exact_upstream {
+        assert!(text.contains("72.10") && text.contains("1.50"), "{text}");
+    }
     let r = c
         .delete(gw.fhir(&format!("/Patient/{id}")))
         .send()
@@ -264,14 +292,14 @@ async fn suite(gw: &Gateway, deleted_status: &[u16]) {
 async fn passthrough_to_a_second_fhirgate_on_the_embedded_store() {
     let upstream = Gateway::start(&store_config(""));
     let front = Gateway::start(&front_config(&upstream.fhir(""), 30.0));
-    suite(&front, &[410]).await;
+    suite(&front, &[410], true).await;
 }
 
 #[tokio::test]
 async fn passthrough_to_medplum_fhir_router() {
     let (_peer, base) = peers::Peer::medplum();
     let front = Gateway::start(&front_config(&base, 30.0));
-    suite(&front, &[404, 410]).await;
+    suite(&front, &[404, 410], false).await;
 }
 
 #[tokio::test]
