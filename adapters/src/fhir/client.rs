@@ -14,6 +14,7 @@ use super::config::FhirConfig;
 use super::headers::request_headers;
 use super::response::{Limits, answer};
 use super::rewrite::Base;
+pub(crate) use super::transport::transport_error;
 use crate::{Adapter, AdapterError, FhirRequest, FhirResponse, Interaction};
 
 /// Bytes of a decoded query key or value left unencoded when the gateway changed the query
@@ -39,51 +40,6 @@ pub struct FhirAdapter {
     connect_timeout: Duration,
     check_timeout: Duration,
     limits: Limits,
-}
-
-/// Maps a reqwest error to an [`AdapterError`]: timeouts → `Timeout`, connection failures →
-/// `Unreachable`, anything else (reset mid-answer, broken body) → `BadGateway`.
-/// `timeout` is the total timeout that applied, if known.
-pub(crate) fn transport_error(
-    adapter: &str,
-    error: &reqwest::Error,
-    timeout: Option<(Duration, Duration)>,
-) -> AdapterError {
-    let adapter = adapter.to_owned();
-    if error.is_timeout() {
-        let seconds = timeout
-            .map(|(connect, total)| if error.is_connect() { connect } else { total })
-            .map_or(0.0, |d| d.as_secs_f64());
-        AdapterError::Timeout { adapter, seconds }
-    } else if error.is_connect() {
-        AdapterError::Unreachable {
-            adapter,
-            detail: format!("cannot connect: {}", source_chain(error)),
-        }
-    } else {
-        AdapterError::BadGateway {
-            adapter,
-            detail: format!("upstream answer failed: {}", source_chain(error)),
-        }
-    }
-}
-
-/// The error and its causes, without the URL (reqwest errors carry it, we keep ids only).
-fn source_chain(error: &reqwest::Error) -> String {
-    let mut out = String::new();
-    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    while let Some(c) = cause {
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    if out.is_empty() {
-        error.to_string()
-    } else {
-        out
-    }
 }
 
 impl FhirAdapter {
@@ -136,16 +92,19 @@ impl FhirAdapter {
     /// as `POST [base]/[type]/_search` with the parameters form-encoded in the body
     /// (FHIR R4 §3.1.0.9 "search"); everything else keeps its method, path and body.
     fn target(&self, request: &FhirRequest) -> (Method, String, Bytes, Option<&'static str>) {
-        let mut url = format!("{}/{}", self.upstream.as_str(), request.relative_path());
+        // `[base]` itself (batch/transaction, system search) carries no trailing `/`.
+        let relative = request.relative_path();
+        let mut url = self.upstream.as_str().to_owned();
+        if !relative.is_empty() {
+            url.push('/');
+            url.push_str(&relative);
+        }
         let search = matches!(
             request.interaction,
             Interaction::SearchType | Interaction::SearchSystem
         );
         if search && request.method == Method::POST {
-            if !url.ends_with('/') {
-                url.push('/');
-            }
-            url.push_str("_search");
+            url.push_str("/_search");
             let form = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(&request.query)
                 .finish();

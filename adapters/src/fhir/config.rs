@@ -205,3 +205,6 @@ fn one_of(problems: &mut Vec<ConfigProblem>, a: (&str, bool), b: (&str, bool)) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests;

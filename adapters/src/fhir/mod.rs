@@ -15,6 +15,7 @@ pub mod config;
 pub mod headers;
 pub mod response;
 pub mod rewrite;
+mod transport;
 
 use std::sync::Arc;
 
