@@ -358,6 +358,20 @@ async fn bad_input_is_4xx_with_outcome(s: &Store) {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = s
+        .call(
+            "POST",
+            "Patient",
+            Some(r#"{"resourceType":"Patient","gender":"ma\u0000le"}"#),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json["issue"][0]["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.contains("/gender"))
+    );
     let r = s.call("POST", "Patient", Some(""), &[]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = s

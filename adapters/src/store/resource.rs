@@ -31,7 +31,43 @@ pub(crate) fn parse(body: &[u8], expected_type: Option<&str>) -> Result<Value, A
             ),
         )
     })?;
+    if let Some(path) = control_character(&value, "") {
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Value,
+            format!(
+                "{path} holds a control character; FHIR strings allow only tab, CR and LF below U+0020"
+            ),
+        ));
+    }
     check_type(value, expected_type)
+}
+
+/// The path of the first string holding a character below U+0020 other than tab, CR, LF
+/// (FHIR R4 §2.24.0.1 "string"), if any.
+pub(crate) fn control_character(value: &Value, path: &str) -> Option<String> {
+    let bad = |s: &str| {
+        s.chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\r' | '\n'))
+    };
+    match value {
+        Value::String(s) if bad(s) => Some(if path.is_empty() {
+            "a value".into()
+        } else {
+            path.to_owned()
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if bad(k) {
+                return Some(format!("{path}/<key>"));
+            }
+            control_character(v, &format!("{path}/{k}"))
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| control_character(v, &format!("{path}/{i}"))),
+        _ => None,
+    }
 }
 
 /// Checks that `value` is a resource object, of `expected_type` when given.

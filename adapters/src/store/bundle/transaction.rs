@@ -19,7 +19,7 @@ use super::super::search;
 use super::super::service::Store;
 use super::{entry_op, response_entry, set_expression};
 use crate::AdapterError;
-use crate::interaction::Interaction;
+use crate::interaction::{Interaction, is_resource_type};
 
 /// Replaces every `reference` found in `map` (`urn:uuid:…` → `Type/id`).
 pub(crate) fn rewrite_references(v: &mut Value, map: &HashMap<String, String>) {
@@ -100,6 +100,71 @@ async fn assign(
     Ok(map)
 }
 
+/// Collects the `reference` strings of `v` that are conditional (`Type?search`).
+fn conditional_references(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(obj) => {
+            for (k, child) in obj {
+                match (k.as_str(), child) {
+                    ("reference", Value::String(s))
+                        if s.split_once('?').is_some_and(|(t, _)| is_resource_type(t)) =>
+                    {
+                        out.push(s.clone());
+                    }
+                    _ => conditional_references(child, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| conditional_references(i, out)),
+        _ => {}
+    }
+}
+
+/// Resolves conditional references (FHIR R4 §3.1.0.11.2 "Transaction processing rules":
+/// `Patient?identifier=…` must match exactly one resource, else 412) into `map`.
+async fn resolve_conditional_references(
+    conn: &mut AnyConnection,
+    ops: &[(Op, Option<String>, Option<String>)],
+    map: &mut HashMap<String, String>,
+) -> Result<(), (usize, Fail)> {
+    for (i, (op, _, _)) in ops.iter().enumerate() {
+        let OpBody::Resource(r) = &op.body else {
+            continue;
+        };
+        let mut refs = Vec::new();
+        conditional_references(r, &mut refs);
+        for reference in refs {
+            if map.contains_key(&reference) {
+                continue;
+            }
+            let (rtype, query) = reference.split_once('?').unwrap_or(("", ""));
+            let q = super::super::ops::parse_query(query);
+            let found = search::matches(conn, rtype, &q, 2)
+                .await
+                .map_err(|e| (i, Fail::Db(e)))?
+                .map_err(|a| (i, Fail::Client(a)))?;
+            match found.as_slice() {
+                [(_, id)] => {
+                    map.insert(reference.clone(), format!("{rtype}/{id}"));
+                }
+                _ => {
+                    let msg = format!(
+                        "conditional reference '{reference}' matches {} resources; it must match exactly one",
+                        found.len()
+                    );
+                    let a = Answer::error(
+                        StatusCode::PRECONDITION_FAILED,
+                        IssueCode::MultipleMatches,
+                        msg,
+                    );
+                    return Err((i, Fail::Client(a)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs a transaction Bundle atomically and answers the `transaction-response`.
 pub(crate) async fn run_transaction(
     store: &Store,
@@ -162,7 +227,8 @@ async fn run_in(
     ops: &mut [(Op, Option<String>, Option<String>)],
     base: &str,
 ) -> Result<Vec<Answer>, (usize, Fail)> {
-    let map = assign(conn, ops).await?;
+    let mut map = assign(conn, ops).await?;
+    resolve_conditional_references(conn, ops, &mut map).await?;
     for (op, _, _) in ops.iter_mut() {
         if let OpBody::Resource(r) = &mut op.body {
             rewrite_references(r, &map);
