@@ -203,17 +203,18 @@ async fn upstream_401_refreshes_the_token_once_and_retries() {
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(bearer(&up.requests()[2]), bearer(&seen[1]));
 
-    // An upstream that refuses every token: one retry, then its 401 is the answer.
+    // An upstream that refuses every token: one retry, then a 502: our
+    // credentials are at fault, not the client's.
     let always =
         Recorder::start(|_| Canned::json(401, &json!({"resourceType": "OperationOutcome"}))).await;
     let b = adapter(json!({"base_url": always.base, "auth": {
         "method": "client_secret_basic", "token_url": auth.token_url(),
         "client_id": "fhirgate-basic", "client_secret": auth.secret}}));
-    let resp = b
+    let err = b
         .handle(request(Method::GET, "Patient/1"))
         .await
-        .expect("answer");
-    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+        .expect_err("refused twice");
+    assert!(matches!(err, AdapterError::BadGateway { .. }), "{err:?}");
     assert_eq!(always.requests().len(), 2);
 }
 

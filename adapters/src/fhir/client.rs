@@ -198,6 +198,14 @@ impl Adapter for FhirAdapter {
             tracing::info!(adapter = %self.name, request_id = %request.request_id, "upstream refused the token, refreshing once");
             let fresh = auth.refresh(&used).await?;
             response = self.send(&request, public.as_ref(), Some(&fresh)).await?;
+            // Refused again: our credentials are at fault, not the client's (whose token the
+            // gateway accepted), so this is a gateway failure rather than a 401 to pass on.
+            if response.status() == StatusCode::UNAUTHORIZED {
+                return Err(AdapterError::BadGateway {
+                    adapter: self.name.clone(),
+                    detail: "upstream refused a freshly issued token (401)".into(),
+                });
+            }
         }
         tracing::debug!(adapter = %self.name, request_id = %request.request_id, status = response.status().as_u16(), "upstream answered");
         answer(
