@@ -142,3 +142,71 @@ fn cursor_round_trips() {
     assert_eq!(Cursor::decode(&c.encode()), Some(c));
     assert_eq!(Cursor::decode("garbage"), None);
 }
+
+#[test]
+fn parameter_table_is_consistent_and_covers_the_flows() {
+    use super::params::{PARAMS, find};
+    use crate::interaction::is_resource_type;
+    let mut seen = std::collections::HashSet::new();
+    for p in PARAMS {
+        assert!(is_resource_type(p.resource), "{}", p.resource);
+        assert!(
+            seen.insert((p.resource, p.name)),
+            "duplicate {}.{}",
+            p.resource,
+            p.name
+        );
+        assert!(!p.paths.is_empty(), "{}.{}", p.resource, p.name);
+        assert!(p.target.is_none_or(is_resource_type));
+    }
+    let needed = [
+        ("Task", "focus"),
+        ("Task", "status"),
+        ("AuditEvent", "date"),
+        ("AuditEvent", "patient"),
+        ("AuditEvent", "agent"),
+        ("AuditEvent", "action"),
+        ("MedicationDispense", "prescription"),
+        ("MedicationRequest", "identifier"),
+        ("MedicationRequest", "status"),
+        ("MedicationRequest", "authoredon"),
+        ("Patient", "birthdate"),
+        ("Observation", "date"),
+        ("Encounter", "date"),
+        ("Coverage", "beneficiary"),
+    ];
+    for (t, n) in needed {
+        assert!(find(t, n).is_some(), "{t}.{n}");
+    }
+    for t in [
+        "Patient",
+        "Observation",
+        "Encounter",
+        "Condition",
+        "Procedure",
+        "Immunization",
+        "DiagnosticReport",
+        "MedicationRequest",
+        "MedicationDispense",
+        "CarePlan",
+        "CareTeam",
+        "Claim",
+        "ExplanationOfBenefit",
+        "Coverage",
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "Device",
+        "Task",
+        "AuditEvent",
+        "Appointment",
+        "AllergyIntolerance",
+        "Goal",
+        "DocumentReference",
+        "CoverageEligibilityRequest",
+        "CoverageEligibilityResponse",
+    ] {
+        assert!(PARAMS.iter().any(|p| p.resource == t), "{t}");
+    }
+}

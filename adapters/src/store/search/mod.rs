@@ -2,6 +2,7 @@
 //! index tables; results come back as a `searchset` Bundle with keyset paging links,
 //! `_include`/`_revinclude` entries and an outcome entry for ignored parameters.
 
+mod cond;
 pub(crate) mod cursor;
 mod include;
 pub(crate) mod plan;

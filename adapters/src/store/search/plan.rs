@@ -6,10 +6,8 @@ use http::StatusCode;
 
 use super::super::answer::Answer;
 use super::super::dates::{DateSearch, parse_search};
-use super::super::index::parse_reference;
 use super::super::params::{self, ParamType};
 use super::cursor::Cursor;
-use crate::interaction::is_resource_type;
 use fhirgate_conformance::IssueCode;
 
 /// Default page size.
@@ -131,23 +129,9 @@ pub(crate) struct Plan {
     pub link_params: Vec<(String, String)>,
 }
 
-fn bad(message: impl Into<String>) -> Answer {
+/// A 400 answer with an `invalid` issue.
+pub(crate) fn bad(message: impl Into<String>) -> Answer {
     Answer::error(StatusCode::BAD_REQUEST, IssueCode::Invalid, message)
-}
-
-fn token_value(v: &str) -> (Option<String>, Option<String>) {
-    match v.split_once('|') {
-        None => (None, Some(v.to_owned())),
-        Some((s, c)) => (Some(s.to_owned()), (!c.is_empty()).then(|| c.to_owned())),
-    }
-}
-
-fn ref_value(v: &str, modifier: Option<&str>, target: Option<&str>) -> (Option<String>, String) {
-    if let Some((t, id)) = parse_reference(v) {
-        return (Some(t), id);
-    }
-    let ty = modifier.or(target).map(str::to_owned);
-    (ty, v.to_owned())
 }
 
 /// Parses `query` for a search on `rtype` (`None`: all types). `strict` (`Prefer:
@@ -234,104 +218,12 @@ pub(crate) fn parse(
                     plan.warnings.push(msg);
                     continue;
                 };
-                plan.conds.push(parse_cond(def, modifier, value)?);
+                plan.conds
+                    .push(super::cond::parse_cond(def, modifier, value)?);
             }
         }
     }
     Ok(plan)
-}
-
-fn parse_cond(
-    def: &'static params::ParamDef,
-    modifier: Option<&str>,
-    value: &str,
-) -> Result<Cond, Answer> {
-    let table = match def.kind {
-        ParamType::Token => "idx_token",
-        ParamType::String => "idx_string",
-        ParamType::Date => "idx_date",
-        ParamType::Reference => "idx_ref",
-    };
-    if modifier == Some("missing") {
-        let missing = match value {
-            "true" => true,
-            "false" => false,
-            _ => return Err(bad(format!("{}:missing takes true or false", def.name))),
-        };
-        return Ok(Cond::Missing {
-            table,
-            param: def.name,
-            missing,
-        });
-    }
-    let values = value.split(',').filter(|v| !v.is_empty());
-    let unsupported = || {
-        bad(format!(
-            "modifier ':{}' is not supported on '{}'",
-            modifier.unwrap_or(""),
-            def.name
-        ))
-    };
-    Ok(match def.kind {
-        ParamType::Token => {
-            let not = match modifier {
-                None => false,
-                Some("not") => true,
-                Some(_) => return Err(unsupported()),
-            };
-            Cond::Token {
-                param: def.name,
-                values: values.map(token_value).collect(),
-                not,
-            }
-        }
-        ParamType::String => {
-            let mode = match modifier {
-                None => StringMode::Prefix,
-                Some("exact") => StringMode::Exact,
-                Some("contains") => StringMode::Contains,
-                Some(_) => return Err(unsupported()),
-            };
-            let values = values
-                .map(|v| {
-                    if mode == StringMode::Exact {
-                        v.to_owned()
-                    } else {
-                        super::super::text::fold(v)
-                    }
-                })
-                .collect();
-            Cond::Str {
-                param: def.name,
-                values,
-                mode,
-            }
-        }
-        ParamType::Date => {
-            if modifier.is_some() {
-                return Err(unsupported());
-            }
-            let values = values
-                .map(parse_search)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(bad)?;
-            Cond::Date {
-                param: def.name,
-                values,
-            }
-        }
-        ParamType::Reference => {
-            if let Some(m) = modifier
-                && !is_resource_type(m)
-            {
-                return Err(unsupported());
-            }
-            Cond::Ref {
-                param: def.name,
-                values: values.map(|v| ref_value(v, modifier, def.target)).collect(),
-            }
-        }
-    })
 }
 
 fn parse_sort(plan: &mut Plan, rtype: Option<&str>, value: &str) -> Result<(), Answer> {
