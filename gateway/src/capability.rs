@@ -86,7 +86,7 @@ impl Capability {
             date,
             resources,
             system_interactions,
-            smart: None,
+            smart: crate::auth::discovery::smart_uris(&state.config.auth),
         };
         Self {
             input: Some(input),

@@ -46,6 +46,10 @@ pub enum GatewayError {
     /// The system behind the gateway failed (502, 503 or 504).
     #[error(transparent)]
     Adapter(#[from] AdapterError),
+    /// No valid access token (401, `login`) or insufficient scope (403, `forbidden`); the
+    /// answer carries `WWW-Authenticate` (RFC 6750 §3).
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 impl From<PathError> for GatewayError {
@@ -71,6 +75,10 @@ impl GatewayError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, IssueCode::NotSupported)
             }
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong),
+            Self::Auth(crate::auth::AuthError::InsufficientScope(_)) => {
+                (StatusCode::FORBIDDEN, IssueCode::Forbidden)
+            }
+            Self::Auth(_) => (StatusCode::UNAUTHORIZED, IssueCode::Login),
             Self::Adapter(e) => (
                 e.status(),
                 match e {
@@ -103,6 +111,13 @@ impl IntoResponse for GatewayError {
             metrics::counter!("fhirgate_upstream_errors_total", "adapter" => e.adapter().to_owned())
                 .increment(1);
         }
-        outcome(status, code, self.to_string())
+        let mut response = outcome(status, code, self.to_string());
+        if let Self::Auth(e) = &self {
+            let challenge = crate::auth::error::challenge(e);
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
     }
 }

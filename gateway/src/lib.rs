@@ -4,6 +4,7 @@
 //! prints the ready line and serves until SIGTERM.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod capability;
 pub mod config;
 pub mod edge;
@@ -32,15 +33,25 @@ pub use state::AppState;
 pub fn app(state: Arc<AppState>) -> Router {
     // Metrics recorded before the first scrape must not be lost.
     observe::metrics_handle();
-    let routes = Router::new()
+    let sandbox = state.auth.sandbox.is_some();
+    let mut routes = Router::new()
+        // SMART discovery needs no token (SMART App Launch 2.x §2.1); it wins over the
+        // `{*path}` catch-all because axum prefers the more specific route.
+        .route(
+            "/fhir/.well-known/smart-configuration",
+            get(auth::discovery::smart_configuration),
+        )
         .route("/fhir", any(edge::handle))
         .route("/fhir/", any(edge::handle))
         .route("/fhir/{*path}", any(edge::handle))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .fallback(ops::not_found)
-        .with_state(state);
+        .fallback(ops::not_found);
+    if sandbox {
+        routes = routes.merge(auth::sandbox::router());
+    }
+    let routes = routes.with_state(state);
     // The stack, outermost first. Each layer's position is deliberate:
     let stack = ServiceBuilder::new()
         // 1. Request id, access log and metrics outermost: every response — errors, panics,

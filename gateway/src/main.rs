@@ -28,6 +28,29 @@ enum Command {
         #[arg(long, env = "FHIRGATE_LISTEN")]
         listen: Option<SocketAddr>,
     },
+    /// Print one access token signed by the sandbox authorization server's key (from the data
+    /// dir; created when absent), with `iss` and `aud` from the config. Exit 2 when the
+    /// sandbox is disabled or an argument is invalid.
+    Token {
+        /// Space-separated SMART scopes, e.g. "launch/patient patient/*.rs".
+        #[arg(long)]
+        scope: String,
+        /// Patient launch context (`patient` claim).
+        #[arg(long)]
+        patient: Option<String>,
+        /// `fhirUser` claim, e.g. Practitioner/123.
+        #[arg(long = "fhir-user")]
+        fhir_user: Option<String>,
+        /// `client_id` claim.
+        #[arg(long = "client-id", default_value = "fhirgate-cli")]
+        client_id: String,
+        /// Lifetime in seconds (default `auth.sandbox.token_ttl_seconds`).
+        #[arg(long)]
+        ttl: Option<u64>,
+        /// Config file.
+        #[arg(long, env = "FHIRGATE_CONFIG", default_value = "gateway.yaml")]
+        config: PathBuf,
+    },
     /// Check a config file: exit 0 when valid, 2 with `file:line: key.path: problem` lines.
     CheckConfig {
         /// Config file.
@@ -39,6 +62,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Token {
+            scope,
+            patient,
+            fhir_user,
+            client_id,
+            ttl,
+            config,
+        } => match config::load(&config) {
+            Ok(loaded) => token(&loaded, scope, patient, fhir_user, client_id, ttl),
+            Err(e) => config_failure(&e),
+        },
         Command::CheckConfig { config } => match config::load(&config) {
             Ok(_) => {
                 println!("{}: ok", config.display());
@@ -71,6 +105,65 @@ fn serve(config: config::Config, listen: SocketAddr) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(fhirgate::server::run(config, listen))?;
     Ok(())
+}
+
+/// `fhirgate token`: one JWT on stdout and nothing else.
+fn token(
+    config: &config::Config,
+    scope: String,
+    patient: Option<String>,
+    fhir_user: Option<String>,
+    client_id: String,
+    ttl: Option<u64>,
+) -> ExitCode {
+    use fhirgate::auth::sandbox::{SandboxKey, TokenRequest, mint};
+    let sandbox = &config.auth.sandbox;
+    if !sandbox.enabled {
+        eprintln!("fhirgate token: the sandbox authorization server is disabled (auth.sandbox.enabled)");
+        return ExitCode::from(2);
+    }
+    if patient
+        .as_deref()
+        .is_some_and(|p| !fhirgate_adapters::interaction::is_valid_id(p))
+    {
+        eprintln!("fhirgate token: --patient must be a FHIR id");
+        return ExitCode::from(2);
+    }
+    if fhir_user
+        .as_deref()
+        .is_some_and(|u| fhirgate::auth::relative_reference(u).is_none())
+    {
+        eprintln!("fhirgate token: --fhir-user must be TYPE/ID, e.g. Practitioner/123");
+        return ExitCode::from(2);
+    }
+    let Some(audience) = config.auth.audiences.first() else {
+        eprintln!("fhirgate token: auth.audiences is empty");
+        return ExitCode::from(2);
+    };
+    let key = match SandboxKey::load_or_create(&config.server.data_dir) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("fhirgate token: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let request = TokenRequest {
+        client_id,
+        scope,
+        patient,
+        fhir_user,
+        ttl: ttl.unwrap_or(sandbox.token_ttl_seconds),
+    };
+    match mint(&key, sandbox.issuer.trim_end_matches('/'), audience, &request) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fhirgate token: signing failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn config_failure(e: &ConfigError) -> ExitCode {

@@ -26,6 +26,9 @@ pub enum StartError {
     /// An adapter could not be built.
     #[error(transparent)]
     Adapter(#[from] fhirgate_adapters::AdapterError),
+    /// The authorization setup (sandbox key, client keys) failed.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthBuildError),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -46,6 +49,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
         dir: data_dir.display().to_string(),
         source,
     })?;
+    let ctx_data_dir = data_dir.clone();
     let ctx = BuildContext { data_dir };
     let mut adapters = IndexMap::new();
     for (name, adapter) in &config.adapters {
@@ -53,7 +57,8 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
         tracing::info!(adapter = %name, kind = adapter.kind(), "adapter built");
         adapters.insert(name.clone(), built);
     }
-    Ok(Arc::new(AppState::new(config, adapters)))
+    let auth = crate::auth::Auth::build(&config.auth, &ctx_data_dir)?;
+    Ok(Arc::new(AppState::with_auth(config, adapters, auth)))
 }
 
 /// Serves `config` on `listen` until SIGTERM or SIGINT, then drains in-flight requests for

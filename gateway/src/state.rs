@@ -14,6 +14,8 @@ pub struct AppState {
     pub adapters: IndexMap<String, SharedAdapter>,
     /// The CapabilityStatement, rendered per public base.
     pub capability: Capability,
+    /// SMART authorization (token validation, sandbox authorization server).
+    pub auth: crate::auth::Auth,
     /// Routes resolved to adapter handles, in config order.
     routes: Vec<(crate::config::RouteConfig, Vec<SharedAdapter>)>,
 }
@@ -21,7 +23,20 @@ pub struct AppState {
 impl AppState {
     /// Builds the state from a validated config and its built adapters (every adapter a
     /// route names must be present; `Config::validate` guarantees it for loaded configs).
+    ///
+    /// No I/O: the sandbox authorization server stays off (use [`AppState::with_auth`]).
     pub fn new(config: Config, adapters: IndexMap<String, SharedAdapter>) -> Self {
+        let auth = crate::auth::Auth::new(&config.auth, None)
+            .unwrap_or_else(|_| crate::auth::Auth::deny_all());
+        Self::with_auth(config, adapters, auth)
+    }
+
+    /// Like [`AppState::new`] with a built [`crate::auth::Auth`] (see `Auth::build`).
+    pub fn with_auth(
+        config: Config,
+        adapters: IndexMap<String, SharedAdapter>,
+        auth: crate::auth::Auth,
+    ) -> Self {
         let routes = config
             .routes
             .iter()
@@ -38,6 +53,7 @@ impl AppState {
             config,
             adapters,
             capability: Capability::default(),
+            auth,
             routes,
         };
         state.capability = Capability::build(&state);

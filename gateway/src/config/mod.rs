@@ -24,6 +24,9 @@ pub struct Config {
     /// Listening address, public base URL, data directory and HTTP limits.
     #[serde(default)]
     pub server: ServerConfig,
+    /// SMART authorization: trusted issuers, audiences, user policy, sandbox server.
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
     /// Named adapter instances, each with a `kind` (`fhir`, `store`, …).
     pub adapters: IndexMap<String, AdapterConfig>,
     /// Which adapter serves which resource types and interactions; the first match wins.
@@ -34,6 +37,7 @@ impl Config {
     /// Pure validation of cross-references and values; returns `(key.path, problem)` pairs.
     pub fn validate(&self) -> Vec<(String, String)> {
         let mut problems = self.server.validate();
+        problems.extend(self.auth.validate());
         if self.adapters.is_empty() {
             problems.push(("adapters".into(), "at least one adapter is required".into()));
         }

@@ -38,11 +38,32 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         .trim_start_matches("/fhir")
         .trim_matches('/')
         .to_owned();
+    // Every FHIR call but `metadata` needs a valid token (SMART App Launch 2.x), checked
+    // before the body is read or the path is resolved, so nothing is revealed to anonymous
+    // callers.
+    let identity = if path == "metadata" {
+        None
+    } else {
+        match state.auth.authenticate(request.headers()).await {
+            Ok(identity) => Some(identity),
+            Err(e) => {
+                let mut response = GatewayError::from(e).into_response();
+                response.extensions_mut().insert(EdgeLabels::default());
+                return response;
+            }
+        }
+    };
     let built = request::build(&state.config.server, request, &path, request_id, client_ip).await;
     let (result, labels) = match built {
         Ok(fhir) => {
             let labels = EdgeLabels::of(&fhir);
-            (dispatch(&state, fhir).await, labels)
+            let result = match identity {
+                Some(identity) => {
+                    crate::auth::protect(&state, identity, fhir, |f| dispatch(&state, f)).await
+                }
+                None => dispatch(&state, fhir).await,
+            };
+            (result, labels)
         }
         Err(e) => (Err(e), EdgeLabels::default()),
     };

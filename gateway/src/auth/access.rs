@@ -1,0 +1,193 @@
+//! What a verified identity may reach: its scopes resolved against its launch context and
+//! the user policy into [`Grant`]s, and whether a resource (JSON) is inside one.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::compartment::{params, patient_references};
+use super::identity::Identity;
+use super::scope::{Context, Permission};
+
+/// The patients a grant reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Every patient (`system/`, or `user/` under the `all` policy).
+    All,
+    /// Only these patients' compartments (`patient/` context, or `user/` under `care_team`).
+    Patients(Arc<BTreeSet<String>>),
+}
+
+/// One scope's grant for a resource type and permission.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The patients it reaches.
+    pub reach: Reach,
+    /// Granular restriction (token search parameters); empty = none.
+    pub constraint: Vec<(String, String)>,
+}
+
+impl Grant {
+    /// Unrestricted: every patient, no granular restriction.
+    pub fn is_unrestricted(&self) -> bool {
+        self.reach == Reach::All && self.constraint.is_empty()
+    }
+}
+
+/// A request's caller: its identity and the patients its `user/` scopes reach.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The verified token.
+    pub identity: Arc<Identity>,
+    /// Reach of `user/` scopes (from `auth.user_patients`).
+    pub user_reach: Reach,
+}
+
+impl Subject {
+    /// The grants for `permission` on `resource_type` (empty = denied). A `patient/` scope
+    /// grants nothing without a `patient` launch context (SMART App Launch 2.x §3.1).
+    pub fn grants(&self, resource_type: &str, permission: Permission) -> Vec<Grant> {
+        let patient = self.identity.principal.patient.clone();
+        self.identity
+            .scopes
+            .resources
+            .iter()
+            .filter(|s| s.grants(resource_type, permission))
+            .filter_map(|s| {
+                let reach = match s.context {
+                    Context::System => Reach::All,
+                    Context::User => self.user_reach.clone(),
+                    Context::Patient => Reach::Patients(Arc::new(BTreeSet::from([patient.clone()?]))),
+                };
+                Some(Grant {
+                    reach,
+                    constraint: s.constraint.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Grants on `resource_type` for any permission (what may be shown in an answer).
+    pub fn any_grants(&self, resource_type: &str) -> Vec<Grant> {
+        [Permission::Read, Permission::Search, Permission::Create, Permission::Update, Permission::Delete]
+            .iter()
+            .flat_map(|p| self.grants(resource_type, *p))
+            .collect()
+    }
+
+    /// Whether answers need no filtering: some scope grants `r` and `s` on `*` to every
+    /// patient without restriction.
+    pub fn sees_everything(&self) -> bool {
+        let all = |p| self.grants("*", p).iter().any(Grant::is_unrestricted);
+        self.identity
+            .scopes
+            .resources
+            .iter()
+            .any(|s| s.resource_type.is_none())
+            && all(Permission::Read)
+            && all(Permission::Search)
+    }
+}
+
+/// The union of the patient sets of `grants`; `None` when one of them reaches all patients.
+pub fn patient_union(grants: &[Grant]) -> Option<BTreeSet<String>> {
+    let mut union = BTreeSet::new();
+    for g in grants {
+        match &g.reach {
+            Reach::All => return None,
+            Reach::Patients(set) => union.extend(set.iter().cloned()),
+        }
+    }
+    Some(union)
+}
+
+/// Whether some grant admits `resource` (JSON of type `resource_type`).
+pub fn admits(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
+    grants.iter().any(|g| reach_admits(&g.reach, resource_type, resource) && constraint_admits(&g.constraint, resource))
+}
+
+/// Patient: its id is reached. Compartment types: names at least one patient, and every
+/// patient it names is reached. Other types: every patient it names (possibly none) is
+/// reached — stricter than the compartment definition, so another patient's data never
+/// passes because one of its references names the caller.
+fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
+    let Reach::Patients(set) = reach else {
+        return true;
+    };
+    if resource_type == "Patient" {
+        return resource.get("id").and_then(Value::as_str).is_some_and(|id| set.contains(id));
+    }
+    let mut unresolved = false;
+    let refs = patient_references(resource, &mut unresolved);
+    if unresolved || !refs.iter().all(|r| set.contains(r)) {
+        return false;
+    }
+    params(resource_type).is_none() || !refs.is_empty()
+}
+
+/// Every `(param, value)` must match the element of the same name (a token: `code`,
+/// `system|code` or `|code`, against a code, Coding or CodeableConcept, or arrays of them;
+/// comma-separated values are alternatives). SMART App Launch 2.x §3.1.3 granular scopes.
+pub fn constraint_admits(constraint: &[(String, String)], resource: &Value) -> bool {
+    constraint.iter().all(|(param, value)| {
+        let element = resource.get(param.split(':').next().unwrap_or(param));
+        let codings = element.map(codings).unwrap_or_default();
+        value.split(',').any(|alt| {
+            let (system, code) = match alt.split_once('|') {
+                Some((s, c)) => (Some(s), c),
+                None => (None, alt),
+            };
+            codings.iter().any(|(s, c)| {
+                c.as_deref() == Some(code) && system.is_none_or(|want| want.is_empty() && s.is_none() || s.as_deref() == Some(want))
+            })
+        })
+    })
+}
+
+fn codings(element: &Value) -> Vec<(Option<String>, Option<String>)> {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    match element {
+        Value::Array(items) => items.iter().flat_map(codings).collect(),
+        Value::String(code) => vec![(None, Some(code.clone()))],
+        Value::Object(o) if o.contains_key("coding") => element["coding"]
+            .as_array()
+            .map(|cs| cs.iter().map(|c| (text(c, "system"), text(c, "code"))).collect())
+            .unwrap_or_default(),
+        Value::Object(_) => vec![(text(element, "system"), text(element, "code"))],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn category_constraint_matches_codeable_concepts() {
+        let vital = json!({"category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}]});
+        let lab = json!({"category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}]});
+        let c = vec![("category".to_owned(), "vital-signs".to_owned())];
+        assert!(constraint_admits(&c, &vital));
+        assert!(!constraint_admits(&c, &lab));
+        let c = vec![("category".to_owned(), "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs".to_owned())];
+        assert!(constraint_admits(&c, &vital));
+        assert!(!constraint_admits(&c, &json!({})));
+    }
+
+    #[test]
+    fn patient_reach_needs_every_reference_inside() {
+        let set = Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()])));
+        let own = json!({"subject": {"reference": "Patient/a"}});
+        let other = json!({"subject": {"reference": "Patient/b"}});
+        let mixed = json!({"subject": {"reference": "Patient/b"}, "performer": [{"reference": "Patient/a"}]});
+        assert!(reach_admits(&set, "Observation", &own));
+        assert!(!reach_admits(&set, "Observation", &other));
+        assert!(!reach_admits(&set, "Observation", &mixed));
+        assert!(!reach_admits(&set, "Observation", &json!({})));
+        assert!(reach_admits(&set, "Practitioner", &json!({})));
+        assert!(reach_admits(&set, "Patient", &json!({"id": "a"})));
+        assert!(!reach_admits(&set, "Patient", &json!({"id": "b"})));
+    }
+}

@@ -1,0 +1,191 @@
+//! Authorizing one FHIR interaction before it reaches an adapter: interaction → permission
+//! (SMART App Launch 2.x §3.1.2), scope grants, compartment narrowing, and checks of the
+//! resources a write sends.
+//!
+//! Answers, consistently: a request the scopes do not allow, or one naming another patient
+//! in its query or body, is **403** (`insufficient_scope`); a resource that exists but lies
+//! outside the caller's reach is **404**, exactly as if it did not exist, so ids of other
+//! patients' data cannot be probed.
+//!
+//! Operations (decided here, deny by default): `Patient/[id]/$everything` → `r` on Patient
+//! for that patient, the answer filtered per type; `Patient/[id]/$ingest` → `c` on
+//! Observation for that patient; `CoverageEligibilityRequest/$submit` → `c` on
+//! CoverageEligibilityRequest for the body's patient. Every other operation → 403.
+
+use fhirgate_adapters::{FhirRequest, Interaction};
+use serde_json::Value;
+
+use super::access::{Grant, Subject, admits, patient_union};
+use super::bundle;
+use super::compartment::patient_references;
+use super::error::AuthError;
+use super::lookup;
+use super::narrow::narrow;
+use super::scope::Permission;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// The permission an interaction needs (SMART App Launch 2.x §3.1.2).
+pub fn permission(interaction: Interaction) -> Option<Permission> {
+    Some(match interaction {
+        Interaction::Read | Interaction::Vread | Interaction::HistoryInstance => Permission::Read,
+        Interaction::SearchType | Interaction::SearchSystem | Interaction::HistoryType | Interaction::HistorySystem => {
+            Permission::Search
+        }
+        Interaction::Create => Permission::Create,
+        Interaction::Update | Interaction::Patch => Permission::Update,
+        Interaction::Delete => Permission::Delete,
+        Interaction::Batch | Interaction::Transaction | Interaction::Capabilities | Interaction::Operation => return None,
+    })
+}
+
+fn denied(what: impl std::fmt::Display) -> GatewayError {
+    GatewayError::Auth(AuthError::forbidden(format!("the granted scopes do not allow {what}")))
+}
+
+/// 404 for a resource outside the caller's reach: the same answer as a missing one.
+pub fn hidden(resource_type: &str, id: &str) -> GatewayError {
+    GatewayError::NotFound(format!("{resource_type}/{id} is not known"))
+}
+
+/// Authorizes `request` for `subject`, narrowing its query where needed (then `raw_query`
+/// becomes `None`) and rewriting batch/transaction entries the same way.
+pub async fn authorize(state: &AppState, subject: &Subject, request: &mut FhirRequest) -> Result<(), GatewayError> {
+    match request.interaction {
+        Interaction::Capabilities => Ok(()),
+        Interaction::Batch | Interaction::Transaction => bundle::authorize(state, subject, request).await,
+        Interaction::Operation => operation(subject, request),
+        Interaction::SearchSystem | Interaction::HistorySystem => {
+            if subject.sees_everything() {
+                Ok(())
+            } else {
+                Err(denied("system-level search or history (needs r and s on * for every patient)"))
+            }
+        }
+        interaction => {
+            let rt = request.resource_type.clone().unwrap_or_default();
+            let Some(perm) = permission(interaction) else {
+                return Err(denied(interaction.code()));
+            };
+            let grants = subject.grants(&rt, perm);
+            if grants.is_empty() {
+                return Err(denied(format_args!("{} on {rt}", interaction.code())));
+            }
+            if let (Some(id), Some(set)) = (request.id.as_deref(), patient_union(&grants))
+                && rt == "Patient"
+                && !set.contains(id)
+            {
+                return Err(hidden(&rt, id));
+            }
+            match interaction {
+                Interaction::SearchType => {
+                    check_search_types(subject, &request.query)?;
+                    narrow_query(request, &rt, &grants)
+                }
+                Interaction::Create => check_body(&grants, &rt, &request.body),
+                Interaction::Update | Interaction::Patch | Interaction::Delete => {
+                    if request.id.is_none() {
+                        narrow_query(request, &rt, &grants)?;
+                    } else if !grants.iter().any(Grant::is_unrestricted) {
+                        lookup::check_existing(state, subject, request, &grants).await?;
+                    }
+                    match interaction {
+                        Interaction::Update => check_body(&grants, &rt, &request.body),
+                        Interaction::Patch => check_patch(&grants, &request.body),
+                        _ => Ok(()),
+                    }
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn narrow_query(request: &mut FhirRequest, rt: &str, grants: &[Grant]) -> Result<(), GatewayError> {
+    if narrow(rt, &mut request.query, grants)? {
+        request.raw_query = None;
+    }
+    Ok(())
+}
+
+/// `_revinclude` and `_has` read other types: the caller needs `s` on them.
+fn check_search_types(subject: &Subject, query: &[(String, String)]) -> Result<(), GatewayError> {
+    for (key, value) in query {
+        let named = if key == "_revinclude" || key.starts_with("_revinclude:") {
+            value.split(':').next()
+        } else if let Some(rest) = key.strip_prefix("_has:") {
+            rest.split(':').next()
+        } else {
+            continue;
+        };
+        let rt = named.unwrap_or("");
+        if rt != "*" && !fhirgate_adapters::interaction::is_resource_type(rt) || subject.grants(rt, Permission::Search).is_empty() {
+            return Err(denied(format_args!("{key} on {rt}")));
+        }
+    }
+    Ok(())
+}
+
+/// A resource a write sends must be inside a grant (its patients reached, its granular
+/// restriction matched).
+pub fn check_body(grants: &[Grant], rt: &str, body: &[u8]) -> Result<(), GatewayError> {
+    if grants.iter().any(Grant::is_unrestricted) {
+        return Ok(());
+    }
+    let resource: Value = serde_json::from_slice(body).map_err(|_| GatewayError::BadRequest("body is not a JSON resource".into()))?;
+    if admits(grants, rt, &resource) {
+        Ok(())
+    } else {
+        Err(denied(format_args!("writing this {rt} (it names a patient or category outside the granted scopes)")))
+    }
+}
+
+/// A JSON Patch may only name reached patients.
+fn check_patch(grants: &[Grant], body: &[u8]) -> Result<(), GatewayError> {
+    let Some(set) = patient_union(grants) else {
+        return Ok(());
+    };
+    let patch: Value = serde_json::from_slice(body).map_err(|_| GatewayError::BadRequest("body is not a JSON Patch".into()))?;
+    let mut unresolved = false;
+    let mut refs = patient_references(&patch, &mut unresolved);
+    collect_strings(&patch, &mut refs);
+    if unresolved || refs.iter().any(|r| !set.contains(r)) {
+        return Err(denied("a patch that names another patient"));
+    }
+    Ok(())
+}
+
+/// Patient ids in plain string values (`{"op":"replace","path":"/subject/reference","value":"Patient/b"}`).
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.extend(super::compartment::patient_id(s)),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
+fn operation(subject: &Subject, request: &FhirRequest) -> Result<(), GatewayError> {
+    let rt = request.resource_type.as_deref();
+    let op = request.operation.as_deref().unwrap_or("");
+    let id = request.id.as_deref();
+    let (grant_type, perm) = match (rt, op, id) {
+        (Some("Patient"), "everything", Some(_)) => ("Patient", Permission::Read),
+        (Some("Patient"), "ingest", Some(_)) => ("Observation", Permission::Create),
+        (Some("CoverageEligibilityRequest"), "submit", None) => ("CoverageEligibilityRequest", Permission::Create),
+        _ => return Err(denied(format_args!("operation ${op} here"))),
+    };
+    let grants = subject.grants(grant_type, perm);
+    if grants.is_empty() {
+        return Err(denied(format_args!("${op}")));
+    }
+    if let (Some(id), Some(set)) = (id, patient_union(&grants))
+        && !set.contains(id)
+    {
+        return Err(hidden("Patient", id));
+    }
+    if op == "submit" {
+        check_body(&grants, grant_type, &request.body)?;
+    }
+    Ok(())
+}

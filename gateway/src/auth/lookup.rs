@@ -1,0 +1,95 @@
+//! Internal reads the authorization needs, made through the route's adapter exactly like a
+//! client request: the current version of a resource a write targets, and the patients a
+//! `fhirUser` Practitioner cares for (`auth.user_patients: care_team`).
+
+use std::collections::BTreeSet;
+
+use fhirgate_adapters::interaction::Target;
+use fhirgate_adapters::{FhirRequest, Interaction, ResponseBody};
+use http::{Method, StatusCode};
+use serde_json::Value;
+
+use super::access::{Grant, Subject, admits};
+use super::compartment::patient_id;
+use super::enforce::hidden;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Most Encounters/CareTeams read to find a practitioner's patients.
+const CARE_LOOKUP_COUNT: &str = "1000";
+
+async fn internal(state: &AppState, from: &FhirRequest, target: Target, query: Vec<(String, String)>) -> Result<Option<Value>, GatewayError> {
+    let Some(adapter) = state.route(target.resource_type.as_deref(), target.interaction).and_then(|a| a.first()) else {
+        return Ok(None);
+    };
+    let mut request = FhirRequest::new(Method::GET, target, from.base_url.clone());
+    request.query = query;
+    request.request_id = from.request_id.clone();
+    request.principal = from.principal.clone();
+    let answer = adapter.handle(request).await?;
+    if answer.status != StatusCode::OK {
+        return Ok(None);
+    }
+    let ResponseBody::Full(bytes) = answer.body else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice(&bytes).ok())
+}
+
+/// Before an update, patch or delete by id from a restricted caller: the current resource,
+/// if it exists, must be inside `grants`, else 404 (as if it did not exist).
+pub async fn check_existing(state: &AppState, subject: &Subject, request: &FhirRequest, grants: &[Grant]) -> Result<(), GatewayError> {
+    let _ = subject;
+    let (Some(rt), Some(id)) = (request.resource_type.clone(), request.id.clone()) else {
+        return Ok(());
+    };
+    let target = Target {
+        interaction: Interaction::Read,
+        resource_type: Some(rt.clone()),
+        id: Some(id.clone()),
+        version_id: None,
+        operation: None,
+    };
+    match internal(state, request, target, Vec::new()).await? {
+        Some(current) if !admits(grants, &rt, &current) => Err(hidden(&rt, &id)),
+        _ => Ok(()),
+    }
+}
+
+/// The patients `fhir_user` cares for: subjects of Encounters with it as `participant`
+/// and of CareTeams with it as `participant`. A `Patient/x` user reaches only `x`.
+pub async fn care_team_patients(state: &AppState, from: &FhirRequest, fhir_user: Option<&str>) -> Result<BTreeSet<String>, GatewayError> {
+    let mut out = BTreeSet::new();
+    let Some(user) = fhir_user else {
+        return Ok(out);
+    };
+    if let Some(id) = patient_id(user) {
+        out.insert(id);
+        return Ok(out);
+    }
+    if !user.starts_with("Practitioner/") {
+        return Ok(out);
+    }
+    for (rt, param) in [("Encounter", "participant"), ("CareTeam", "participant")] {
+        let target = Target {
+            interaction: Interaction::SearchType,
+            resource_type: Some(rt.into()),
+            id: None,
+            version_id: None,
+            operation: None,
+        };
+        let query = vec![(param.to_owned(), user.to_owned()), ("_count".into(), CARE_LOOKUP_COUNT.into())];
+        let Some(bundle) = internal(state, from, target, query).await? else {
+            continue;
+        };
+        for entry in bundle.get("entry").and_then(Value::as_array).into_iter().flatten() {
+            let resource = &entry["resource"];
+            for key in ["subject", "patient"] {
+                if let Some(id) = resource.get(key).and_then(|r| r.get("reference")).and_then(Value::as_str).and_then(patient_id) {
+                    out.insert(id);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

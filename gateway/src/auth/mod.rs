@@ -1,0 +1,171 @@
+//! SMART-on-FHIR authorization for the FHIR edge (SMART App Launch 2.x, SMART Backend
+//! Services, RFC 6750, RFC 7519, RFC 7662): token validation, scopes, the patient
+//! compartment, the response post-filter, discovery and the sandbox authorization server.
+//!
+//! Flow per `/fhir` request (except `metadata` and `.well-known/smart-configuration`):
+//! [`Auth::authenticate`] (401) → [`protect`]: [`enforce::authorize`] (403/404, narrowing)
+//! → the adapter → [`filter::filter`] (withholds anything outside the grants).
+
+mod access;
+mod bundle;
+mod compartment;
+pub mod config;
+pub mod discovery;
+mod enforce;
+pub mod error;
+mod filter;
+mod identity;
+mod introspect;
+pub mod jwks;
+mod lookup;
+mod narrow;
+pub mod sandbox;
+pub mod scope;
+pub mod validate;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, header};
+use fhirgate_adapters::{FhirRequest, FhirResponse};
+
+pub use access::{Reach, Subject};
+pub use config::AuthConfig;
+pub use error::AuthError;
+pub use identity::{Identity, relative_reference};
+
+use crate::error::GatewayError;
+use crate::state::AppState;
+use config::UserPatients;
+use jwks::{IssuerKeys, KeySet, Source};
+use sandbox::{Sandbox, SandboxKey};
+use validate::{TrustedIssuer, Validator};
+
+/// Timeout for JWKS, discovery and introspection calls.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why authorization could not be set up at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthBuildError {
+    /// The sandbox key could not be loaded or created.
+    #[error(transparent)]
+    Key(#[from] sandbox::keys::KeyError),
+    /// A sandbox client's JWKS could not be read.
+    #[error("{0}")]
+    Client(String),
+}
+
+/// The built authorization: validator, user policy, and the sandbox when enabled.
+pub struct Auth {
+    /// Token validation for every trusted issuer.
+    pub validator: Validator,
+    /// The sandbox authorization server, when enabled and its key is loaded.
+    pub sandbox: Option<Arc<Sandbox>>,
+    user_patients: UserPatients,
+}
+
+impl Auth {
+    /// Builds from config. `sandbox_key` is the loaded sandbox key (see [`Auth::build`]);
+    /// without it the sandbox is off and its tokens are not trusted.
+    pub fn new(config: &AuthConfig, sandbox_key: Option<Arc<SandboxKey>>) -> Result<Self, AuthBuildError> {
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        let refetch = Duration::from_secs(config.jwks_refetch_seconds.max(1));
+        let max_age = Duration::from_secs(config.jwks_cache_seconds.max(1));
+        let mut issuers: Vec<Arc<TrustedIssuer>> = config
+            .issuers
+            .iter()
+            .map(|i| {
+                let source = Source::Remote {
+                    issuer: i.issuer.clone(),
+                    jwks_uri: i.jwks_uri.clone(),
+                };
+                Arc::new(TrustedIssuer {
+                    issuer: i.issuer.clone(),
+                    algorithms: i.algorithms.iter().filter_map(|a| a.parse().ok()).collect(),
+                    keys: IssuerKeys::new(source, http.clone(), refetch, max_age),
+                    introspector: i.introspection.clone().map(|c| {
+                        introspect::Introspector::new(c, http.clone(), Duration::from_secs(config.introspection_cache_seconds))
+                    }),
+                })
+            })
+            .collect();
+        let mut sandbox = None;
+        if let (true, Some(key)) = (config.sandbox.enabled, sandbox_key) {
+            let s = Sandbox::build(config, key.clone()).map_err(AuthBuildError::Client)?;
+            issuers.push(Arc::new(TrustedIssuer {
+                issuer: s.issuer().to_owned(),
+                algorithms: vec![jsonwebtoken::Algorithm::ES384],
+                keys: IssuerKeys::new(Source::Static(KeySet::from_json(&key.jwks())), http.clone(), refetch, max_age),
+                introspector: None,
+            }));
+            sandbox = Some(Arc::new(s));
+        }
+        Ok(Self {
+            validator: Validator::new(issuers, config.audiences.clone(), config.leeway_seconds),
+            sandbox,
+            user_patients: config.user_patients,
+        })
+    }
+
+    /// Builds from config, loading (or creating) the sandbox key in `data_dir` when the
+    /// sandbox is enabled.
+    pub fn build(config: &AuthConfig, data_dir: &std::path::Path) -> Result<Self, AuthBuildError> {
+        let key = if config.sandbox.enabled {
+            Some(Arc::new(SandboxKey::load_or_create(data_dir)?))
+        } else {
+            None
+        };
+        Self::new(config, key)
+    }
+
+    /// Validates the request's bearer token (RFC 6750 §2.1).
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Identity>, AuthError> {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(AuthError::Missing);
+        };
+        let value = value.to_str().map_err(|_| AuthError::invalid("malformed Authorization header"))?;
+        let (scheme, token) = value.split_once(' ').ok_or(AuthError::invalid("malformed Authorization header"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::Missing);
+        }
+        self.validator.validate(token.trim()).await
+    }
+}
+
+/// Authorizes `request` for `identity`, runs `next` (the adapter dispatch) and filters its
+/// answer. The principal reaches the adapter in `FhirRequest::principal`.
+pub async fn protect<F, Fut>(state: &AppState, identity: Arc<Identity>, mut request: FhirRequest, next: F) -> Result<FhirResponse, GatewayError>
+where
+    F: FnOnce(FhirRequest) -> Fut,
+    Fut: Future<Output = Result<FhirResponse, GatewayError>>,
+{
+    request.principal = Some(identity.principal.clone());
+    let user_reach = match state.auth.user_patients {
+        UserPatients::CareTeam if identity.scopes.has_context(scope::Context::User) => {
+            let set = lookup::care_team_patients(state, &request, identity.principal.fhir_user.as_deref()).await?;
+            Reach::Patients(Arc::new(set))
+        }
+        _ => Reach::All,
+    };
+    let subject = Subject { identity, user_reach };
+    enforce::authorize(state, &subject, &mut request).await?;
+    let answer = next(request).await?;
+    filter::filter(&subject, answer).await
+}
+
+impl Auth {
+    /// An `Auth` that trusts no issuer (every token is refused).
+    pub fn deny_all() -> Self {
+        Self {
+            validator: Validator::new(Vec::new(), Vec::new(), 0),
+            sandbox: None,
+            user_patients: UserPatients::All,
+        }
+    }
+}

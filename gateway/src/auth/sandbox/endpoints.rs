@@ -1,0 +1,86 @@
+//! The `/sandbox/auth/*` routes.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::token::OAuthError;
+use crate::state::AppState;
+
+/// The sandbox routes (mounted by `crate::app` when the sandbox is enabled).
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/sandbox/auth/jwks", get(jwks))
+        .route("/sandbox/auth/token", post(token))
+        .route("/sandbox/auth/authorize", get(authorize))
+        .route("/sandbox/auth/introspect", post(introspect))
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn disabled() -> Response {
+    OAuthError::bad("invalid_request", "the sandbox authorization server is disabled").into_response()
+}
+
+async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    match &state.auth.sandbox {
+        Some(s) => Json(s.key().jwks()).into_response(),
+        None => disabled(),
+    }
+}
+
+async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    match &state.auth.sandbox {
+        Some(s) => super::token::token(s, &form(&body)).unwrap_or_else(IntoResponse::into_response),
+        None => disabled(),
+    }
+}
+
+async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+    let query = form(query.unwrap_or_default().as_bytes());
+    match &state.auth.sandbox {
+        Some(s) => super::authorize::authorize(s, &query).unwrap_or_else(IntoResponse::into_response),
+        None => disabled(),
+    }
+}
+
+/// RFC 7662 §2: `{"active": false}` for anything but a valid token of the sandbox issuer.
+/// The sandbox does not authenticate introspection callers: the answer only repeats
+/// what the presented token itself says.
+async fn introspect(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let Some(sandbox) = &state.auth.sandbox else {
+        return disabled();
+    };
+    let form = form(&body);
+    let token = form.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str()).unwrap_or("");
+    let inactive = Json(json!({"active": false})).into_response();
+    let Ok(identity) = state.auth.validator.validate(token).await else {
+        return inactive;
+    };
+    if identity.issuer != sandbox.issuer() {
+        return inactive;
+    }
+    let p = &identity.principal;
+    let mut answer = json!({
+        "active": true,
+        "scope": p.scopes.join(" "),
+        "client_id": p.client_id,
+        "token_type": "Bearer",
+        "exp": identity.exp,
+        "iss": identity.issuer,
+    });
+    if let Some(patient) = &p.patient {
+        answer["patient"] = json!(patient);
+    }
+    if let Some(user) = &p.fhir_user {
+        answer["fhirUser"] = json!(user);
+    }
+    Json(answer).into_response()
+}
