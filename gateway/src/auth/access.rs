@@ -58,7 +58,9 @@ impl Subject {
                 let reach = match s.context {
                     Context::System => Reach::All,
                     Context::User => self.user_reach.clone(),
-                    Context::Patient => Reach::Patients(Arc::new(BTreeSet::from([patient.clone()?]))),
+                    Context::Patient => {
+                        Reach::Patients(Arc::new(BTreeSet::from([patient.clone()?])))
+                    }
                 };
                 Some(Grant {
                     reach,
@@ -70,10 +72,16 @@ impl Subject {
 
     /// Grants on `resource_type` for any permission (what may be shown in an answer).
     pub fn any_grants(&self, resource_type: &str) -> Vec<Grant> {
-        [Permission::Read, Permission::Search, Permission::Create, Permission::Update, Permission::Delete]
-            .iter()
-            .flat_map(|p| self.grants(resource_type, *p))
-            .collect()
+        [
+            Permission::Read,
+            Permission::Search,
+            Permission::Create,
+            Permission::Update,
+            Permission::Delete,
+        ]
+        .iter()
+        .flat_map(|p| self.grants(resource_type, *p))
+        .collect()
     }
 
     /// Whether answers need no filtering: some scope grants `r` and `s` on `*` to every
@@ -104,7 +112,10 @@ pub fn patient_union(grants: &[Grant]) -> Option<BTreeSet<String>> {
 
 /// Whether some grant admits `resource` (JSON of type `resource_type`).
 pub fn admits(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
-    grants.iter().any(|g| reach_admits(&g.reach, resource_type, resource) && constraint_admits(&g.constraint, resource))
+    grants.iter().any(|g| {
+        reach_admits(&g.reach, resource_type, resource)
+            && constraint_admits(&g.constraint, resource)
+    })
 }
 
 /// Patient: its id is reached. Compartment types: names at least one patient, and every
@@ -116,7 +127,10 @@ fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
         return true;
     };
     if resource_type == "Patient" {
-        return resource.get("id").and_then(Value::as_str).is_some_and(|id| set.contains(id));
+        return resource
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| set.contains(id));
     }
     let mut unresolved = false;
     let refs = patient_references(resource, &mut unresolved);
@@ -139,7 +153,10 @@ pub fn constraint_admits(constraint: &[(String, String)], resource: &Value) -> b
                 None => (None, alt),
             };
             codings.iter().any(|(s, c)| {
-                c.as_deref() == Some(code) && system.is_none_or(|want| want.is_empty() && s.is_none() || s.as_deref() == Some(want))
+                c.as_deref() == Some(code)
+                    && system.is_none_or(|want| {
+                        want.is_empty() && s.is_none() || s.as_deref() == Some(want)
+                    })
             })
         })
     })
@@ -152,7 +169,11 @@ fn codings(element: &Value) -> Vec<(Option<String>, Option<String>)> {
         Value::String(code) => vec![(None, Some(code.clone()))],
         Value::Object(o) if o.contains_key("coding") => element["coding"]
             .as_array()
-            .map(|cs| cs.iter().map(|c| (text(c, "system"), text(c, "code"))).collect())
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| (text(c, "system"), text(c, "code")))
+                    .collect()
+            })
             .unwrap_or_default(),
         Value::Object(_) => vec![(text(element, "system"), text(element, "code"))],
         _ => Vec::new(),
@@ -171,7 +192,10 @@ mod tests {
         let c = vec![("category".to_owned(), "vital-signs".to_owned())];
         assert!(constraint_admits(&c, &vital));
         assert!(!constraint_admits(&c, &lab));
-        let c = vec![("category".to_owned(), "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs".to_owned())];
+        let c = vec![(
+            "category".to_owned(),
+            "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs".to_owned(),
+        )];
         assert!(constraint_admits(&c, &vital));
         assert!(!constraint_admits(&c, &json!({})));
     }

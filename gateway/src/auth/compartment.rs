@@ -25,11 +25,17 @@ pub const PATIENT_COMPARTMENT: &[(&str, &[&str])] = &[
     ("ClaimResponse", &["patient"]),
     ("ClinicalImpression", &["subject"]),
     ("Communication", &["subject", "sender", "recipient"]),
-    ("CommunicationRequest", &["subject", "sender", "recipient", "requester"]),
+    (
+        "CommunicationRequest",
+        &["subject", "sender", "recipient", "requester"],
+    ),
     ("Composition", &["subject", "author", "attester"]),
     ("Condition", &["patient", "asserter"]),
     ("Consent", &["patient"]),
-    ("Coverage", &["policy-holder", "subscriber", "beneficiary", "payor"]),
+    (
+        "Coverage",
+        &["policy-holder", "subscriber", "beneficiary", "payor"],
+    ),
     ("CoverageEligibilityRequest", &["patient"]),
     ("CoverageEligibilityResponse", &["patient"]),
     ("DetectedIssue", &["patient"]),
@@ -54,7 +60,10 @@ pub const PATIENT_COMPARTMENT: &[(&str, &[&str])] = &[
     ("List", &["subject", "source"]),
     ("MeasureReport", &["patient"]),
     ("Media", &["subject"]),
-    ("MedicationAdministration", &["patient", "performer", "subject"]),
+    (
+        "MedicationAdministration",
+        &["patient", "performer", "subject"],
+    ),
     ("MedicationDispense", &["subject", "patient", "receiver"]),
     ("MedicationRequest", &["subject"]),
     ("MedicationStatement", &["subject"]),
@@ -89,7 +98,9 @@ pub fn params(resource_type: &str) -> Option<&'static [&'static str]> {
 /// The patient id a reference or search value names: `Patient/1`, an absolute
 /// `…/Patient/1`, `Patient/1/_history/2`; `None` for anything else.
 pub fn patient_id(reference: &str) -> Option<String> {
-    relative_reference(reference)?.strip_prefix("Patient/").map(str::to_owned)
+    relative_reference(reference)?
+        .strip_prefix("Patient/")
+        .map(str::to_owned)
 }
 
 /// Every patient the resource references, in one pass over the JSON (including contained
@@ -141,7 +152,10 @@ mod tests {
             "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b/_history/1"}]}],
             "performer": [{"reference": "Practitioner/p"}]});
         let mut unresolved = false;
-        assert_eq!(patient_references(&obs, &mut unresolved), vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(
+            patient_references(&obs, &mut unresolved),
+            vec!["a".to_owned(), "b".to_owned()]
+        );
         assert!(!unresolved);
     }
 }

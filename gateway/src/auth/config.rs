@@ -184,10 +184,16 @@ impl AuthConfig {
         }
         for (i, issuer) in self.issuers.iter().enumerate() {
             if url::Url::parse(&issuer.issuer).is_err() {
-                push(format!("auth.issuers[{i}].issuer"), "must be an absolute URL");
+                push(
+                    format!("auth.issuers[{i}].issuer"),
+                    "must be an absolute URL",
+                );
             }
             if issuer.algorithms.is_empty() {
-                push(format!("auth.issuers[{i}].algorithms"), "must list at least one");
+                push(
+                    format!("auth.issuers[{i}].algorithms"),
+                    "must list at least one",
+                );
             }
             for (j, alg) in issuer.algorithms.iter().enumerate() {
                 if !ALLOWED_ALGORITHMS.contains(&alg.as_str()) {
@@ -204,18 +210,30 @@ impl AuthConfig {
         let s = &self.sandbox;
         if s.enabled {
             if url::Url::parse(&s.issuer).is_err() {
-                push("auth.sandbox.issuer".into(), "must be an absolute URL when the sandbox is enabled");
+                push(
+                    "auth.sandbox.issuer".into(),
+                    "must be an absolute URL when the sandbox is enabled",
+                );
             }
             if s.token_ttl_seconds == 0 {
-                push("auth.sandbox.token_ttl_seconds".into(), "must be at least 1");
+                push(
+                    "auth.sandbox.token_ttl_seconds".into(),
+                    "must be at least 1",
+                );
             }
             if self.audiences.is_empty() {
-                push("auth.audiences".into(), "the sandbox needs at least one audience for its tokens");
+                push(
+                    "auth.audiences".into(),
+                    "the sandbox needs at least one audience for its tokens",
+                );
             }
         }
         for (i, c) in s.clients.iter().enumerate() {
             if c.jwks.is_some() && c.jwks_file.is_some() {
-                push(format!("auth.sandbox.clients[{i}]"), "set jwks or jwks_file, not both");
+                push(
+                    format!("auth.sandbox.clients[{i}]"),
+                    "set jwks or jwks_file, not both",
+                );
             }
         }
         problems

@@ -29,37 +29,54 @@ use crate::state::AppState;
 pub fn permission(interaction: Interaction) -> Option<Permission> {
     Some(match interaction {
         Interaction::Read | Interaction::Vread | Interaction::HistoryInstance => Permission::Read,
-        Interaction::SearchType | Interaction::SearchSystem | Interaction::HistoryType | Interaction::HistorySystem => {
-            Permission::Search
-        }
+        Interaction::SearchType
+        | Interaction::SearchSystem
+        | Interaction::HistoryType
+        | Interaction::HistorySystem => Permission::Search,
         Interaction::Create => Permission::Create,
         Interaction::Update | Interaction::Patch => Permission::Update,
         Interaction::Delete => Permission::Delete,
-        Interaction::Batch | Interaction::Transaction | Interaction::Capabilities | Interaction::Operation => return None,
+        Interaction::Batch
+        | Interaction::Transaction
+        | Interaction::Capabilities
+        | Interaction::Operation => return None,
     })
 }
 
 fn denied(what: impl std::fmt::Display) -> GatewayError {
-    GatewayError::Auth(AuthError::forbidden(format!("the granted scopes do not allow {what}")))
+    GatewayError::Auth(AuthError::forbidden(format!(
+        "the granted scopes do not allow {what}"
+    )))
 }
 
-/// 404 for a resource outside the caller's reach: the same answer as a missing one.
+/// 404 for a resource outside the caller's reach: the same answer as a missing one (the
+/// post-filter gives restricted callers this same answer for every 404).
 pub fn hidden(resource_type: &str, id: &str) -> GatewayError {
-    GatewayError::NotFound(format!("{resource_type}/{id} is not known"))
+    let _ = id;
+    let _ = resource_type;
+    GatewayError::NotFound("resource not found".into())
 }
 
 /// Authorizes `request` for `subject`, narrowing its query where needed (then `raw_query`
 /// becomes `None`) and rewriting batch/transaction entries the same way.
-pub async fn authorize(state: &AppState, subject: &Subject, request: &mut FhirRequest) -> Result<(), GatewayError> {
+pub async fn authorize(
+    state: &AppState,
+    subject: &Subject,
+    request: &mut FhirRequest,
+) -> Result<(), GatewayError> {
     match request.interaction {
         Interaction::Capabilities => Ok(()),
-        Interaction::Batch | Interaction::Transaction => bundle::authorize(state, subject, request).await,
+        Interaction::Batch | Interaction::Transaction => {
+            bundle::authorize(state, subject, request).await
+        }
         Interaction::Operation => operation(subject, request),
         Interaction::SearchSystem | Interaction::HistorySystem => {
             if subject.sees_everything() {
                 Ok(())
             } else {
-                Err(denied("system-level search or history (needs r and s on * for every patient)"))
+                Err(denied(
+                    "system-level search or history (needs r and s on * for every patient)",
+                ))
             }
         }
         interaction => {
@@ -119,7 +136,9 @@ fn check_search_types(subject: &Subject, query: &[(String, String)]) -> Result<(
             continue;
         };
         let rt = named.unwrap_or("");
-        if rt != "*" && !fhirgate_adapters::interaction::is_resource_type(rt) || subject.grants(rt, Permission::Search).is_empty() {
+        if rt != "*" && !fhirgate_adapters::interaction::is_resource_type(rt)
+            || subject.grants(rt, Permission::Search).is_empty()
+        {
             return Err(denied(format_args!("{key} on {rt}")));
         }
     }
@@ -132,11 +151,14 @@ pub fn check_body(grants: &[Grant], rt: &str, body: &[u8]) -> Result<(), Gateway
     if grants.iter().any(Grant::is_unrestricted) {
         return Ok(());
     }
-    let resource: Value = serde_json::from_slice(body).map_err(|_| GatewayError::BadRequest("body is not a JSON resource".into()))?;
+    let resource: Value = serde_json::from_slice(body)
+        .map_err(|_| GatewayError::BadRequest("body is not a JSON resource".into()))?;
     if admits(grants, rt, &resource) {
         Ok(())
     } else {
-        Err(denied(format_args!("writing this {rt} (it names a patient or category outside the granted scopes)")))
+        Err(denied(format_args!(
+            "writing this {rt} (it names a patient or category outside the granted scopes)"
+        )))
     }
 }
 
@@ -145,7 +167,8 @@ fn check_patch(grants: &[Grant], body: &[u8]) -> Result<(), GatewayError> {
     let Some(set) = patient_union(grants) else {
         return Ok(());
     };
-    let patch: Value = serde_json::from_slice(body).map_err(|_| GatewayError::BadRequest("body is not a JSON Patch".into()))?;
+    let patch: Value = serde_json::from_slice(body)
+        .map_err(|_| GatewayError::BadRequest("body is not a JSON Patch".into()))?;
     let mut unresolved = false;
     let mut refs = patient_references(&patch, &mut unresolved);
     collect_strings(&patch, &mut refs);
@@ -172,7 +195,9 @@ fn operation(subject: &Subject, request: &FhirRequest) -> Result<(), GatewayErro
     let (grant_type, perm) = match (rt, op, id) {
         (Some("Patient"), "everything", Some(_)) => ("Patient", Permission::Read),
         (Some("Patient"), "ingest", Some(_)) => ("Observation", Permission::Create),
-        (Some("CoverageEligibilityRequest"), "submit", None) => ("CoverageEligibilityRequest", Permission::Create),
+        (Some("CoverageEligibilityRequest"), "submit", None) => {
+            ("CoverageEligibilityRequest", Permission::Create)
+        }
         _ => return Err(denied(format_args!("operation ${op} here"))),
     };
     let grants = subject.grants(grant_type, perm);

@@ -33,14 +33,24 @@ impl AuthError {
 /// The `WWW-Authenticate` value for `error` (RFC 6750 §3): `Bearer realm="fhirgate"`,
 /// plus `error` and `error_description` unless no token was presented (§3.1).
 pub fn challenge(error: &AuthError) -> String {
-    let quoted = |s: &str| s.chars().filter(|c| *c != '"' && *c != '\\' && (' '..='~').contains(c)).collect::<String>();
+    let quoted = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '"' && *c != '\\' && (' '..='~').contains(c))
+            .collect::<String>()
+    };
     match error {
         AuthError::Missing => r#"Bearer realm="fhirgate""#.to_owned(),
         AuthError::InvalidToken(why) => {
-            format!(r#"Bearer realm="fhirgate", error="invalid_token", error_description="{}""#, quoted(why))
+            format!(
+                r#"Bearer realm="fhirgate", error="invalid_token", error_description="{}""#,
+                quoted(why)
+            )
         }
         AuthError::InsufficientScope(why) => {
-            format!(r#"Bearer realm="fhirgate", error="insufficient_scope", error_description="{}""#, quoted(why))
+            format!(
+                r#"Bearer realm="fhirgate", error="insufficient_scope", error_description="{}""#,
+                quoted(why)
+            )
         }
     }
 }

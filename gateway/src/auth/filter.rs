@@ -24,13 +24,18 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
     if subject.sees_everything() {
         return Ok(answer);
     }
-    let FhirResponse { status, mut headers, body } = answer;
+    let FhirResponse {
+        status,
+        mut headers,
+        body,
+    } = answer;
     let bytes = match body {
         ResponseBody::Full(b) => b,
         ResponseBody::Stream(mut stream) => {
             let mut buf = Vec::new();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|_| GatewayError::BadRequest("the answer could not be read".into()))?;
+                let chunk = chunk
+                    .map_err(|_| GatewayError::BadRequest("the answer could not be read".into()))?;
                 buf.extend_from_slice(&chunk);
                 if buf.len() > MAX_FILTERED_BYTES {
                     return Err(unverifiable());
@@ -39,20 +44,37 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
             Bytes::from(buf)
         }
     };
+    if status == http::StatusCode::NOT_FOUND {
+        // Every 404 looks the same to a restricted caller, whether the resource is missing
+        // or withheld, so ids cannot be probed by comparing diagnostics.
+        return Err(GatewayError::NotFound("resource not found".into()));
+    }
     if bytes.is_empty() {
-        return Ok(FhirResponse { status, headers, body: ResponseBody::Full(bytes) });
+        return Ok(FhirResponse {
+            status,
+            headers,
+            body: ResponseBody::Full(bytes),
+        });
     }
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(unverifiable());
     };
-    let rt = value.get("resourceType").and_then(Value::as_str).unwrap_or("").to_owned();
+    let rt = value
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let changed = match rt.as_str() {
         "" => return Err(unverifiable()),
         "OperationOutcome" => false,
         "Bundle" => filter_bundle(subject, &mut value),
         _ => {
             if !visible(subject, &rt, &value) {
-                let id = value.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+                let id = value
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 tracing::info!(resource_type = %rt, "answer outside the caller's reach withheld");
                 return Err(hidden(&rt, &id));
             }
@@ -65,11 +87,17 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
     } else {
         bytes
     };
-    Ok(FhirResponse { status, headers, body: ResponseBody::Full(body) })
+    Ok(FhirResponse {
+        status,
+        headers,
+        body: ResponseBody::Full(body),
+    })
 }
 
 fn unverifiable() -> GatewayError {
-    GatewayError::Auth(AuthError::forbidden("the answer cannot be checked against the granted scopes"))
+    GatewayError::Auth(AuthError::forbidden(
+        "the answer cannot be checked against the granted scopes",
+    ))
 }
 
 /// Whether `resource` of type `rt` is inside some grant of `subject`. Parameters are
@@ -82,13 +110,19 @@ fn visible(subject: &Subject, rt: &str, resource: &Value) -> bool {
         return resource
             .get("parameter")
             .and_then(Value::as_array)
-            .is_none_or(|ps| ps.iter().all(|p| p.get("resource").is_none_or(|r| nested_visible(subject, r))));
+            .is_none_or(|ps| {
+                ps.iter()
+                    .all(|p| p.get("resource").is_none_or(|r| nested_visible(subject, r)))
+            });
     }
     admits(&subject.any_grants(rt), rt, resource)
 }
 
 fn nested_visible(subject: &Subject, resource: &Value) -> bool {
-    let rt = resource.get("resourceType").and_then(Value::as_str).unwrap_or("");
+    let rt = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if rt == "Bundle" {
         let mut copy = resource.clone();
         return !filter_bundle(subject, &mut copy);
@@ -98,7 +132,10 @@ fn nested_visible(subject: &Subject, resource: &Value) -> bool {
 
 /// Filters a Bundle in place; returns whether anything was removed.
 fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
-    let is_response = matches!(bundle.get("type").and_then(Value::as_str), Some("batch-response" | "transaction-response"));
+    let is_response = matches!(
+        bundle.get("type").and_then(Value::as_str),
+        Some("batch-response" | "transaction-response")
+    );
     let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) else {
         return false;
     };

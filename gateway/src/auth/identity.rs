@@ -27,7 +27,11 @@ impl Identity {
     /// Rules (SMART App Launch 2.x §3, §4): `scope` is a space-separated string; `patient`
     /// must be a valid FHIR id; `fhirUser` must end in `Type/id` and is kept as `Type/id`;
     /// the client is `client_id`, else `azp`, else `sub`.
-    pub fn from_claims(claims: &Map<String, Value>, issuer: &str, exp: u64) -> Result<Self, AuthError> {
+    pub fn from_claims(
+        claims: &Map<String, Value>,
+        issuer: &str,
+        exp: u64,
+    ) -> Result<Self, AuthError> {
         let text = |k: &str| claims.get(k).and_then(Value::as_str);
         let scope = text("scope").ok_or(AuthError::invalid("token carries no scope claim"))?;
         let patient = match claims.get("patient") {
@@ -37,9 +41,16 @@ impl Identity {
         };
         let fhir_user = match text("fhirUser") {
             None => None,
-            Some(u) => Some(relative_reference(u).ok_or(AuthError::invalid("fhirUser claim is not a FHIR reference"))?),
+            Some(u) => Some(
+                relative_reference(u)
+                    .ok_or(AuthError::invalid("fhirUser claim is not a FHIR reference"))?,
+            ),
         };
-        let client_id = text("client_id").or_else(|| text("azp")).or_else(|| text("sub")).unwrap_or("").to_owned();
+        let client_id = text("client_id")
+            .or_else(|| text("azp"))
+            .or_else(|| text("sub"))
+            .unwrap_or("")
+            .to_owned();
         let mut seen = HashSet::new();
         let scopes_list: Vec<String> = scope
             .split_ascii_whitespace()
@@ -70,5 +81,6 @@ pub fn relative_reference(reference: &str) -> Option<String> {
     let mut parts = trimmed.rsplitn(3, '/');
     let id = parts.next()?;
     let rt = parts.next()?;
-    (fhirgate_adapters::interaction::is_resource_type(rt) && is_valid_id(id)).then(|| format!("{rt}/{id}"))
+    (fhirgate_adapters::interaction::is_resource_type(rt) && is_valid_id(id))
+        .then(|| format!("{rt}/{id}"))
 }

@@ -23,7 +23,10 @@ impl Introspector {
         Self {
             config,
             http,
-            active: Cache::builder().max_capacity(10_000).time_to_live(ttl).build(),
+            active: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
         }
     }
 
@@ -35,8 +38,11 @@ impl Introspector {
         }
         // RFC 6749 §2.3.1: client id and secret are form-encoded before Basic encoding.
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", enc(&self.config.client_id), enc(&self.config.client_secret)));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(&self.config.client_id),
+            enc(&self.config.client_secret)
+        ));
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("token", token)
             .append_pair("token_type_hint", "access_token")

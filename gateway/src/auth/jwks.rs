@@ -36,22 +36,32 @@ impl KeySet {
     /// `kid` are skipped too (fhirgate requires `kid` in tokens).
     pub fn from_json(doc: &serde_json::Value) -> Self {
         let mut keys = HashMap::new();
-        let entries = doc.get("keys").and_then(|k| k.as_array()).cloned().unwrap_or_default();
+        let entries = doc
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .cloned()
+            .unwrap_or_default();
         for entry in entries {
             let Ok(jwk) = serde_json::from_value::<Jwk>(entry) else {
                 continue;
             };
             if !matches!(
                 jwk.algorithm,
-                AlgorithmParameters::RSA(_) | AlgorithmParameters::EllipticCurve(_) | AlgorithmParameters::OctetKeyPair(_)
+                AlgorithmParameters::RSA(_)
+                    | AlgorithmParameters::EllipticCurve(_)
+                    | AlgorithmParameters::OctetKeyPair(_)
             ) || matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption))
             {
                 continue;
             }
-            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(&jwk)) else {
+            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(&jwk))
+            else {
                 continue;
             };
-            let alg = jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok());
+            let alg = jwk
+                .common
+                .key_algorithm
+                .and_then(|a| a.to_string().parse::<Algorithm>().ok());
             keys.insert(kid, Key { key, alg });
         }
         Self { keys }
@@ -106,7 +116,12 @@ pub struct IssuerKeys {
 
 impl IssuerKeys {
     /// Keys from `source`; remote ones are fetched on first use.
-    pub fn new(source: Source, http: reqwest::Client, refetch_interval: Duration, max_age: Duration) -> Self {
+    pub fn new(
+        source: Source,
+        http: reqwest::Client,
+        refetch_interval: Duration,
+        max_age: Duration,
+    ) -> Self {
         Self {
             source,
             http,
@@ -139,7 +154,9 @@ impl IssuerKeys {
         let (may_fetch, stale) = {
             let f = self.fetched.read().unwrap_or_else(|p| p.into_inner());
             let stale = f.last_success.is_none_or(|t| t.elapsed() >= self.max_age);
-            let throttled = f.last_attempt.is_some_and(|t| t.elapsed() < self.refetch_interval);
+            let throttled = f
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < self.refetch_interval);
             (!throttled, stale)
         };
         if may_fetch {
@@ -147,7 +164,8 @@ impl IssuerKeys {
         } else if stale {
             tracing::debug!(kid = %kid, "JWKS refetch throttled");
         }
-        self.cached(kid, false).ok_or(AuthError::invalid("unknown kid"))
+        self.cached(kid, false)
+            .ok_or(AuthError::invalid("unknown kid"))
     }
 
     fn cached(&self, kid: &str, fresh_only: bool) -> Option<Key> {
@@ -179,7 +197,9 @@ impl IssuerKeys {
                 f.keys = Arc::new(set);
                 f.last_success = Some(Instant::now());
             }
-            Err(e) => tracing::warn!(issuer = %issuer, error = %e, "JWKS fetch failed; keeping previous keys"),
+            Err(e) => {
+                tracing::warn!(issuer = %issuer, error = %e, "JWKS fetch failed; keeping previous keys")
+            }
         }
     }
 
@@ -203,7 +223,9 @@ impl IssuerKeys {
         }
         let body = response.bytes().await.map_err(|e| e.to_string())?;
         if body.len() > MAX_DOCUMENT_BYTES {
-            return Err(format!("{url}: document larger than {MAX_DOCUMENT_BYTES} bytes"));
+            return Err(format!(
+                "{url}: document larger than {MAX_DOCUMENT_BYTES} bytes"
+            ));
         }
         serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
     }

@@ -18,8 +18,16 @@ use crate::state::AppState;
 /// Most Encounters/CareTeams read to find a practitioner's patients.
 const CARE_LOOKUP_COUNT: &str = "1000";
 
-async fn internal(state: &AppState, from: &FhirRequest, target: Target, query: Vec<(String, String)>) -> Result<Option<Value>, GatewayError> {
-    let Some(adapter) = state.route(target.resource_type.as_deref(), target.interaction).and_then(|a| a.first()) else {
+async fn internal(
+    state: &AppState,
+    from: &FhirRequest,
+    target: Target,
+    query: Vec<(String, String)>,
+) -> Result<Option<Value>, GatewayError> {
+    let Some(adapter) = state
+        .route(target.resource_type.as_deref(), target.interaction)
+        .and_then(|a| a.first())
+    else {
         return Ok(None);
     };
     let mut request = FhirRequest::new(Method::GET, target, from.base_url.clone());
@@ -38,7 +46,12 @@ async fn internal(state: &AppState, from: &FhirRequest, target: Target, query: V
 
 /// Before an update, patch or delete by id from a restricted caller: the current resource,
 /// if it exists, must be inside `grants`, else 404 (as if it did not exist).
-pub async fn check_existing(state: &AppState, subject: &Subject, request: &FhirRequest, grants: &[Grant]) -> Result<(), GatewayError> {
+pub async fn check_existing(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+    grants: &[Grant],
+) -> Result<(), GatewayError> {
     let _ = subject;
     let (Some(rt), Some(id)) = (request.resource_type.clone(), request.id.clone()) else {
         return Ok(());
@@ -58,7 +71,11 @@ pub async fn check_existing(state: &AppState, subject: &Subject, request: &FhirR
 
 /// The patients `fhir_user` cares for: subjects of Encounters with it as `participant`
 /// and of CareTeams with it as `participant`. A `Patient/x` user reaches only `x`.
-pub async fn care_team_patients(state: &AppState, from: &FhirRequest, fhir_user: Option<&str>) -> Result<BTreeSet<String>, GatewayError> {
+pub async fn care_team_patients(
+    state: &AppState,
+    from: &FhirRequest,
+    fhir_user: Option<&str>,
+) -> Result<BTreeSet<String>, GatewayError> {
     let mut out = BTreeSet::new();
     let Some(user) = fhir_user else {
         return Ok(out);
@@ -78,14 +95,27 @@ pub async fn care_team_patients(state: &AppState, from: &FhirRequest, fhir_user:
             version_id: None,
             operation: None,
         };
-        let query = vec![(param.to_owned(), user.to_owned()), ("_count".into(), CARE_LOOKUP_COUNT.into())];
+        let query = vec![
+            (param.to_owned(), user.to_owned()),
+            ("_count".into(), CARE_LOOKUP_COUNT.into()),
+        ];
         let Some(bundle) = internal(state, from, target, query).await? else {
             continue;
         };
-        for entry in bundle.get("entry").and_then(Value::as_array).into_iter().flatten() {
+        for entry in bundle
+            .get("entry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let resource = &entry["resource"];
             for key in ["subject", "patient"] {
-                if let Some(id) = resource.get(key).and_then(|r| r.get("reference")).and_then(Value::as_str).and_then(patient_id) {
+                if let Some(id) = resource
+                    .get(key)
+                    .and_then(|r| r.get("reference"))
+                    .and_then(Value::as_str)
+                    .and_then(patient_id)
+                {
                     out.insert(id);
                 }
             }

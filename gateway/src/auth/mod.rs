@@ -68,7 +68,10 @@ pub struct Auth {
 impl Auth {
     /// Builds from config. `sandbox_key` is the loaded sandbox key (see [`Auth::build`]);
     /// without it the sandbox is off and its tokens are not trusted.
-    pub fn new(config: &AuthConfig, sandbox_key: Option<Arc<SandboxKey>>) -> Result<Self, AuthBuildError> {
+    pub fn new(
+        config: &AuthConfig,
+        sandbox_key: Option<Arc<SandboxKey>>,
+    ) -> Result<Self, AuthBuildError> {
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -89,7 +92,11 @@ impl Auth {
                     algorithms: i.algorithms.iter().filter_map(|a| a.parse().ok()).collect(),
                     keys: IssuerKeys::new(source, http.clone(), refetch, max_age),
                     introspector: i.introspection.clone().map(|c| {
-                        introspect::Introspector::new(c, http.clone(), Duration::from_secs(config.introspection_cache_seconds))
+                        introspect::Introspector::new(
+                            c,
+                            http.clone(),
+                            Duration::from_secs(config.introspection_cache_seconds),
+                        )
                     }),
                 })
             })
@@ -100,7 +107,12 @@ impl Auth {
             issuers.push(Arc::new(TrustedIssuer {
                 issuer: s.issuer().to_owned(),
                 algorithms: vec![jsonwebtoken::Algorithm::ES384],
-                keys: IssuerKeys::new(Source::Static(KeySet::from_json(&key.jwks())), http.clone(), refetch, max_age),
+                keys: IssuerKeys::new(
+                    Source::Static(KeySet::from_json(&key.jwks())),
+                    http.clone(),
+                    refetch,
+                    max_age,
+                ),
                 introspector: None,
             }));
             sandbox = Some(Arc::new(s));
@@ -129,8 +141,12 @@ impl Auth {
         let (Some(value), None) = (values.next(), values.next()) else {
             return Err(AuthError::Missing);
         };
-        let value = value.to_str().map_err(|_| AuthError::invalid("malformed Authorization header"))?;
-        let (scheme, token) = value.split_once(' ').ok_or(AuthError::invalid("malformed Authorization header"))?;
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::invalid("malformed Authorization header"))?;
+        let (scheme, token) = value
+            .split_once(' ')
+            .ok_or(AuthError::invalid("malformed Authorization header"))?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(AuthError::Missing);
         }
@@ -140,7 +156,12 @@ impl Auth {
 
 /// Authorizes `request` for `identity`, runs `next` (the adapter dispatch) and filters its
 /// answer. The principal reaches the adapter in `FhirRequest::principal`.
-pub async fn protect<F, Fut>(state: &AppState, identity: Arc<Identity>, mut request: FhirRequest, next: F) -> Result<FhirResponse, GatewayError>
+pub async fn protect<F, Fut>(
+    state: &AppState,
+    identity: Arc<Identity>,
+    mut request: FhirRequest,
+    next: F,
+) -> Result<FhirResponse, GatewayError>
 where
     F: FnOnce(FhirRequest) -> Fut,
     Fut: Future<Output = Result<FhirResponse, GatewayError>>,
@@ -148,12 +169,20 @@ where
     request.principal = Some(identity.principal.clone());
     let user_reach = match state.auth.user_patients {
         UserPatients::CareTeam if identity.scopes.has_context(scope::Context::User) => {
-            let set = lookup::care_team_patients(state, &request, identity.principal.fhir_user.as_deref()).await?;
+            let set = lookup::care_team_patients(
+                state,
+                &request,
+                identity.principal.fhir_user.as_deref(),
+            )
+            .await?;
             Reach::Patients(Arc::new(set))
         }
         _ => Reach::All,
     };
-    let subject = Subject { identity, user_reach };
+    let subject = Subject {
+        identity,
+        user_reach,
+    };
     enforce::authorize(state, &subject, &mut request).await?;
     let answer = next(request).await?;
     filter::filter(&subject, answer).await

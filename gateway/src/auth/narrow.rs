@@ -14,19 +14,35 @@ use fhirgate_adapters::interaction::is_valid_id;
 /// Errors (403): a patient named that the grants do not reach; a compartment parameter
 /// chained (`subject.name`, `subject:Patient.name`) or with a modifier other than `:Patient`
 /// (`:missing`, `:not`, `:identifier`), whose result the gateway cannot bound.
-pub fn narrow(resource_type: &str, query: &mut Vec<(String, String)>, grants: &[Grant]) -> Result<bool, AuthError> {
+pub fn narrow(
+    resource_type: &str,
+    query: &mut Vec<(String, String)>,
+    grants: &[Grant],
+) -> Result<bool, AuthError> {
     if grants.iter().any(Grant::is_unrestricted) {
         return Ok(false);
     }
     let mut changed = false;
     if let Some(set) = patient_union(grants) {
         if set.is_empty() {
-            return Err(AuthError::forbidden("no patient is within reach of the granted scopes"));
+            return Err(AuthError::forbidden(
+                "no patient is within reach of the granted scopes",
+            ));
         }
         let (names, inject): (Vec<&str>, (String, String)) = if resource_type == "Patient" {
-            (vec!["_id", "link"], ("_id".into(), set.iter().cloned().collect::<Vec<_>>().join(",")))
+            (
+                vec!["_id", "link"],
+                (
+                    "_id".into(),
+                    set.iter().cloned().collect::<Vec<_>>().join(","),
+                ),
+            )
         } else if let Some(ps) = params(resource_type) {
-            let refs = set.iter().map(|p| format!("Patient/{p}")).collect::<Vec<_>>().join(",");
+            let refs = set
+                .iter()
+                .map(|p| format!("Patient/{p}"))
+                .collect::<Vec<_>>()
+                .join(",");
             (ps.to_vec(), (ps[0].to_owned(), refs))
         } else {
             (Vec::new(), (String::new(), String::new()))
@@ -38,16 +54,26 @@ pub fn narrow(resource_type: &str, query: &mut Vec<(String, String)>, grants: &[
                 continue;
             }
             if key.contains('.') {
-                return Err(AuthError::forbidden(format!("chained compartment parameter {base} is not allowed in a patient-restricted search")));
+                return Err(AuthError::forbidden(format!(
+                    "chained compartment parameter {base} is not allowed in a patient-restricted search"
+                )));
             }
             let modifier = key.split_once(':').map(|(_, m)| m);
             if modifier.is_some_and(|m| m != "Patient") {
-                return Err(AuthError::forbidden(format!("modifier on compartment parameter {base} is not allowed in a patient-restricted search")));
+                return Err(AuthError::forbidden(format!(
+                    "modifier on compartment parameter {base} is not allowed in a patient-restricted search"
+                )));
             }
             for v in value.split(',') {
-                let id = patient_id(v).or_else(|| (matches!(base, "_id" | "patient") || modifier.is_some()).then(|| v.to_owned()).filter(|i| is_valid_id(i)));
+                let id = patient_id(v).or_else(|| {
+                    (matches!(base, "_id" | "patient") || modifier.is_some())
+                        .then(|| v.to_owned())
+                        .filter(|i| is_valid_id(i))
+                });
                 if !id.is_some_and(|i| set.contains(&i)) {
-                    return Err(AuthError::forbidden(format!("{base} names a patient outside the granted context")));
+                    return Err(AuthError::forbidden(format!(
+                        "{base} names a patient outside the granted context"
+                    )));
                 }
             }
             found = true;
@@ -64,8 +90,14 @@ pub fn narrow(resource_type: &str, query: &mut Vec<(String, String)>, grants: &[
                 let mut present = false;
                 for (key, value) in query.iter().filter(|(k, _)| k == param) {
                     present = true;
-                    if !value.split(',').all(|v| allowed.split(',').any(|a| a == v || v.ends_with(&format!("|{a}")))) {
-                        return Err(AuthError::forbidden(format!("{key} goes beyond the granted scope's restriction")));
+                    if !value.split(',').all(|v| {
+                        allowed
+                            .split(',')
+                            .any(|a| a == v || v.ends_with(&format!("|{a}")))
+                    }) {
+                        return Err(AuthError::forbidden(format!(
+                            "{key} goes beyond the granted scope's restriction"
+                        )));
                     }
                 }
                 if !present {
@@ -93,21 +125,36 @@ mod tests {
     }
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn search_without_patient_is_narrowed() {
         let mut query = q(&[("code", "x")]);
         assert!(narrow("Observation", &mut query, &patient_a()).expect("ok"));
-        assert_eq!(query.last(), Some(&("subject".to_owned(), "Patient/a".to_owned())));
+        assert_eq!(
+            query.last(),
+            Some(&("subject".to_owned(), "Patient/a".to_owned()))
+        );
     }
 
     #[test]
     fn other_patient_chain_and_modifier_are_refused() {
-        for bad in [("subject", "Patient/b"), ("subject", "Patient/a,Patient/b"), ("subject:Patient.name", "x"), ("subject:missing", "true"), ("performer", "http://x/fhir/Patient/b")] {
+        for bad in [
+            ("subject", "Patient/b"),
+            ("subject", "Patient/a,Patient/b"),
+            ("subject:Patient.name", "x"),
+            ("subject:missing", "true"),
+            ("performer", "http://x/fhir/Patient/b"),
+        ] {
             let mut query = q(&[bad]);
-            assert!(narrow("Observation", &mut query, &patient_a()).is_err(), "{bad:?}");
+            assert!(
+                narrow("Observation", &mut query, &patient_a()).is_err(),
+                "{bad:?}"
+            );
         }
         let mut query = q(&[("_id", "b")]);
         assert!(narrow("Patient", &mut query, &patient_a()).is_err());

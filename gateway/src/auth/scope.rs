@@ -77,7 +77,10 @@ impl ResourceScope {
     /// Whether the scope grants `permission` on `resource_type`.
     pub fn grants(&self, resource_type: &str, permission: Permission) -> bool {
         self.perms & permission.bit() != 0
-            && self.resource_type.as_deref().is_none_or(|t| t == resource_type)
+            && self
+                .resource_type
+                .as_deref()
+                .is_none_or(|t| t == resource_type)
     }
 }
 
@@ -158,7 +161,9 @@ fn parse_perms(p: &str) -> Option<u8> {
     match p {
         "read" => return Some(Permission::Read.bit() | Permission::Search.bit()),
         "write" => {
-            return Some(Permission::Create.bit() | Permission::Update.bit() | Permission::Delete.bit());
+            return Some(
+                Permission::Create.bit() | Permission::Update.bit() | Permission::Delete.bit(),
+            );
         }
         "*" => return Some(31),
         _ => {}
@@ -186,7 +191,9 @@ mod tests {
 
     #[test]
     fn v1_and_v2_scopes_parse() {
-        let s = Scopes::parse("launch/patient openid fhirUser patient/Observation.read user/*.write system/*.* patient/Condition.rs");
+        let s = Scopes::parse(
+            "launch/patient openid fhirUser patient/Observation.read user/*.write system/*.* patient/Condition.rs",
+        );
         assert!(s.launch_patient && s.openid && s.fhir_user);
         assert_eq!(s.resources.len(), 4);
         assert!(s.resources[0].grants("Observation", Permission::Search));

@@ -37,7 +37,12 @@ pub struct TrustedIssuer {
 struct UntilExp;
 
 impl moka::Expiry<[u8; 32], Arc<Identity>> for UntilExp {
-    fn expire_after_create(&self, _: &[u8; 32], value: &Arc<Identity>, _: std::time::Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _: &[u8; 32],
+        value: &Arc<Identity>,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
         Some(Duration::from_secs(value.exp.saturating_sub(now())))
     }
 }
@@ -62,7 +67,10 @@ impl Validator {
             issuers,
             audiences,
             leeway,
-            verified: Cache::builder().max_capacity(CACHE_CAPACITY).expire_after(UntilExp).build(),
+            verified: Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .expire_after(UntilExp)
+                .build(),
         }
     }
 
@@ -95,15 +103,26 @@ impl Validator {
     }
 
     async fn verify_jwt(&self, token: &str) -> Result<Identity, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::invalid("malformed JWT header or unsupported alg"))?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::invalid("malformed JWT header or unsupported alg"))?;
         let unverified: Map<String, Value> = jsonwebtoken::dangerous::insecure_decode_claims(token)
             .map_err(|_| AuthError::invalid("malformed JWT payload"))?;
-        let iss = unverified.get("iss").and_then(Value::as_str).ok_or(AuthError::invalid("token has no iss"))?;
-        let issuer = self.issuer(iss).ok_or(AuthError::invalid("untrusted issuer"))?;
+        let iss = unverified
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or(AuthError::invalid("token has no iss"))?;
+        let issuer = self
+            .issuer(iss)
+            .ok_or(AuthError::invalid("untrusted issuer"))?;
         if !issuer.algorithms.contains(&header.alg) {
-            return Err(AuthError::invalid("signature algorithm not accepted for this issuer"));
+            return Err(AuthError::invalid(
+                "signature algorithm not accepted for this issuer",
+            ));
         }
-        let kid = header.kid.as_deref().ok_or(AuthError::invalid("token header has no kid"))?;
+        let kid = header
+            .kid
+            .as_deref()
+            .ok_or(AuthError::invalid("token header has no kid"))?;
         let key = issuer.keys.key(kid).await?;
         if key.alg.is_some_and(|a| a != header.alg) || key.key.family() != header.alg.family() {
             return Err(AuthError::invalid("key does not match the token's alg"));
@@ -115,24 +134,28 @@ impl Validator {
         validation.set_issuer(&[&issuer.issuer]);
         validation.set_audience(&self.audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let reason = match e.kind() {
-                K::ExpiredSignature => "token expired",
-                K::ImmatureSignature => "token not yet valid (nbf)",
-                K::InvalidAudience => "token audience not accepted",
-                K::InvalidIssuer => "untrusted issuer",
-                K::InvalidSignature => "invalid signature",
-                K::MissingRequiredClaim(_) => "token misses exp, iss or aud",
-                _ => "token could not be verified",
-            };
-            tracing::info!(issuer = %issuer.issuer, kid = %kid, reason, "token refused");
-            AuthError::invalid(reason)
-        })?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                let reason = match e.kind() {
+                    K::ExpiredSignature => "token expired",
+                    K::ImmatureSignature => "token not yet valid (nbf)",
+                    K::InvalidAudience => "token audience not accepted",
+                    K::InvalidIssuer => "untrusted issuer",
+                    K::InvalidSignature => "invalid signature",
+                    K::MissingRequiredClaim(_) => "token misses exp, iss or aud",
+                    _ => "token could not be verified",
+                };
+                tracing::info!(issuer = %issuer.issuer, kid = %kid, reason, "token refused");
+                AuthError::invalid(reason)
+            })?;
         let claims = data.claims;
         check_times(&claims, self.leeway)?;
         refuse_id_token(&claims)?;
-        let exp = claims.get("exp").and_then(Value::as_u64).ok_or(AuthError::invalid("exp is not a number"))?;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or(AuthError::invalid("exp is not a number"))?;
         Identity::from_claims(&claims, &issuer.issuer, exp)
     }
 
@@ -144,7 +167,11 @@ impl Validator {
             };
             any = true;
             if let Some(claims) = introspector.introspect(token).await {
-                if claims.get("iss").and_then(Value::as_str).is_some_and(|i| i != issuer.issuer) {
+                if claims
+                    .get("iss")
+                    .and_then(Value::as_str)
+                    .is_some_and(|i| i != issuer.issuer)
+                {
                     continue;
                 }
                 if let Some(aud) = claims.get("aud")
@@ -153,14 +180,21 @@ impl Validator {
                     return Err(AuthError::invalid("token audience not accepted"));
                 }
                 check_times(&claims, self.leeway)?;
-                let exp = claims.get("exp").and_then(Value::as_u64).ok_or(AuthError::invalid("introspection gave no exp"))?;
+                let exp = claims
+                    .get("exp")
+                    .and_then(Value::as_u64)
+                    .ok_or(AuthError::invalid("introspection gave no exp"))?;
                 if exp + self.leeway <= now() {
                     return Err(AuthError::invalid("token expired"));
                 }
                 return Identity::from_claims(&claims, &issuer.issuer, exp);
             }
         }
-        Err(AuthError::invalid(if any { "token is not active" } else { "malformed token" }))
+        Err(AuthError::invalid(if any {
+            "token is not active"
+        } else {
+            "malformed token"
+        }))
     }
 }
 
@@ -168,7 +202,10 @@ impl Validator {
 fn audience_matches(aud: &Value, audiences: &[String]) -> bool {
     match aud {
         Value::String(a) => audiences.iter().any(|x| x == a),
-        Value::Array(list) => list.iter().filter_map(Value::as_str).any(|a| audiences.iter().any(|x| x == a)),
+        Value::Array(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.iter().any(|x| x == a)),
         _ => false,
     }
 }
@@ -177,10 +214,18 @@ fn audience_matches(aud: &Value, audiences: &[String]) -> bool {
 /// for JWTs and here again for introspection answers.
 fn check_times(claims: &Map<String, Value>, leeway: u64) -> Result<(), AuthError> {
     let now = now();
-    if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now + leeway) {
+    if claims
+        .get("iat")
+        .and_then(Value::as_u64)
+        .is_some_and(|iat| iat > now + leeway)
+    {
         return Err(AuthError::invalid("token issued in the future (iat)"));
     }
-    if claims.get("nbf").and_then(Value::as_u64).is_some_and(|nbf| nbf > now + leeway) {
+    if claims
+        .get("nbf")
+        .and_then(Value::as_u64)
+        .is_some_and(|nbf| nbf > now + leeway)
+    {
         return Err(AuthError::invalid("token not yet valid (nbf)"));
     }
     Ok(())
@@ -192,7 +237,11 @@ fn check_times(claims: &Map<String, Value>, leeway: u64) -> Result<(), AuthError
 /// 1.0 §2, §3.1.3.6), and an access token must carry `scope` (RFC 9068 §2.2.3). An ID
 /// token's `aud` is the client id, which is also refused unless configured as an audience.
 fn refuse_id_token(claims: &Map<String, Value>) -> Result<(), AuthError> {
-    if ["nonce", "at_hash", "c_hash"].iter().any(|k| claims.contains_key(*k)) || !claims.contains_key("scope") {
+    if ["nonce", "at_hash", "c_hash"]
+        .iter()
+        .any(|k| claims.contains_key(*k))
+        || !claims.contains_key("scope")
+    {
         return Err(AuthError::invalid("an ID token is not an access token"));
     }
     Ok(())

@@ -26,7 +26,11 @@ fn form(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn disabled() -> Response {
-    OAuthError::bad("invalid_request", "the sandbox authorization server is disabled").into_response()
+    OAuthError::bad(
+        "invalid_request",
+        "the sandbox authorization server is disabled",
+    )
+    .into_response()
 }
 
 async fn jwks(State(state): State<Arc<AppState>>) -> Response {
@@ -46,7 +50,9 @@ async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
 async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
     let query = form(query.unwrap_or_default().as_bytes());
     match &state.auth.sandbox {
-        Some(s) => super::authorize::authorize(s, &query).unwrap_or_else(IntoResponse::into_response),
+        Some(s) => {
+            super::authorize::authorize(s, &query).unwrap_or_else(IntoResponse::into_response)
+        }
         None => disabled(),
     }
 }
@@ -59,7 +65,11 @@ async fn introspect(State(state): State<Arc<AppState>>, body: Bytes) -> Response
         return disabled();
     };
     let form = form(&body);
-    let token = form.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str()).unwrap_or("");
+    let token = form
+        .iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     let inactive = Json(json!({"active": false})).into_response();
     let Ok(identity) = state.auth.validator.validate(token).await else {
         return inactive;

@@ -49,7 +49,10 @@ impl SandboxKey {
     /// Loads `{data_dir}/sandbox-auth-es384.pk8`, creating it (mode 0600) when absent.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, KeyError> {
         let path = data_dir.join(KEY_FILE);
-        let io = |source| KeyError::Io { path: path.clone(), source };
+        let io = |source| KeyError::Io {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let der = match std::fs::read(&path) {
             Ok(der) => der,

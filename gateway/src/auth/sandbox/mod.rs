@@ -42,7 +42,12 @@ pub struct TokenRequest {
 
 /// Signs an access token with the sandbox key: `iss` = the sandbox issuer, `aud` = the first
 /// configured audience, `typ` = `at+jwt` (RFC 9068 §2.1).
-pub fn mint(key: &SandboxKey, issuer: &str, audience: &str, request: &TokenRequest) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn mint(
+    key: &SandboxKey,
+    issuer: &str,
+    audience: &str,
+    request: &TokenRequest,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let iat = now();
     let mut header = Header::new(Algorithm::ES384);
     header.typ = Some("at+jwt".into());
@@ -102,15 +107,21 @@ impl Sandbox {
             let jwks = match (&c.jwks, &c.jwks_file) {
                 (Some(v), _) => v.clone(),
                 (None, Some(path)) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| format!("auth.sandbox.clients[{i}].jwks_file: {e}"))?;
-                    serde_json::from_str(&text).map_err(|e| format!("auth.sandbox.clients[{i}].jwks_file: {e}"))?
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("auth.sandbox.clients[{i}].jwks_file: {e}"))?;
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("auth.sandbox.clients[{i}].jwks_file: {e}"))?
                 }
                 (None, None) => json!({"keys": []}),
             };
             clients.insert(
                 c.client_id.clone(),
                 Client {
-                    scope: c.scope.split_ascii_whitespace().map(str::to_owned).collect(),
+                    scope: c
+                        .scope
+                        .split_ascii_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
                     keys: KeySet::from_json(&jwks),
                     redirect_uris: c.redirect_uris.clone(),
                 },
@@ -126,8 +137,14 @@ impl Sandbox {
             clients,
             // Assertions live at most 5 minutes (SMART Backend Services §4.2.2, enforced in
             // `assertion`), so keeping a jti for 10 min + leeway outlives every replay.
-            seen_jti: Cache::builder().max_capacity(1_000_000).time_to_live(lifetime).build(),
-            codes: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build(),
+            seen_jti: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(lifetime)
+                .build(),
+            codes: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
         })
     }
 

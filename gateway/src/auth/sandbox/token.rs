@@ -44,14 +44,23 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, Json(json!({"error": self.error, "error_description": self.description}))).into_response();
-        r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        let mut r = (
+            self.status,
+            Json(json!({"error": self.error, "error_description": self.description})),
+        )
+            .into_response();
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
         r
     }
 }
 
 fn param<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Answers one token request (form parameters already decoded).
@@ -59,33 +68,64 @@ pub fn token(sandbox: &Sandbox, form: &[(String, String)]) -> Result<Response, O
     let mut names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
     names.sort_unstable();
     if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err(OAuthError::bad("invalid_request", "parameters must not repeat (RFC 6749 §3.2)"));
+        return Err(OAuthError::bad(
+            "invalid_request",
+            "parameters must not repeat (RFC 6749 §3.2)",
+        ));
     }
     let ttl = sandbox.config.token_ttl_seconds;
     let (request, patient) = match param(form, "grant_type") {
         Some("client_credentials") => {
             if param(form, "client_assertion_type") != Some(JWT_BEARER) {
-                return Err(OAuthError::invalid_client("client_assertion_type must be jwt-bearer (private_key_jwt)"));
+                return Err(OAuthError::invalid_client(
+                    "client_assertion_type must be jwt-bearer (private_key_jwt)",
+                ));
             }
-            let assertion = param(form, "client_assertion").ok_or_else(|| OAuthError::invalid_client("client_assertion missing"))?;
+            let assertion = param(form, "client_assertion")
+                .ok_or_else(|| OAuthError::invalid_client("client_assertion missing"))?;
             let client_id = assertion::verify(sandbox, assertion)?;
             let client = &sandbox.clients[&client_id];
             let scope = sandbox.grant(client, param(form, "scope").unwrap_or(""));
             if scope.is_empty() {
-                return Err(OAuthError::bad("invalid_scope", "none of the requested scopes is registered for this client"));
+                return Err(OAuthError::bad(
+                    "invalid_scope",
+                    "none of the requested scopes is registered for this client",
+                ));
             }
-            (TokenRequest { client_id, scope, patient: None, fhir_user: None, ttl }, None)
+            (
+                TokenRequest {
+                    client_id,
+                    scope,
+                    patient: None,
+                    fhir_user: None,
+                    ttl,
+                },
+                None,
+            )
         }
         Some("authorization_code") => {
-            let code = param(form, "code").ok_or_else(|| OAuthError::bad("invalid_request", "code missing"))?;
-            let pending = sandbox.codes.remove(code).ok_or_else(|| OAuthError::bad("invalid_grant", "code unknown, expired or used"))?;
-            if param(form, "client_id") != Some(pending.client_id.as_str()) || param(form, "redirect_uri") != Some(pending.redirect_uri.as_str()) {
-                return Err(OAuthError::bad("invalid_grant", "client_id or redirect_uri differ from the authorization request"));
+            let code = param(form, "code")
+                .ok_or_else(|| OAuthError::bad("invalid_request", "code missing"))?;
+            let pending = sandbox
+                .codes
+                .remove(code)
+                .ok_or_else(|| OAuthError::bad("invalid_grant", "code unknown, expired or used"))?;
+            if param(form, "client_id") != Some(pending.client_id.as_str())
+                || param(form, "redirect_uri") != Some(pending.redirect_uri.as_str())
+            {
+                return Err(OAuthError::bad(
+                    "invalid_grant",
+                    "client_id or redirect_uri differ from the authorization request",
+                ));
             }
-            let verifier = param(form, "code_verifier").ok_or_else(|| OAuthError::bad("invalid_grant", "code_verifier missing"))?;
+            let verifier = param(form, "code_verifier")
+                .ok_or_else(|| OAuthError::bad("invalid_grant", "code_verifier missing"))?;
             let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
             if !bool::from(computed.as_bytes().ct_eq(pending.code_challenge.as_bytes())) {
-                return Err(OAuthError::bad("invalid_grant", "code_verifier does not match the code_challenge"));
+                return Err(OAuthError::bad(
+                    "invalid_grant",
+                    "code_verifier does not match the code_challenge",
+                ));
             }
             let patient = sandbox.config.patient.clone();
             let request = TokenRequest {
@@ -97,16 +137,30 @@ pub fn token(sandbox: &Sandbox, form: &[(String, String)]) -> Result<Response, O
             };
             (request, patient)
         }
-        Some(_) => return Err(OAuthError::bad("unsupported_grant_type", "grant_type must be client_credentials or authorization_code")),
+        Some(_) => {
+            return Err(OAuthError::bad(
+                "unsupported_grant_type",
+                "grant_type must be client_credentials or authorization_code",
+            ));
+        }
         None => return Err(OAuthError::bad("invalid_request", "grant_type missing")),
     };
-    let token = sandbox.issue(&request).map_err(|_| OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed"))?;
+    let token = sandbox.issue(&request).map_err(|_| {
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "signing failed",
+        )
+    })?;
     tracing::info!(client_id = %request.client_id, "sandbox token issued");
     let mut body = json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": request.scope});
     if let Some(p) = patient {
         body["patient"] = json!(p);
     }
     let mut r = Json(body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(r)
 }
