@@ -29,12 +29,17 @@ fn check_config_reports_unknown_key_with_file_line_and_exit_2() {
 fn check_config_reports_wrong_type_and_dangling_route() {
     let dir = tempfile::tempdir().expect("tmp");
     let text = store_config("").replace("adapters: [store]", "adapters: [ehr]");
-    std::fs::write(dir.path().join("g.yaml"), text).expect("write");
+    let line = text
+        .lines()
+        .position(|l| l.contains("adapters: [ehr]"))
+        .expect("route line")
+        + 1;
+    std::fs::write(dir.path().join("g.yaml"), &text).expect("write");
     let (code, _, stderr) = run_cli(&["check-config", "--config", "g.yaml"], dir.path());
     assert_eq!(code, 2);
     assert_eq!(
         stderr.trim(),
-        "g.yaml:9: routes[0].adapters[0]: no adapter named 'ehr' in `adapters`"
+        format!("g.yaml:{line}: routes[0].adapters[0]: no adapter named 'ehr' in `adapters`")
     );
     let text = store_config("  body_limit: lots\n");
     std::fs::write(dir.path().join("g.yaml"), text).expect("write");

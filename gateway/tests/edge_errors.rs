@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{Gateway, client, store_config};
+use support::{Gateway, store_config};
 
 async fn outcome(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status);
@@ -30,7 +30,7 @@ fn gateway() -> Gateway {
 #[tokio::test]
 async fn xml_accept_and_format_answer_406() {
     let gw = gateway();
-    let c = client();
+    let c = gw.system_client();
     let r = c
         .get(gw.fhir("/Patient"))
         .header("accept", "application/fhir+xml")
@@ -56,7 +56,7 @@ async fn xml_accept_and_format_answer_406() {
 #[tokio::test]
 async fn xml_body_answers_415_and_json_patch_is_accepted_for_patch_only() {
     let gw = gateway();
-    let c = client();
+    let c = gw.system_client();
     let r = c
         .post(gw.fhir("/Patient"))
         .header("content-type", "application/fhir+xml")
@@ -82,7 +82,8 @@ async fn body_over_the_limit_answers_413() {
         "{{\"resourceType\":\"Patient\",\"text\":\"{}\"}}",
         "x".repeat(4096)
     );
-    let r = client()
+    let r = gw
+        .system_client()
         .post(gw.fhir("/Patient"))
         .header("content-type", "application/fhir+json")
         .body(big)
@@ -96,7 +97,8 @@ async fn body_over_the_limit_answers_413() {
 async fn malformed_json_answers_400_with_line_and_column() {
     let gw = gateway();
     let body = "{\n  \"resourceType\": \"Patient\",\n  \"active\": yes\n}";
-    let r = client()
+    let r = gw
+        .system_client()
         .post(gw.fhir("/Patient"))
         .header("content-type", "application/fhir+json")
         .body(body)
@@ -111,7 +113,8 @@ async fn malformed_json_answers_400_with_line_and_column() {
 #[tokio::test]
 async fn wrong_resource_type_in_body_answers_400() {
     let gw = gateway();
-    let r = client()
+    let r = gw
+        .system_client()
         .post(gw.fhir("/Patient"))
         .header("content-type", "application/fhir+json")
         .body(r#"{"resourceType":"Observation"}"#)
@@ -124,7 +127,7 @@ async fn wrong_resource_type_in_body_answers_400() {
 #[tokio::test]
 async fn unknown_type_404_wrong_method_405_unknown_path_404() {
     let gw = gateway();
-    let c = client();
+    let c = gw.system_client();
     outcome(
         c.get(gw.fhir("/Patients/1")).send().await.expect("send"),
         StatusCode::NOT_FOUND,
@@ -151,7 +154,7 @@ async fn unknown_type_404_wrong_method_405_unknown_path_404() {
 #[tokio::test]
 async fn request_id_is_echoed_when_well_formed_and_generated_otherwise() {
     let gw = gateway();
-    let c = client();
+    let c = gw.system_client();
     let r = c
         .get(format!("{}/healthz", gw.url))
         .header("x-request-id", "abc-123.X")
@@ -175,7 +178,8 @@ async fn request_id_is_echoed_when_well_formed_and_generated_otherwise() {
 #[tokio::test]
 async fn metadata_lists_routes_with_public_base() {
     let gw = gateway();
-    let r = client()
+    let r = gw
+        .system_client()
         .get(gw.fhir("/metadata"))
         .send()
         .await
@@ -217,7 +221,7 @@ async fn metadata_lists_routes_with_public_base() {
 #[tokio::test]
 async fn healthz_readyz_and_metrics_answer() {
     let gw = gateway();
-    let c = client();
+    let c = gw.system_client();
     let r = c
         .get(format!("{}/healthz", gw.url))
         .send()

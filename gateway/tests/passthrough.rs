@@ -8,19 +8,24 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Gateway, client, store_config};
+use support::{Gateway, auth_section, free_port};
 
 const FHIR_JSON: &str = "application/fhir+json";
 
-fn front_config(upstream_base: &str, timeout: f64) -> String {
+fn front_config(upstream_base: &str, timeout: f64, upstream_auth: &str) -> String {
+    let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
     format!(
-        "server:\n  listen: 127.0.0.1:0\nadapters:\n  ehr:\n    kind: fhir\n    base_url: {upstream_base}\n    timeout_seconds: {timeout}\nroutes:\n  - resources: [\"*\"]\n    adapters: [ehr]\n"
+        "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  ehr:\n    kind: fhir\n    base_url: {upstream_base}\n    timeout_seconds: {timeout}\n{upstream_auth}routes:\n  - resources: [\"*\"]\n    adapters: [ehr]\n"
     )
 }
 
-async fn send_json(method: reqwest::Method, url: &str, body: &Value) -> reqwest::Response {
-    client()
-        .request(method, url)
+async fn send_json(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: &Value,
+) -> reqwest::Response {
+    c.request(method, url)
         .header("content-type", FHIR_JSON)
         .body(body.to_string())
         .send()
@@ -34,11 +39,11 @@ fn entries(bundle: &Value) -> Vec<Value> {
 
 /// Every interaction through `gw`, asserting that answers carry the gateway's own base.
 async fn suite(gw: &Gateway, deleted_status: &[u16], exact_upstream: bool) {
-    let c = client();
+    let c = gw.system_client();
     let base = gw.fhir("");
     let patient = json!({"resourceType": "Patient", "identifier": [{"system": "urn:fhirgate:test", "value": "pt-1"}],
         "name": [{"family": "Passthrough", "given": ["Pat"]}], "birthDate": "1970-01-01"});
-    let r = send_json(reqwest::Method::POST, &gw.fhir("/Patient"), &patient).await;
+    let r = send_json(&c, reqwest::Method::POST, &gw.fhir("/Patient"), &patient).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let location = r.headers()["location"]
         .to_str()
@@ -68,6 +73,7 @@ async fn suite(gw: &Gateway, deleted_status: &[u16], exact_upstream: bool) {
     let mut updated = read.clone();
     updated["gender"] = json!("male");
     let r = send_json(
+        &c,
         reqwest::Method::PUT,
         &gw.fhir(&format!("/Patient/{id}")),
         &updated,
@@ -127,7 +133,7 @@ async fn suite(gw: &Gateway, deleted_status: &[u16], exact_upstream: bool) {
             "subject": {"reference": format!("Patient/{id}")}, "effectiveDateTime": when,
             "valueQuantity": {"value": 72.10 + n as f64, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
         assert_eq!(
-            send_json(reqwest::Method::POST, &gw.fhir("/Observation"), &obs)
+            send_json(&c, reqwest::Method::POST, &gw.fhir("/Observation"), &obs)
                 .await
                 .status(),
             StatusCode::CREATED
@@ -194,7 +200,7 @@ async fn suite(gw: &Gateway, deleted_status: &[u16], exact_upstream: bool) {
          "request": {"method": "POST", "url": "Patient"}},
         {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "note"},
          "subject": {"reference": "urn:uuid:6f1c1a4e-0000-4000-8000-000000000001"}}, "request": {"method": "POST", "url": "Observation"}}]});
-    let r = send_json(reqwest::Method::POST, &base, &transaction).await;
+    let r = send_json(&c, reqwest::Method::POST, &base, &transaction).await;
     assert_eq!(r.status(), StatusCode::OK);
     let tx: Value = r.json().await.expect("json");
     assert_eq!(tx["type"], "transaction-response");
@@ -288,17 +294,55 @@ async fn suite(gw: &Gateway, deleted_status: &[u16], exact_upstream: bool) {
     );
 }
 
+/// A P-384 key pair from `tests/peers/keygen.mjs` (node:crypto only, no npm packages):
+/// (PKCS#8 PEM, JWK Set JSON).
+fn keypair(kid: &str) -> (String, String) {
+    let script = support::repo_root().join("tests/peers/keygen.mjs");
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .args(["ES384", kid])
+        .output()
+        .expect("node keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("keygen json");
+    (
+        v["private_pem"].as_str().expect("pem").to_owned(),
+        v["jwks"].to_string(),
+    )
+}
+
 #[tokio::test]
 async fn passthrough_to_a_second_fhirgate_on_the_embedded_store() {
-    let upstream = Gateway::start(&store_config(""));
-    let front = Gateway::start(&front_config(&upstream.fhir(""), 30.0));
+    // The upstream fhirgate requires SMART tokens too: the front authenticates to its
+    // sandbox as a registered backend service with private_key_jwt (SMART Backend Services).
+    let port = free_port();
+    let (pem, jwks) = keypair("front-k1");
+    let issuer = format!("http://127.0.0.1:{port}/sandbox/auth");
+    let client =
+        format!("      - client_id: front-gw\n        scope: system/*.*\n        jwks: {jwks}\n");
+    let upstream_config = format!(
+        "server:\n  listen: 127.0.0.1:{port}\n{}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\nroutes:\n  - resources: [\"*\"]\n    adapters: [store]\n",
+        auth_section(&issuer, &client)
+    );
+    let upstream = Gateway::start(&upstream_config);
+    let key_file = upstream.dir.path().join("front.pem");
+    std::fs::write(&key_file, pem).expect("key");
+    let upstream_auth = format!(
+        "    auth:\n      method: private_key_jwt\n      token_url: {issuer}/token\n      client_id: front-gw\n      private_key_file: {}\n      key_id: front-k1\n      algorithm: ES384\n      scope: system/*.*\n",
+        key_file.display()
+    );
+    let front = Gateway::start(&front_config(&upstream.fhir(""), 30.0, &upstream_auth));
     suite(&front, &[410], true).await;
 }
 
 #[tokio::test]
 async fn passthrough_to_medplum_fhir_router() {
     let (_peer, base) = peers::Peer::medplum();
-    let front = Gateway::start(&front_config(&base, 30.0));
+    let front = Gateway::start(&front_config(&base, 30.0, ""));
     suite(&front, &[404, 410], false).await;
 }
 
@@ -307,12 +351,13 @@ async fn upstream_down_answers_502_with_an_operation_outcome() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
-    let front = Gateway::start(&front_config(&format!("http://127.0.0.1:{port}/fhir"), 5.0));
-    let r = client()
-        .get(front.fhir("/Patient/1"))
-        .send()
-        .await
-        .expect("send");
+    let front = Gateway::start(&front_config(
+        &format!("http://127.0.0.1:{port}/fhir"),
+        5.0,
+        "",
+    ));
+    let c = front.system_client();
+    let r = c.get(front.fhir("/Patient/1")).send().await.expect("send");
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     let oo: Value = r.json().await.expect("json");
     assert_eq!(oo["resourceType"], "OperationOutcome");
@@ -323,7 +368,7 @@ async fn upstream_down_answers_502_with_an_operation_outcome() {
             .contains("ehr"),
         "{oo}"
     );
-    let r = client()
+    let r = c
         .get(format!("{}/readyz", front.url))
         .send()
         .await
@@ -345,13 +390,14 @@ async fn stalling_upstream_answers_504() {
             held.push(socket);
         }
     });
-    let front = Gateway::start(&front_config(&format!("http://127.0.0.1:{port}/fhir"), 1.0));
+    let front = Gateway::start(&front_config(
+        &format!("http://127.0.0.1:{port}/fhir"),
+        1.0,
+        "",
+    ));
+    let c = front.system_client();
     let started = std::time::Instant::now();
-    let r = client()
-        .get(front.fhir("/Patient/1"))
-        .send()
-        .await
-        .expect("send");
+    let r = c.get(front.fhir("/Patient/1")).send().await.expect("send");
     assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
     assert!(started.elapsed().as_secs_f64() < 10.0);
     let oo: Value = r.json().await.expect("json");

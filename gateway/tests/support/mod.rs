@@ -19,9 +19,26 @@ pub fn fixture(rel: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
 }
 
+/// The token audience test configs accept (`auth.audiences`).
+pub const AUDIENCE: &str = "http://fhirgate.test/fhir";
+
+/// An `auth:` section with the sandbox authorization server on, under `issuer`
+/// (e.g. `http://fhirgate.test/sandbox/auth`), plus the YAML list items of `clients`.
+pub fn auth_section(issuer: &str, clients: &str) -> String {
+    let clients = if clients.is_empty() {
+        " []".to_owned()
+    } else {
+        format!("\n{clients}")
+    };
+    format!(
+        "auth:\n  audiences: [{AUDIENCE}]\n  sandbox:\n    enabled: true\n    issuer: {issuer}\n    clients:{clients}\n"
+    )
+}
+
 /// A running `fhirgate serve`.
 pub struct Gateway {
     child: Option<Child>,
+    config_path: PathBuf,
     /// `http://127.0.0.1:PORT`
     pub url: String,
     /// The data directory (kept while the gateway lives).
@@ -32,8 +49,9 @@ pub struct Gateway {
 /// A config with one embedded store adapter serving everything; `extra` is appended
 /// under `server:` (indented by the caller).
 pub fn store_config(server_extra: &str) -> String {
+    let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
     format!(
-        "server:\n  listen: 127.0.0.1:0\n{server_extra}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\nroutes:\n  - resources: [\"*\"]\n    adapters: [store]\n"
+        "server:\n  listen: 127.0.0.1:0\n{server_extra}{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\nroutes:\n  - resources: [\"*\"]\n    adapters: [store]\n"
     )
 }
 
@@ -87,6 +105,7 @@ impl Gateway {
             .to_owned();
         Self {
             child: Some(child),
+            config_path,
             url,
             dir,
             stderr: err_rx,
@@ -96,6 +115,34 @@ impl Gateway {
     /// `http://127.0.0.1:PORT/fhir` + `path` (which starts with `/` or is empty).
     pub fn fhir(&self, path: &str) -> String {
         format!("{}/fhir{path}", self.url)
+    }
+
+    /// An access token for `scope` from this gateway's sandbox (`fhirgate token`).
+    pub fn token(&self, scope: &str) -> String {
+        self.token_with(&["--scope", scope])
+    }
+
+    /// An access token minted by `fhirgate token` with these extra arguments.
+    pub fn token_with(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_fhirgate"))
+            .arg("token")
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .env("FHIRGATE_DATA_DIR", self.dir.path().join("data"))
+            .output()
+            .expect("run fhirgate token");
+        assert!(
+            out.status.success(),
+            "fhirgate token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A client sending a `system/*.*` token from this gateway's sandbox.
+    pub fn system_client(&self) -> reqwest::Client {
+        authed(&self.token("system/*.*"))
     }
 
     /// Log lines written so far.
@@ -149,6 +196,25 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn authed(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("token header");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// A free port on 127.0.0.1 (bound, then released), for configs that must know their port.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
 }
 
 /// Runs `fhirgate` with `args` to completion: (exit code, stdout, stderr).
