@@ -1,7 +1,7 @@
 //! One pass over an upstream JSON body (`serde_json::Value`, never typed models) rewriting
-//! the links of Bundles (FHIR R4 §2.36 "Bundle"): `Bundle.link.url`, `Bundle.entry.fullUrl`
+//! the links of Bundles (FHIR R4 `Bundle` resource): `Bundle.link.url`, `Bundle.entry.fullUrl`
 //! and `Bundle.entry.response.location`, also in Bundles nested as `entry.resource` (the
-//! searchset inside a batch-response, §3.1.0.11.4).
+//! searchset inside a batch-response; FHIR R4 RESTful API, "Batch/Transaction").
 //!
 //! Other resources (OperationOutcome included) are never touched.
 

@@ -1,5 +1,5 @@
 //! The `FhirAdapter`: forwards one interaction to the upstream FHIR R4 server over reqwest
-//! (FHIR R4 §3.1.0 "RESTful API"), with the adapter's own OAuth2 token, and maps transport
+//! (FHIR R4 §3.1.0 "RESTful API", http.html), with the adapter's own OAuth2 token, and maps transport
 //! failures to [`AdapterError`]s (connect refused → 502, timeouts → 504, broken body → 502).
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use super::config::FhirConfig;
 use super::headers::request_headers;
 use super::response::{Limits, answer};
 use super::rewrite::Base;
-pub(crate) use super::transport::transport_error;
+use super::transport::transport_error;
 use crate::{Adapter, AdapterError, FhirRequest, FhirResponse, Interaction};
 
 /// Bytes of a decoded query key or value left unencoded when the gateway changed the query
@@ -51,8 +51,12 @@ impl FhirAdapter {
             detail,
         };
         let upstream = Base::parse(&config.base_url).map_err(|e| err(e.to_string()))?;
-        let connect_timeout = Duration::from_secs_f64(config.connect_timeout_seconds);
-        let timeout = Duration::from_secs_f64(config.timeout_seconds);
+        let seconds = |key: &str, value: f64| {
+            Duration::try_from_secs_f64(value).map_err(|e| err(format!("{key}: {e}")))
+        };
+        let connect_timeout = seconds("connect_timeout_seconds", config.connect_timeout_seconds)?;
+        let timeout = seconds("timeout_seconds", config.timeout_seconds)?;
+        let check_timeout = seconds("check_timeout_seconds", config.check_timeout_seconds)?;
         let client = || {
             reqwest::Client::builder()
                 .connect_timeout(connect_timeout)
@@ -74,7 +78,7 @@ impl FhirAdapter {
             auth,
             timeout,
             connect_timeout,
-            check_timeout: Duration::from_secs_f64(config.check_timeout_seconds),
+            check_timeout,
             limits: Limits {
                 stream_threshold: config.stream_threshold_bytes,
                 max_buffered: config.max_buffered_bytes,
@@ -90,7 +94,7 @@ impl FhirAdapter {
 
     /// Method, URL and body of the upstream request for `request`. `POST _search` is sent
     /// as `POST [base]/[type]/_search` with the parameters form-encoded in the body
-    /// (FHIR R4 §3.1.0.9 "search"); everything else keeps its method, path and body.
+    /// (FHIR R4 RESTful API, "search": `POST [base]/[type]/_search`); everything else keeps its method, path and body.
     fn target(&self, request: &FhirRequest) -> (Method, String, Bytes, Option<&'static str>) {
         // `[base]` itself (batch/transaction, system search) carries no trailing `/`.
         let relative = request.relative_path();

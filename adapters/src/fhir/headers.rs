@@ -1,6 +1,6 @@
 //! Which headers cross the adapter, in each direction (allow-lists, not deny-lists).
 //!
-//! Requests: only the FHIR headers of FHIR R4 §3.1.0.1.10 ("HTTP Headers") — Accept,
+//! Requests: only the FHIR headers of the FHIR R4 RESTful API ("HTTP Headers" table in http.html) — Accept,
 //! Content-Type, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer — plus
 //! `X-Forwarded-For/Proto/Host` and `X-Request-Id` set by us. Never the client's
 //! `Authorization`: the upstream gets the adapter's own token.

@@ -16,9 +16,9 @@ use futures::{StreamExt, TryStreamExt, stream};
 use http::header;
 
 use super::bundle::rewrite_links;
-use super::client::transport_error;
 use super::headers::response_headers;
 use super::rewrite::Base;
+use super::transport::transport_error;
 use crate::{AdapterError, FhirRequest, FhirResponse, Interaction, ResponseBody};
 
 /// Body size limits and timeouts that apply to an answer.

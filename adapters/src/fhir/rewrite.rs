@@ -1,10 +1,10 @@
 //! Rewriting absolute URLs under the upstream FHIR base to the gateway's public base.
 //!
-//! FHIR R4 §3.1.0.1.2 ("Service Base URL"): every resource is identified by
-//! `[base]/[type]/[id]`, and links a server answers (`Bundle.link.url`, `Bundle.entry.fullUrl`,
-//! `Bundle.entry.response.location`, the `Location` and `Content-Location` headers,
-//! §3.1.0.4 and §3.1.0.5) carry the *upstream* base. Behind the gateway they must name the
-//! gateway's public base instead.
+//! FHIR R4 RESTful API, "Service Base URL" (http.html): every resource is identified by
+//! `[base]/[type]/[id]`, and the links a server answers (`Bundle.link.url`,
+//! `Bundle.entry.fullUrl`, `Bundle.entry.response.location`, the `Location` and
+//! `Content-Location` headers of "create", "update" and "Batch/Transaction") carry the
+//! *upstream* base. Behind the gateway they must name the gateway's public base instead.
 //!
 //! Matching parses URLs (scheme, host, effective port — `:443` on https is the same as no
 //! port — and the base path compared segment by segment, percent-decoded), never by string

@@ -198,7 +198,7 @@ impl TokenSource {
         let adapter = self.adapter.clone();
         match error {
             RequestTokenError::Request(HttpClientError::Reqwest(e)) => {
-                super::client::transport_error(&adapter, &e, None)
+                crate::fhir::transport::transport_error(&adapter, &e, None)
             }
             RequestTokenError::ServerResponse(e) => AdapterError::BadGateway {
                 adapter,
