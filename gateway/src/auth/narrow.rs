@@ -29,7 +29,7 @@ pub fn narrow(
                 "no patient is within reach of the granted scopes",
             ));
         }
-        let (names, inject): (Vec<&str>, (String, String)) = if resource_type == "Patient" {
+        let (mut names, inject): (Vec<&str>, (String, String)) = if resource_type == "Patient" {
             (
                 vec!["_id", "link"],
                 (
@@ -47,6 +47,9 @@ pub fn narrow(
         } else {
             (Vec::new(), (String::new(), String::new()))
         };
+        // `patient` and `subject` name patients on most types even where they are not
+        // compartment parameters (Observation `patient`, Task `subject`): verified too.
+        names.extend(["patient", "subject"]);
         let mut found = false;
         for (key, value) in query.iter() {
             let base = key.split([':', '.']).next().unwrap_or(key);
