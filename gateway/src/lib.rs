@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod observe;
 pub mod ops;
+pub mod policy;
 pub mod server;
 pub mod state;
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{any, get};
@@ -51,7 +53,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     if sandbox {
         routes = routes.merge(auth::sandbox::router());
     }
-    let routes = routes.with_state(state);
+    let routes = routes.with_state(state.clone());
     // The stack, outermost first. Each layer's position is deliberate:
     let stack = ServiceBuilder::new()
         // 1. Request id, access log and metrics outermost: every response — errors, panics,
@@ -62,7 +64,20 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         // 3. The edge reads bodies itself against `server.body_limit` (413 as an
         //    OperationOutcome), so axum's own 2 MB extractor limit is off.
-        .layer(DefaultBodyLimit::disable());
+        .layer(DefaultBodyLimit::disable())
+        // 4. Identify the caller (validate the bearer token, principal into the request
+        //    extensions) before any policy that keys on it. It only annotates: the edge
+        //    still authenticates and answers 401/403, so authentication never fails open.
+        .layer(from_fn_with_state(state.clone(), policy::principal::identify))
+        // 5. Rate limits next: a throttled request costs no audit write, cache lookup or
+        //    adapter call, and is keyed by the validated client (IP when anonymous).
+        .layer(from_fn_with_state(state.clone(), policy::ratelimit::layer::rate_limit))
+        // 6. Audit outside the cache, so cache hits are audited too, and outside the edge,
+        //    so it sees the edge's 401/403 denials; the response waits for its record.
+        .layer(from_fn_with_state(state.clone(), policy::audit::layer::audit))
+        // 7. Cache innermost before the edge: it answers only after identification,
+        //    limits and audit, and sees the edge's exact answers to store or invalidate.
+        .layer(from_fn_with_state(state, policy::cache::layer::cache));
     routes.layer(stack)
 }
 

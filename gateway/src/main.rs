@@ -1,4 +1,4 @@
-//! The `fhirgate` command line: `serve` and `check-config` (DESIGN.md "CLI").
+//! The `fhirgate` command line: `serve`, `check-config`, `token`, `audit verify` (DESIGN.md "CLI").
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
@@ -57,6 +57,22 @@ enum Command {
         #[arg(long, env = "FHIRGATE_CONFIG", default_value = "gateway.yaml")]
         config: PathBuf,
     },
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit trail's HMAC chain and checkpoint: exit 0 when intact, 1 naming the
+    /// first broken record.
+    Verify {
+        /// Config file.
+        #[arg(long, env = "FHIRGATE_CONFIG", default_value = "gateway.yaml")]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +87,12 @@ fn main() -> ExitCode {
             config,
         } => match config::load(&config) {
             Ok(loaded) => token(&loaded, scope, patient, fhir_user, client_id, ttl),
+            Err(e) => config_failure(&e),
+        },
+        Command::Audit {
+            command: AuditCommand::Verify { config },
+        } => match config::load(&config) {
+            Ok(loaded) => audit_verify(&loaded),
             Err(e) => config_failure(&e),
         },
         Command::CheckConfig { config } => match config::load(&config) {
@@ -95,6 +117,30 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `fhirgate audit verify`: exit 0 with the record count, 1 with the first broken record.
+fn audit_verify(config: &config::Config) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            Ok(rt.block_on(fhirgate::policy::audit::verify(
+                config,
+                &config.server.data_dir,
+            ))?)
+        });
+    match result {
+        Ok(head) => {
+            println!("audit trail intact: {} records", head.count);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fhirgate: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

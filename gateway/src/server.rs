@@ -29,6 +29,9 @@ pub enum StartError {
     /// The authorization setup (sandbox key, client keys) failed.
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthBuildError),
+    /// The audit trail or shared state could not be set up.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -58,7 +61,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
         adapters.insert(name.clone(), built);
     }
     let auth = crate::auth::Auth::build(&config.auth, &ctx_data_dir)?;
-    Ok(Arc::new(AppState::with_auth(config, adapters, auth)))
+    let policy = crate::policy::Policy::build(&config, &ctx_data_dir).await?;
+    let mut state = AppState::with_auth(config, adapters, auth);
+    state.policy = policy;
+    Ok(Arc::new(state))
 }
 
 /// Serves `config` on `listen` until SIGTERM or SIGINT, then drains in-flight requests for

@@ -16,6 +16,9 @@ pub struct AppState {
     pub capability: Capability,
     /// SMART authorization (token validation, sandbox authorization server).
     pub auth: crate::auth::Auth,
+    /// Edge policy: rate limits, response cache, audit trail (all off until
+    /// `server::build_state` builds them; router tests run without).
+    pub policy: crate::policy::Policy,
     /// Routes resolved to adapter handles, in config order.
     routes: Vec<(crate::config::RouteConfig, Vec<SharedAdapter>)>,
 }
@@ -54,6 +57,7 @@ impl AppState {
             adapters,
             capability: Capability::default(),
             auth,
+            policy: crate::policy::Policy::default(),
             routes,
         };
         state.capability = Capability::build(&state);

@@ -31,6 +31,18 @@ pub struct Config {
     pub adapters: IndexMap<String, AdapterConfig>,
     /// Which adapter serves which resource types and interactions; the first match wins.
     pub routes: Vec<RouteConfig>,
+    /// Per-client GCRA rate limits (tiers of `per_second` and `burst`).
+    #[serde(default)]
+    pub rate_limits: crate::policy::ratelimit::RateLimitsConfig,
+    /// The response cache: size bound and per-type TTLs.
+    #[serde(default)]
+    pub cache: crate::policy::cache::CacheConfig,
+    /// The HMAC-chained AuditEvent trail: sink, key, queue, fail-open switch.
+    #[serde(default)]
+    pub audit: crate::policy::audit::AuditConfig,
+    /// Optional Redis (global limits, cache invalidation) and PostgreSQL (shared audit).
+    #[serde(default)]
+    pub shared_state: crate::policy::shared::SharedStateConfig,
 }
 
 impl Config {
@@ -38,6 +50,10 @@ impl Config {
     pub fn validate(&self) -> Vec<(String, String)> {
         let mut problems = self.server.validate();
         problems.extend(self.auth.validate());
+        problems.extend(self.rate_limits.validate());
+        problems.extend(self.cache.validate());
+        problems.extend(self.audit.validate(self.shared_state.postgres.is_some()));
+        problems.extend(self.shared_state.validate());
         if self.adapters.is_empty() {
             problems.push(("adapters".into(), "at least one adapter is required".into()));
         }

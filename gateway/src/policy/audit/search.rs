@@ -1,0 +1,185 @@
+//! `GET /fhir/AuditEvent?date=&patient=&agent=&action=` answered from the audit sink
+//! itself (records are not mirrored into the FHIR store: the chained trail stays the one
+//! source of truth). Needs a token granting `system/AuditEvent.rs` (SMART v2) or
+//! `system/AuditEvent.read` (v1), or the same on `*`. Results newest first, `_count`
+//! (default 100, at most 1000) per page, no further pages.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use fhirgate_conformance::IssueCode;
+use serde_json::{Value, json};
+
+use super::AuditTrail;
+use super::event::Index;
+use crate::edge::public_base;
+use crate::error::{FHIR_JSON, outcome};
+use crate::policy::principal::Caller;
+use crate::state::AppState;
+
+/// Whether `scopes` allow searching AuditEvent at the system level (SMART App Launch 2.x §3).
+pub fn grants_search(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| {
+        let Some(rest) = s.strip_prefix("system/") else {
+            return false;
+        };
+        let Some((rt, perm)) = rest.split_once('.') else {
+            return false;
+        };
+        let perm = perm.split('?').next().unwrap_or("");
+        (rt == "AuditEvent" || rt == "*")
+            && (perm == "read"
+                || perm == "*"
+                || (perm.contains('s') && perm.chars().all(|c| "cruds".contains(c))))
+    })
+}
+
+/// One search parameter's test.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// `date=[prefix]VALUE` on `recorded` (eq, ne, lt, le, gt, ge; truncated to VALUE's precision).
+    Date(String, String),
+    /// `patient=Patient/ID` or `ID`.
+    Patient(String),
+    /// `agent=` a client id or a `Type/id` user reference.
+    Agent(String),
+    /// `action=C|R|U|D|E`.
+    Action(String),
+}
+
+/// Parses the query; `Err` names an unsupported parameter.
+pub fn parse(query: &[(String, String)]) -> Result<(Vec<Filter>, usize), String> {
+    let mut filters = Vec::new();
+    let mut count = 100;
+    for (k, v) in query {
+        match k.as_str() {
+            "date" => {
+                let (prefix, value) = match v.get(..2) {
+                    Some(p @ ("eq" | "ne" | "lt" | "le" | "gt" | "ge")) => {
+                        (p.to_owned(), v[2..].to_owned())
+                    }
+                    _ => ("eq".to_owned(), v.clone()),
+                };
+                filters.push(Filter::Date(prefix, value));
+            }
+            "patient" => {
+                let p = if v.contains('/') {
+                    v.clone()
+                } else {
+                    format!("Patient/{v}")
+                };
+                filters.push(Filter::Patient(p));
+            }
+            "agent" => filters.push(Filter::Agent(v.clone())),
+            "action" => filters.push(Filter::Action(v.clone())),
+            "_count" => {
+                count = v
+                    .parse::<usize>()
+                    .map_err(|_| "_count must be a number".to_owned())?
+                    .min(1000)
+            }
+            "_format" => {}
+            other => {
+                return Err(format!(
+                    "AuditEvent search does not support '{other}' (date, patient, agent, action, _count)"
+                ));
+            }
+        }
+    }
+    Ok((filters, count))
+}
+
+/// Whether a record with `index` matches every filter (values of one parameter: OR on commas).
+pub fn matches(index: &Index, filters: &[Filter]) -> bool {
+    filters.iter().all(|f| match f {
+        Filter::Date(prefix, value) => {
+            let have = index.recorded.get(..value.len()).unwrap_or(&index.recorded);
+            match prefix.as_str() {
+                "ne" => have != value,
+                "lt" => have < value.as_str(),
+                "le" => have <= value.as_str(),
+                "gt" => have > value.as_str(),
+                "ge" => have >= value.as_str(),
+                _ => have == value,
+            }
+        }
+        Filter::Patient(p) => p.split(',').any(|p| index.patients.iter().any(|x| x == p)),
+        Filter::Agent(a) => a.split(',').any(|a| index.agents.iter().any(|x| x == a)),
+        Filter::Action(a) => a.split(',').any(|a| index.action == a),
+    })
+}
+
+/// Answers the search (403 without the scope, 400 for unsupported parameters).
+pub async fn answer(
+    state: &AppState,
+    trail: &Arc<AuditTrail>,
+    caller: &Caller,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Response {
+    let scopes = caller
+        .principal
+        .as_ref()
+        .map(|p| p.scopes.as_slice())
+        .unwrap_or_default();
+    if !grants_search(scopes) {
+        return outcome(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            "searching AuditEvent needs the scope system/AuditEvent.rs",
+        );
+    }
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let (filters, count) = match parse(&query) {
+        Ok(p) => p,
+        Err(e) => return outcome(StatusCode::BAD_REQUEST, IssueCode::NotSupported, e),
+    };
+    let base = match public_base(&state.config.server, headers) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let rows = match trail.sink.lock().await.search_rows().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "audit search failed");
+            return outcome(
+                StatusCode::SERVICE_UNAVAILABLE,
+                IssueCode::Transient,
+                "the audit trail is unavailable",
+            );
+        }
+    };
+    let matched: Vec<Value> = rows
+        .into_iter()
+        .filter(|(index, _)| matches(index, &filters))
+        .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
+        .collect();
+    let total = matched.len();
+    let entries: Vec<Value> = matched
+        .into_iter()
+        .take(count)
+        .map(|r| {
+            let id = r["id"].as_str().unwrap_or("").to_owned();
+            json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": r, "search": {"mode": "match"}})
+        })
+        .collect();
+    let self_link = match uri.query() {
+        Some(q) => format!("{base}/AuditEvent?{q}"),
+        None => format!("{base}/AuditEvent"),
+    };
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": self_link}],
+        "entry": entries,
+    });
+    let mut response = (StatusCode::OK, bundle.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    response
+}

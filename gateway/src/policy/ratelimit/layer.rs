@@ -1,0 +1,71 @@
+//! The rate-limit middleware: every request except `/healthz`, `/readyz` and `/metrics`
+//! spends from its caller's budget; answers carry `RateLimit-Limit`, `RateLimit-Remaining`
+//! and `RateLimit-Reset` (draft-ietf-httpapi-ratelimit-headers-07 §3); refused ones are
+//! 429 with `Retry-After` (RFC 6585 §4, RFC 9110 §10.2.3) and an OperationOutcome
+//! (`throttled`).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use fhirgate_conformance::IssueCode;
+
+use super::Decision;
+use crate::error::outcome;
+use crate::policy::principal::Caller;
+use crate::state::AppState;
+
+fn seconds_up(d: std::time::Duration) -> u64 {
+    d.as_millis().div_ceil(1000) as u64
+}
+
+fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+    for (name, value) in [
+        ("ratelimit-limit", u64::from(d.limit)),
+        ("ratelimit-remaining", u64::from(d.remaining)),
+        ("ratelimit-reset", seconds_up(d.reset)),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn rate_limit(
+    State(state): State<Arc<AppState>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let Some(limiter) = state.policy.limits.clone().filter(|l| l.enabled()) else {
+        return next.run(request).await;
+    };
+    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
+        return next.run(request).await;
+    }
+    let caller = Caller::of(&request);
+    let client = caller
+        .principal
+        .as_ref()
+        .map(|p| p.client_id.clone())
+        .filter(|c| !c.is_empty());
+    let decision = limiter.check(&caller.limit_key(), client.as_deref()).await;
+    if !decision.allowed {
+        metrics::counter!("fhirgate_ratelimit_refused_total").increment(1);
+        let retry = seconds_up(decision.retry_after).max(1);
+        let mut response = outcome(
+            StatusCode::TOO_MANY_REQUESTS,
+            IssueCode::Throttled,
+            format!("rate limit exceeded; retry in {retry} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        set_headers(response.headers_mut(), &decision);
+        return response;
+    }
+    let mut response = next.run(request).await;
+    set_headers(response.headers_mut(), &decision);
+    response
+}

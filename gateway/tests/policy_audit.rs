@@ -1,0 +1,332 @@
+//! The audit trail through the real binary: one AuditEvent per PHI request, denied ones
+//! included; `fhirgate audit verify` passes on the written trail and names the first bad
+//! record after an edit, a deletion, an insertion, a truncation and a chain recomputed
+//! without the key; a failing sink answers 503 and serves nothing unaudited. The same for
+//! the PostgreSQL sink (database `test`, a fresh table per run).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use fhirgate::policy::audit::chain::{self, Head};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Gateway, authed, client, run_cli, store_config};
+
+fn config(audit: &str) -> String {
+    format!(
+        "{}rate_limits:\n  enabled: false\naudit:\n  fsync: false\n{audit}",
+        store_config("")
+    )
+}
+
+async fn put_patient(gw: &Gateway, id: &str) {
+    let r = gw
+        .system_client()
+        .put(gw.fhir(&format!("/Patient/{id}")))
+        .header("content-type", "application/fhir+json")
+        .body(
+            json!({"resourceType": "Patient", "id": id, "name": [{"family": "Secret"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("put");
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+fn verify(gw: &Gateway) -> (i32, String, String) {
+    let cfg = gw.dir.path().join("gateway.yaml");
+    run_cli(
+        &["audit", "verify", "--config", cfg.to_str().expect("utf-8")],
+        gw.dir.path(),
+    )
+}
+
+fn log_path(gw: &Gateway) -> PathBuf {
+    gw.dir.path().join("data/audit/audit.jsonl")
+}
+
+fn events(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line")["event"].clone())
+        .collect()
+}
+
+/// Makes: PUT (system), GET (system), GET without token (401), GET by another patient's
+/// token (denied), GET metadata (not audited).
+async fn traffic(gw: &Gateway) {
+    put_patient(gw, "pa").await;
+    let r = gw
+        .system_client()
+        .get(gw.fhir("/Patient/pa"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = client()
+        .get(gw.fhir("/Patient/pa"))
+        .send()
+        .await
+        .expect("anon");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let other = authed(&gw.token_with(&[
+        "--scope",
+        "patient/*.rs",
+        "--patient",
+        "pb",
+        "--client-id",
+        "app-b",
+    ]));
+    let r = other
+        .get(gw.fhir("/Patient/pa"))
+        .send()
+        .await
+        .expect("denied");
+    assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
+    let r = client()
+        .get(gw.fhir("/metadata"))
+        .send()
+        .await
+        .expect("metadata");
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn allowed_and_denied_calls_are_recorded_in_balp_shape() {
+    let gw = Gateway::start(&config(""));
+    traffic(&gw).await;
+    let events = events(&log_path(&gw));
+    assert_eq!(events.len(), 4, "metadata is not audited: {events:#?}");
+    let subtypes: Vec<&str> = events
+        .iter()
+        .map(|e| e["subtype"][0]["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(subtypes, ["update", "read", "read", "read"]);
+    let outcomes: Vec<&str> = events
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(outcomes, ["0", "0", "4", "4"]);
+    for e in &events {
+        assert_eq!(e["resourceType"], "AuditEvent");
+        assert_eq!(e["type"]["code"], "rest");
+        assert_eq!(e["entity"][0]["what"]["reference"], "Patient/pa", "{e}");
+        assert!(
+            e["source"]["observer"]["display"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        );
+        assert_eq!(e["agent"][0]["network"]["address"], "127.0.0.1");
+    }
+    assert_eq!(events[0]["action"], "U");
+    assert_eq!(
+        events[1]["agent"][0]["who"]["identifier"]["value"],
+        "fhirgate-cli"
+    );
+    assert_eq!(
+        events[2]["agent"][0]["who"]["identifier"]["value"],
+        "unauthenticated"
+    );
+    assert_eq!(events[3]["agent"][0]["who"]["identifier"]["value"], "app-b");
+    assert_eq!(events[2]["outcomeDesc"], "HTTP 401");
+    let logs = gw.logs().join("\n");
+    assert!(!logs.contains("Secret"), "no PHI in logs");
+}
+
+#[tokio::test]
+async fn audit_event_search_reads_the_trail_with_the_system_scope_only() {
+    let gw = Gateway::start(&config(""));
+    traffic(&gw).await;
+    let auditor = authed(&gw.token("system/AuditEvent.rs"));
+    let bundle: Value = auditor
+        .get(gw.fhir("/AuditEvent?patient=Patient/pa&action=R"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["total"], 3, "{bundle}");
+    let bundle: Value = auditor
+        .get(gw.fhir("/AuditEvent?agent=app-b&date=ge2020-01-01"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    assert_eq!(
+        bundle["entry"][0]["resource"]["agent"][0]["who"]["identifier"]["value"],
+        "app-b"
+    );
+    let r = gw
+        .system_client()
+        .get(gw.fhir("/AuditEvent?action=C"))
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "system/*.* includes AuditEvent search"
+    );
+    let reader = authed(&gw.token("system/Patient.rs"));
+    let r = reader
+        .get(gw.fhir("/AuditEvent"))
+        .send()
+        .await
+        .expect("forbidden");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The searches themselves were audited.
+    let last = events(&log_path(&gw)).pop().expect("event");
+    assert_eq!(last["subtype"][0]["code"], "search-type");
+    assert_eq!(last["outcome"], "4");
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("log")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .expect("write");
+}
+
+#[tokio::test]
+async fn verify_passes_then_names_the_first_broken_record() {
+    let mut gw = Gateway::start(&config(""));
+    traffic(&gw).await;
+    gw.terminate();
+    let (code, out, err) = verify(&gw);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "audit trail intact: 4 records");
+    let path = log_path(&gw);
+    let pristine = lines(&path);
+    let check = |mutated: Vec<String>, expect: &str| {
+        write_lines(&path, &mutated);
+        let (code, out, err) = verify(&gw);
+        assert_eq!(code, 1, "{expect}: {out}{err}");
+        assert!(err.contains(expect), "expected '{expect}' in: {err}");
+    };
+    let mut edited = pristine.clone();
+    edited[1] = edited[1].replace("\"outcome\":\"0\"", "\"outcome\":\"4\"");
+    assert_ne!(edited[1], pristine[1]);
+    check(edited, "record 2 (position 2) fails its HMAC");
+    let mut deleted = pristine.clone();
+    deleted.remove(1);
+    check(deleted, "position 2 has sequence 3 where 2 was expected");
+    let mut inserted = pristine.clone();
+    inserted.insert(2, pristine[1].clone());
+    check(inserted, "position 3 has sequence 2 where 3 was expected");
+    let mut truncated = pristine.clone();
+    truncated.pop();
+    check(truncated, "record 4 is missing");
+    // Recompute the whole chain and checkpoint with a key that is not the gateway's.
+    let forged_key = b"not-the-gateway-key-not-the-gateway-key";
+    let mut head = Head::default();
+    let mut forged = Vec::new();
+    for line in &pristine {
+        let v: Value = serde_json::from_str(line).expect("line");
+        let event = serde_json::to_string(&v["event"]).expect("event");
+        let (seq, mac) = head.append(forged_key, event.as_bytes());
+        forged.push(format!(
+            "{{\"seq\":{seq},\"mac\":\"{}\",\"event\":{event}}}",
+            chain::to_hex(&mac)
+        ));
+    }
+    let checkpoint = json!({"count": head.count, "mac": chain::to_hex(&head.mac), "signature": chain::to_hex(&head.signature(forged_key))});
+    std::fs::write(
+        gw.dir.path().join("data/audit/audit.head"),
+        checkpoint.to_string(),
+    )
+    .expect("checkpoint");
+    check(forged, "record 1 (position 1) fails its HMAC");
+}
+
+#[tokio::test]
+async fn the_key_file_is_private_and_apart_from_the_log() {
+    let gw = Gateway::start(&config(""));
+    let key = gw.dir.path().join("data/audit.key");
+    let meta = std::fs::metadata(&key).expect("key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    assert!(
+        !log_path(&gw)
+            .parent()
+            .expect("dir")
+            .join("audit.key")
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn a_failing_sink_answers_503_and_serves_nothing_unaudited() {
+    let gw = Gateway::start(&config(""));
+    put_patient(&gw, "pa").await;
+    // The log path becomes a directory: every append fails.
+    let path = log_path(&gw);
+    std::fs::remove_file(&path).expect("remove");
+    std::fs::create_dir(&path).expect("dir");
+    let r = gw
+        .system_client()
+        .get(gw.fhir("/Patient/pa"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = r.text().await.expect("body");
+    assert!(
+        !body.contains("Secret"),
+        "the patient was not served: {body}"
+    );
+    assert!(body.contains("\"transient\""), "{body}");
+    let r = client()
+        .get(gw.fhir("/metadata"))
+        .send()
+        .await
+        .expect("metadata");
+    assert_eq!(r.status(), StatusCode::OK, "non-PHI endpoints keep working");
+    let metrics = client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("fhirgate_audit_failures_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn fail_open_serves_when_the_sink_fails() {
+    let gw = Gateway::start(&config("  fail_open: true\n"));
+    put_patient(&gw, "pa").await;
+    let path = log_path(&gw);
+    std::fs::remove_file(&path).expect("remove");
+    std::fs::create_dir(&path).expect("dir");
+    let r = gw
+        .system_client()
+        .get(gw.fhir("/Patient/pa"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+}
