@@ -13,6 +13,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const OBSERVATIONS: usize = 10_000;
+
 const PATIENTS: usize = 100;
 const CODES: [&str; 10] = [
     "8867-4", "8480-6", "8462-4", "29463-7", "8302-2", "39156-5", "2708-6", "8310-5", "9279-1",
@@ -167,7 +168,11 @@ async fn run(label: &str, config: StoreConfig, dir: std::path::PathBuf) {
             .await;
         }
     }
-    let _ = std::fs::remove_dir_all(dir);
+    if std::env::var_os("FHIRGATE_BENCH_KEEP").is_some() {
+        println!("{label}: kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[tokio::main]

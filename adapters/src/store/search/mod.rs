@@ -79,8 +79,9 @@ async fn page(conn: &mut AnyConnection, plan: &Plan) -> DbResult<(Vec<Hit>, bool
     }
     let dir = if desc { "DESC" } else { "ASC" };
     let text = format!(
-        "SELECT r.rid, r.rtype, r.id, r.body, {sk} AS sk FROM resources r WHERE {} \
+        "SELECT r.rid, r.rtype, r.id, r.body, {sk} AS sk FROM {} WHERE {} \
          ORDER BY sk {dir}, r.rid {dir} LIMIT {}",
+        sql.from,
         sql.clauses.join(" AND "),
         plan.count + 1
     );
@@ -98,7 +99,8 @@ async fn count(conn: &mut AnyConnection, plan: &Plan) -> DbResult<i64> {
     let mut sql = Sql::default();
     sql::conditions(plan, &mut sql);
     let text = format!(
-        "SELECT COUNT(*) FROM resources r WHERE {}",
+        "SELECT COUNT(*) FROM {} WHERE {}",
+        sql.from,
         sql.clauses.join(" AND ")
     );
     let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(text));

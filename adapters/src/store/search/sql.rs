@@ -17,6 +17,8 @@ pub(crate) enum Bind {
 /// SQL text with its numbered binds.
 #[derive(Debug, Default)]
 pub(crate) struct Sql {
+    /// The FROM clause (`resources r`, or the driving rid set joined to it).
+    pub from: String,
     /// Conditions to AND.
     pub clauses: Vec<String>,
     /// Values for `$1…`.
@@ -39,17 +41,42 @@ impl Sql {
     }
 }
 
-/// The WHERE conditions of `plan` (without keyset), starting with the type and liveness.
+/// How a condition enters the query.
+enum Part {
+    /// A subquery of matching rids: intersected into the driving set.
+    Driving(String),
+    /// A filter on the joined resource row (negations, `_id`, `_lastUpdated`).
+    Filter(String),
+}
+
+/// The FROM clause and WHERE conditions of `plan` (without keyset). Positive index
+/// conditions are intersected into a driving rid set joined first (`CROSS JOIN` fixes the
+/// join order on SQLite, whose planner would otherwise walk the type's rows in rid order
+/// to skip the sort), so a selective search reads only its matches.
 pub(crate) fn conditions(plan: &Plan, sql: &mut Sql) {
+    let mut driving = Vec::new();
+    let mut filters = Vec::new();
     if let Some(rt) = &plan.rtype {
         let p = sql.text(rt);
-        sql.clauses.push(format!("r.rtype = {p}"));
+        filters.push(format!("r.rtype = {p}"));
     }
-    sql.clauses.push("r.deleted = 0".into());
+    filters.push("r.deleted = 0".into());
     for cond in &plan.conds {
-        let clause = cond_sql(cond, sql);
-        sql.clauses.push(clause);
+        match cond_sql(cond, sql) {
+            Part::Driving(q) => driving.push(q),
+            Part::Filter(f) => filters.push(f),
+        }
     }
+    if driving.is_empty() {
+        sql.from = "resources r".into();
+    } else {
+        sql.from = format!(
+            "({}) hits CROSS JOIN resources r",
+            driving.join(" INTERSECT ")
+        );
+        filters.push("r.rid = hits.rid".into());
+    }
+    sql.clauses = filters;
 }
 
 fn or(parts: Vec<String>) -> String {
@@ -60,11 +87,11 @@ fn or(parts: Vec<String>) -> String {
     }
 }
 
-fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
+fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
     match cond {
         Cond::Id(ids) => {
             let ps: Vec<String> = ids.iter().map(|i| sql.text(i)).collect();
-            format!("r.id IN ({})", ps.join(", "))
+            Part::Filter(format!("r.id IN ({})", ps.join(", ")))
         }
         Cond::LastUpdated(values) => {
             let parts = values
@@ -74,7 +101,7 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
                     condition(d.prefix, "r.lu", "(r.lu + 1)", &lo, &hi)
                 })
                 .collect();
-            or(parts)
+            Part::Filter(or(parts))
         }
         Cond::Token { param, values, not } => {
             let p = sql.text(param);
@@ -95,11 +122,15 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
                     }
                 })
                 .collect();
-            let neg = if *not { "NOT " } else { "" };
-            format!(
-                "r.rid {neg}IN (SELECT t.rid FROM idx_token t WHERE t.param = {p} AND {})",
+            let q = format!(
+                "SELECT t.rid FROM idx_token t WHERE t.param = {p} AND {}",
                 or(parts)
-            )
+            );
+            if *not {
+                Part::Filter(format!("r.rid NOT IN ({q})"))
+            } else {
+                Part::Driving(q)
+            }
         }
         Cond::Str {
             param,
@@ -121,10 +152,10 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
                     }
                 })
                 .collect();
-            format!(
-                "r.rid IN (SELECT s.rid FROM idx_string s WHERE s.param = {p} AND {})",
+            Part::Driving(format!(
+                "SELECT s.rid FROM idx_string s WHERE s.param = {p} AND {}",
                 or(parts)
-            )
+            ))
         }
         Cond::Date { param, values } => {
             let p = sql.text(param);
@@ -135,10 +166,10 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
                     condition(d.prefix, "d.lo", "d.hi", &lo, &hi)
                 })
                 .collect();
-            format!(
-                "r.rid IN (SELECT d.rid FROM idx_date d WHERE d.param = {p} AND {})",
+            Part::Driving(format!(
+                "SELECT d.rid FROM idx_date d WHERE d.param = {p} AND {}",
                 or(parts)
-            )
+            ))
         }
         Cond::Ref { param, values } => {
             let p = sql.text(param);
@@ -152,10 +183,10 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
                     }
                 })
                 .collect();
-            format!(
-                "r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.param = {p} AND {})",
+            Part::Driving(format!(
+                "SELECT x.rid FROM idx_ref x WHERE x.param = {p} AND {}",
                 or(parts)
-            )
+            ))
         }
         Cond::Missing {
             table,
@@ -163,8 +194,12 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> String {
             missing,
         } => {
             let p = sql.text(param);
-            let neg = if *missing { "NOT " } else { "" };
-            format!("r.rid {neg}IN (SELECT m.rid FROM {table} m WHERE m.param = {p})")
+            let q = format!("SELECT m.rid FROM {table} m WHERE m.param = {p}");
+            if *missing {
+                Part::Filter(format!("r.rid NOT IN ({q})"))
+            } else {
+                Part::Driving(q)
+            }
         }
     }
 }
