@@ -23,7 +23,7 @@ pub struct RateLimitsConfig {
     /// Tier of every validated client not listed in `clients`. Default 50/s, burst 100.
     pub default: Tier,
     /// Tier for requests without a validated token, keyed by peer IP (discovery, metadata,
-    /// token endpoint, refused tokens). Default 20/s, burst 40.
+    /// token endpoint, refused tokens). Default 50/s, burst 100.
     pub anonymous: Tier,
     /// Per-client tiers by OAuth2 client id (`client_id`, else `azp`, else `sub`).
     pub clients: IndexMap<String, Tier>,

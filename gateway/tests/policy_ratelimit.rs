@@ -1,0 +1,235 @@
+//! Rate limits through the real binary: 429 with `Retry-After` and an OperationOutcome past
+//! the burst, RateLimit-* headers on every answer, clients independent, per-client tiers;
+//! three replicas sharing Redis hold one global budget; Redis stopped mid-test → local
+//! limits and no error to clients (a private `redis-server` on a free port).
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{Gateway, authed, client, free_port, store_config};
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn limits(redis: &str) -> String {
+    format!(
+        "{}rate_limits:\n  default: {{per_second: 1, burst: 3}}\n  anonymous: {{per_second: 1, burst: 2}}\n  clients:\n    app-c: {{per_second: 1, burst: 5}}\naudit:\n  fsync: false\n{redis}",
+        store_config("")
+    )
+}
+
+#[tokio::test]
+async fn over_the_limit_answers_429_with_retry_after_and_clients_are_independent() {
+    let gw = Gateway::start(&limits(""));
+    let token = |client: &str| gw.token_with(&["--scope", "system/*.rs", "--client-id", client]);
+    let a = authed(&token("app-a"));
+    for remaining in ["2", "1", "0"] {
+        let r = a.get(gw.fhir("/Patient")).send().await.expect("send");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(header(&r, "ratelimit-limit"), "3");
+        assert_eq!(header(&r, "ratelimit-remaining"), remaining);
+        let reset: u64 = header(&r, "ratelimit-reset").parse().expect("reset");
+        assert!((1..=3).contains(&reset), "reset {reset}");
+    }
+    let r = a.get(gw.fhir("/Patient")).send().await.expect("send");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "retry-after"), "1");
+    assert_eq!(header(&r, "ratelimit-remaining"), "0");
+    assert!(header(&r, "content-type").starts_with("application/fhir+json"));
+    assert!(r.headers().contains_key("x-request-id"));
+    let oo: Value = r.json().await.expect("json");
+    assert_eq!(oo["issue"][0]["code"], "throttled");
+    // Another client has its own budget; a listed client has its tier.
+    let b = authed(&token("app-b"));
+    let r = b.get(gw.fhir("/Patient")).send().await.expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "ratelimit-remaining"), "2");
+    let c = authed(&token("app-c"));
+    let r = c.get(gw.fhir("/Patient")).send().await.expect("send");
+    assert_eq!(header(&r, "ratelimit-limit"), "5");
+    // After 1 s one more request of A is allowed again.
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    let r = a.get(gw.fhir("/Patient")).send().await.expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    // Anonymous callers are limited per IP; health endpoints are not limited.
+    let anon = client();
+    let statuses: Vec<u16> = futures_statuses(&anon, &gw.fhir("/metadata"), 3).await;
+    assert_eq!(statuses, [200, 200, 429]);
+    for _ in 0..5 {
+        let r = anon
+            .get(format!("{}/healthz", gw.url))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+}
+
+async fn futures_statuses(c: &reqwest::Client, url: &str, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(c.get(url).send().await.expect("send").status().as_u16());
+    }
+    out
+}
+
+fn redis_section(url: &str, prefix: &str) -> String {
+    format!(
+        "shared_state:\n  redis:\n    url: {url}\n    key_prefix: {prefix}\n    timeout_ms: 100\n"
+    )
+}
+
+#[tokio::test]
+async fn redis_three_replicas_hold_one_global_limit_within_ten_percent() {
+    let prefix = format!("fhirgate-test-{}", uuid::Uuid::new_v4().simple());
+    let config = format!(
+        "{}rate_limits:\n  anonymous: {{per_second: 20, burst: 20}}\naudit:\n  fsync: false\n{}",
+        store_config(""),
+        redis_section("redis://127.0.0.1:6379", &prefix)
+    );
+    let replicas: Vec<Gateway> = (0..3).map(|_| Gateway::start(&config)).collect();
+    let allowed = Arc::new(AtomicU64::new(0));
+    let other = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let window = Duration::from_secs(10);
+    let mut tasks = Vec::new();
+    for gw in &replicas {
+        for _ in 0..2 {
+            let url = gw.fhir("/metadata");
+            let (allowed, other) = (allowed.clone(), other.clone());
+            tasks.push(tokio::spawn(async move {
+                let c = client();
+                while started.elapsed() < window {
+                    match c.get(&url).send().await.map(|r| r.status().as_u16()) {
+                        Ok(200) => {
+                            allowed.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(429) => {}
+                        _ => {
+                            other.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let expected = 20.0 + 20.0 * elapsed;
+    let got = allowed.load(Ordering::SeqCst) as f64;
+    eprintln!(
+        "three replicas: {got} allowed in {elapsed:.2} s, expected {expected:.0} (burst 20 + 20/s)"
+    );
+    assert_eq!(other.load(Ordering::SeqCst), 0, "only 200 and 429");
+    assert!(
+        (got - expected).abs() <= expected * 0.10,
+        "{got} allowed, expected {expected:.0} ± 10 %"
+    );
+}
+
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_private_redis(port: u16) -> Redis {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Redis(child)
+}
+
+#[tokio::test]
+async fn redis_stopped_mid_test_falls_back_to_local_limits_without_errors() {
+    let port = free_port();
+    let redis = start_private_redis(port);
+    let gw = Gateway::start(&limits(&redis_section(
+        &format!("redis://127.0.0.1:{port}"),
+        "fallback",
+    )));
+    let a = authed(&gw.token_with(&["--scope", "system/*.rs", "--client-id", "app-a"]));
+    let mut before = Vec::new();
+    for _ in 0..4 {
+        before.push(
+            a.get(gw.fhir("/Patient"))
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(before, [200, 200, 200, 429], "global limit via redis");
+    drop(redis);
+    let mut after = Vec::new();
+    for _ in 0..5 {
+        after.push(
+            a.get(gw.fhir("/Patient"))
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16(),
+        );
+    }
+    // The local budget of app-a is fresh: 3 allowed, then refused; never an error.
+    assert_eq!(
+        after,
+        [200, 200, 200, 429, 429],
+        "local limits after redis stopped"
+    );
+    let metrics = client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .expect("m")
+        .text()
+        .await
+        .expect("t");
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("fhirgate_ratelimit_redis_fallback_total"))
+        .unwrap_or_else(|| panic!("fallback metric missing: {metrics}"));
+    let count: f64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("value");
+    assert!(count >= 5.0, "{line}");
+    assert!(gw.logs().iter().any(|l| l.contains("using local limits")));
+}
