@@ -73,3 +73,35 @@ async fn overhead_against_direct_upstream() {
         );
     }
 }
+
+#[test]
+#[ignore = "measurement; run in release"]
+fn bundle_rewrite_cost() {
+    use fhirgate_adapters::fhir::bundle::rewrite_links;
+    use fhirgate_adapters::fhir::rewrite::Base;
+    let bytes = searchset("http://up:8080/fhir", 1000)
+        .to_string()
+        .into_bytes();
+    let (up, gw) = (
+        Base::parse("http://up:8080/fhir").expect("base"),
+        Base::parse("https://gw.example.org/fhir").expect("base"),
+    );
+    let runs = 50;
+    let t = Instant::now();
+    for _ in 0..runs {
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let _ = serde_json::to_vec(&v).expect("bytes");
+    }
+    let parse = t.elapsed() / runs;
+    let t = Instant::now();
+    for _ in 0..runs {
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert!(rewrite_links(&mut v, &up, &gw));
+        let _ = serde_json::to_vec(&v).expect("bytes");
+    }
+    let all = t.elapsed() / runs;
+    println!(
+        "{} KiB Bundle, 1001 links: parse+serialize {parse:?}, with rewriting {all:?}",
+        bytes.len() / 1024
+    );
+}

@@ -106,19 +106,18 @@ impl Base {
         if path.contains('\\') {
             return None;
         }
-        let parsed = Url::parse(link).ok()?;
-        if parsed.scheme() != self.scheme
-            || parsed.host_str() != Some(self.host.as_str())
-            || parsed.port_or_known_default() != self.port
-            || !parsed.username().is_empty()
-            || parsed.password().is_some()
-        {
+        // Fast path: the authority exactly as this base writes it (the usual case for links a
+        // server writes under its own base). Otherwise parse to compare normalized parts.
+        let raw_authority = &rest[..authority_end];
+        if !raw_authority.eq_ignore_ascii_case(self.authority()) && !self.same_origin(link) {
             return None;
         }
         // Dot segments would be normalized away by a client: leave such links alone.
         if path.split('/').any(|seg| {
-            let decoded: Vec<u8> = percent_decode_str(seg).collect();
-            decoded == b"." || decoded == b".."
+            seg.len() <= 6 && {
+                let decoded: Vec<u8> = percent_decode_str(seg).collect();
+                decoded == b"." || decoded == b".."
+            }
         }) {
             return None;
         }
@@ -133,6 +132,17 @@ impl Base {
             pos += 1 + len;
         }
         Some(scheme.len() + 3 + authority_end + pos)
+    }
+
+    /// Whether `link` parses to this base's scheme, host and effective port, without user info.
+    fn same_origin(&self, link: &str) -> bool {
+        Url::parse(link).is_ok_and(|parsed| {
+            parsed.scheme() == self.scheme
+                && parsed.host_str() == Some(self.host.as_str())
+                && parsed.port_or_known_default() == self.port
+                && parsed.username().is_empty()
+                && parsed.password().is_none()
+        })
     }
 
     /// Whether `link` is an absolute URL under this base.
