@@ -40,8 +40,8 @@ impl Default for RateLimitsConfig {
                 burst: 100,
             },
             anonymous: Tier {
-                per_second: 20.0,
-                burst: 40,
+                per_second: 50.0,
+                burst: 100,
             },
             clients: IndexMap::new(),
             retain_recent_seconds: 60,
