@@ -582,3 +582,19 @@ async fn principal_reaches_the_adapter_for_writes() {
     assert_eq!(created.status, 201, "{}", created.body);
     assert!(created.body.contains(A));
 }
+
+#[tokio::test]
+async fn conditional_create_cannot_probe_b() {
+    let gw = start();
+    let obs = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": format!("Patient/{A}")}});
+    let response = support::client()
+        .post(gw.fhir("/Observation"))
+        .bearer_auth(patient_token(&gw, "patient/*.cruds"))
+        .header("content-type", "application/fhir+json")
+        .header("if-none-exist", format!("subject=Patient/{B}"))
+        .body(obs.to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 403);
+}

@@ -99,7 +99,10 @@ pub async fn authorize(
                     check_search_types(subject, &request.query)?;
                     narrow_query(request, &rt, &grants)
                 }
-                Interaction::Create => check_body(&grants, &rt, &request.body),
+                Interaction::Create => {
+                    conditional_create(subject, request, &rt)?;
+                    check_body(&grants, &rt, &request.body)
+                }
                 Interaction::Update | Interaction::Patch | Interaction::Delete => {
                     if request.id.is_none() {
                         narrow_query(request, &rt, &grants)?;
@@ -121,6 +124,41 @@ pub async fn authorize(
 fn narrow_query(request: &mut FhirRequest, rt: &str, grants: &[Grant]) -> Result<(), GatewayError> {
     if narrow(rt, &mut request.query, grants)? {
         request.raw_query = None;
+    }
+    Ok(())
+}
+
+/// `If-None-Exist` (FHIR R4 §3.1.0.8) is a search: it needs `s` on the type and is
+/// verified or narrowed like one, so a conditional create cannot probe another patient's data.
+fn conditional_create(
+    subject: &Subject,
+    request: &mut FhirRequest,
+    rt: &str,
+) -> Result<(), GatewayError> {
+    let name = http::header::HeaderName::from_static("if-none-exist");
+    let Some(value) = request.headers.get(&name) else {
+        return Ok(());
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| GatewayError::BadRequest("If-None-Exist is not text".into()))?;
+    let text = text.split_once('?').map_or(text, |(_, q)| q);
+    let mut query: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect();
+    let grants = subject.grants(rt, Permission::Search);
+    if grants.is_empty() {
+        return Err(denied(format_args!(
+            "a conditional create (search) on {rt}"
+        )));
+    }
+    if narrow(rt, &mut query, &grants)? {
+        let rewritten = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query.iter())
+            .finish();
+        let value = http::HeaderValue::from_str(&rewritten)
+            .map_err(|_| GatewayError::BadRequest("If-None-Exist could not be narrowed".into()))?;
+        request.headers.insert(name, value);
     }
     Ok(())
 }

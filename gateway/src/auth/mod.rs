@@ -63,6 +63,19 @@ pub struct Auth {
     /// The sandbox authorization server, when enabled and its key is loaded.
     pub sandbox: Option<Arc<Sandbox>>,
     user_patients: UserPatients,
+    /// `fhirUser` → the patients it cares for (`care_team` policy), kept for
+    /// [`CARE_TEAM_TTL`]: a new Encounter or CareTeam takes effect within that time.
+    care_team: moka::sync::Cache<String, Arc<std::collections::BTreeSet<String>>>,
+}
+
+/// How long a practitioner's patient list is reused.
+pub const CARE_TEAM_TTL: Duration = Duration::from_secs(60);
+
+fn care_team_cache() -> moka::sync::Cache<String, Arc<std::collections::BTreeSet<String>>> {
+    moka::sync::Cache::builder()
+        .max_capacity(10_000)
+        .time_to_live(CARE_TEAM_TTL)
+        .build()
 }
 
 impl Auth {
@@ -121,6 +134,7 @@ impl Auth {
             validator: Validator::new(issuers, config.audiences.clone(), config.leeway_seconds),
             sandbox,
             user_patients: config.user_patients,
+            care_team: care_team_cache(),
         })
     }
 
@@ -169,13 +183,21 @@ where
     request.principal = Some(identity.principal.clone());
     let user_reach = match state.auth.user_patients {
         UserPatients::CareTeam if identity.scopes.has_context(scope::Context::User) => {
-            let set = lookup::care_team_patients(
-                state,
-                &request,
-                identity.principal.fhir_user.as_deref(),
-            )
-            .await?;
-            Reach::Patients(Arc::new(set))
+            let user = identity.principal.fhir_user.clone().unwrap_or_default();
+            match state.auth.care_team.get(&user) {
+                Some(set) => Reach::Patients(set),
+                None => {
+                    let set = lookup::care_team_patients(
+                        state,
+                        &request,
+                        Some(&user).filter(|u| !u.is_empty()).map(String::as_str),
+                    )
+                    .await?;
+                    let set = Arc::new(set);
+                    state.auth.care_team.insert(user, set.clone());
+                    Reach::Patients(set)
+                }
+            }
         }
         _ => Reach::All,
     };
@@ -195,6 +217,10 @@ impl Auth {
             validator: Validator::new(Vec::new(), Vec::new(), 0),
             sandbox: None,
             user_patients: UserPatients::All,
+            care_team: care_team_cache(),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
