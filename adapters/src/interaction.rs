@@ -8,6 +8,18 @@ use http::{HeaderMap, Method, StatusCode};
 mod resource_types;
 pub use resource_types::{R4_RESOURCE_TYPES, is_resource_type};
 
+/// The request headers the FHIR REST API defines (FHIR R4 §3.1.0.1.5 and §3.1.0.8–10),
+/// lower-case: the only client headers the gateway passes to adapters and upstreams.
+pub const FHIR_REQUEST_HEADERS: [&str; 7] = [
+    "accept",
+    "content-type",
+    "if-match",
+    "if-none-match",
+    "if-none-exist",
+    "if-modified-since",
+    "prefer",
+];
+
 /// One FHIR R4 interaction, named as in the `type-restful-interaction` and
 /// `system-restful-interaction` value sets, plus `operation` and `capabilities`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

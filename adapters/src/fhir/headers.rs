@@ -16,15 +16,7 @@ use super::rewrite::{Base, rewrite};
 use crate::FhirRequest;
 
 /// Request headers forwarded when the client sent them (lower-case names).
-pub const REQUEST_ALLOW_LIST: [&str; 7] = [
-    "accept",
-    "content-type",
-    "if-match",
-    "if-none-match",
-    "if-none-exist",
-    "if-modified-since",
-    "prefer",
-];
+pub const REQUEST_ALLOW_LIST: [&str; 7] = crate::interaction::FHIR_REQUEST_HEADERS;
 
 /// Response headers passed back to the client (lower-case names). `Content-Length` is kept
 /// only for streamed bodies; buffered bodies get theirs from the gateway.

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, header};
 use bytes::Bytes;
-use fhirgate_adapters::interaction::parse_target;
+use fhirgate_adapters::interaction::{FHIR_REQUEST_HEADERS, parse_target};
 use fhirgate_adapters::{FhirRequest, Interaction};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
@@ -16,15 +16,6 @@ use super::negotiate::{BodyKind, check_accept, check_content_type};
 use crate::config::ServerConfig;
 use crate::error::GatewayError;
 
-/// The request headers FHIR defines for the REST API; only these reach adapters.
-const FHIR_HEADERS: [header::HeaderName; 6] = [
-    header::ACCEPT,
-    header::CONTENT_TYPE,
-    header::IF_MATCH,
-    header::IF_NONE_MATCH,
-    header::IF_MODIFIED_SINCE,
-    header::HeaderName::from_static("prefer"),
-];
 
 /// The first members of a resource, read without building a tree.
 #[derive(Deserialize)]
@@ -70,12 +61,10 @@ pub async fn build(
         body.len(),
     )?;
     let mut headers = HeaderMap::new();
-    for name in FHIR_HEADERS
-        .iter()
-        .chain([&header::HeaderName::from_static("if-none-exist")])
-    {
+    // Only the headers FHIR defines reach adapters: never Authorization or cookies.
+    for name in FHIR_REQUEST_HEADERS {
         for value in parts.headers.get_all(name) {
-            headers.append(name.clone(), value.clone());
+            headers.append(header::HeaderName::from_static(name), value.clone());
         }
     }
     let mut request = FhirRequest::new(parts.method, target, base_url);
