@@ -330,3 +330,140 @@ async fn fail_open_serves_when_the_sink_fails() {
         .expect("get");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+fn psql(sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn postgres_config(table: &str) -> String {
+    config(&format!(
+        "  sink: postgres\n  url: postgres://postgres@127.0.0.1:5432/test\n  table: {table}\n"
+    ))
+}
+
+/// Drops the run's tables when the test ends, pass or fail.
+struct Tables(String);
+
+impl Drop for Tables {
+    fn drop(&mut self) {
+        let t = &self.0;
+        let _ = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-c"])
+            .arg(format!("DROP TABLE IF EXISTS {t}, {t}_head, {t}_backup"))
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn postgres_sink_records_verifies_and_names_the_first_broken_record() {
+    let table = format!("audit_{}", uuid::Uuid::new_v4().simple());
+    let _cleanup = Tables(table.clone());
+    let mut gw = Gateway::start(&postgres_config(&table));
+    traffic(&gw).await;
+    gw.terminate();
+    let t = &table;
+    assert_eq!(psql(&format!("SELECT count(*) FROM {t}")).trim(), "4");
+    let outcomes = psql(&format!(
+        "SELECT event::json->>'outcome' FROM {t} ORDER BY seq"
+    ));
+    assert_eq!(outcomes.lines().collect::<Vec<_>>(), ["0", "0", "4", "4"]);
+    let (code, out, err) = verify(&gw);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "audit trail intact: 4 records");
+    psql(&format!("CREATE TABLE {t}_backup AS SELECT * FROM {t}"));
+    let restore = format!("DELETE FROM {t}; INSERT INTO {t} SELECT * FROM {t}_backup");
+    let check = |tamper: &str, expect: &str| {
+        psql(tamper);
+        let (code, out, err) = verify(&gw);
+        assert_eq!(code, 1, "{expect}: {out}{err}");
+        assert!(err.contains(expect), "expected '{expect}' in: {err}");
+        psql(&restore);
+    };
+    check(
+        &format!(
+            "UPDATE {t} SET event = replace(event, '\"outcome\":\"0\"', '\"outcome\":\"4\"') WHERE seq = 2"
+        ),
+        "record 2 (position 2) fails its HMAC",
+    );
+    check(
+        &format!("DELETE FROM {t} WHERE seq = 2"),
+        "position 2 has sequence 3 where 2 was expected",
+    );
+    check(
+        &format!(
+            "UPDATE {t} SET seq = seq + 100 WHERE seq >= 3; UPDATE {t} SET seq = seq - 99 WHERE seq > 100; \
+             INSERT INTO {t} SELECT 3, recorded, action, patients, agents, mac, event FROM {t}_backup WHERE seq = 2"
+        ),
+        "record 3 (position 3) fails its HMAC",
+    );
+    check(
+        &format!("DELETE FROM {t} WHERE seq = 4"),
+        "record 4 is missing",
+    );
+    // A chain and head recomputed with another key.
+    let forged_key = b"not-the-gateway-key-not-the-gateway-key";
+    let mut head = Head::default();
+    let mut sql = String::new();
+    for line in psql(&format!("SELECT event FROM {t} ORDER BY seq")).lines() {
+        let (seq, mac) = head.append(forged_key, line.as_bytes());
+        sql.push_str(&format!(
+            "UPDATE {t} SET mac = '{}' WHERE seq = {seq};",
+            chain::to_hex(&mac)
+        ));
+    }
+    sql.push_str(&format!(
+        "UPDATE {t}_head SET mac = '{}', signature = '{}'",
+        chain::to_hex(&head.mac),
+        chain::to_hex(&head.signature(forged_key))
+    ));
+    check(&sql, "record 1 (position 1) fails its HMAC");
+}
+
+#[tokio::test]
+async fn postgres_sink_unavailable_answers_503_and_serves_nothing_unaudited() {
+    let table = format!("audit_{}", uuid::Uuid::new_v4().simple());
+    let _cleanup = Tables(table.clone());
+    let gw = Gateway::start(&postgres_config(&table));
+    put_patient(&gw, "pa").await;
+    psql(&format!("DROP TABLE {table}"));
+    let r = gw
+        .system_client()
+        .get(gw.fhir("/Patient/pa"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!r.text().await.expect("body").contains("Secret"));
+}
+
+#[tokio::test]
+async fn sqlite_sink_records_and_verifies() {
+    let mut gw = Gateway::start(&config("  sink: sqlite\n"));
+    traffic(&gw).await;
+    gw.terminate();
+    let (code, out, err) = verify(&gw);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "audit trail intact: 4 records");
+    assert!(gw.dir.path().join("data/audit.db").exists());
+}
