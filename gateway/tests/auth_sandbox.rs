@@ -412,3 +412,20 @@ fn smart_fixture_jwks_parse_and_the_malformed_discovery_does_not() {
         .is_err()
     );
 }
+
+#[tokio::test]
+async fn oversized_token_request_is_refused() {
+    let gw = start();
+    let body = format!(
+        "grant_type=client_credentials&scope={}",
+        "x".repeat(200 * 1024)
+    );
+    let response = support::client()
+        .post(format!("{}/sandbox/auth/token", gw.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 413);
+}

@@ -143,7 +143,10 @@ fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
     let mut kept = Vec::with_capacity(entries.len());
     for mut entry in entries.drain(..) {
         let keep = match entry.get_mut("resource") {
-            None => true,
+            // A batch/transaction-response entry answers the caller's own (authorized)
+            // request entry. A searchset or history entry without a resource (a deletion)
+            // cannot be checked, and would name another patient's record: dropped.
+            None => is_response,
             Some(resource) => match resource.get("resourceType").and_then(Value::as_str) {
                 Some("Bundle") => {
                     changed |= filter_bundle(subject, resource);

@@ -53,6 +53,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
             }
         }
     };
+    let principal = identity.as_ref().map(|i| i.principal.clone());
     let built = request::build(&state.config.server, request, &path, request_id, client_ip).await;
     let (result, labels) = match built {
         Ok(fhir) => {
@@ -72,6 +73,10 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         Err(e) => e.into_response(),
     };
     response.extensions_mut().insert(labels);
+    // The validated caller, for the audit record (outer layers read response extensions).
+    if let Some(principal) = principal {
+        response.extensions_mut().insert(principal);
+    }
     response
 }
 

@@ -19,7 +19,13 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/sandbox/auth/token", post(token))
         .route("/sandbox/auth/authorize", get(authorize))
         .route("/sandbox/auth/introspect", post(introspect))
+        // OAuth requests are small; the app-wide limit is off (the FHIR edge reads bodies
+        // itself), so these routes get their own.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
+
+/// Largest token/introspection request body, in bytes.
+const MAX_FORM_BYTES: usize = 64 * 1024;
 
 fn form(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
