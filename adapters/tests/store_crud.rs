@@ -459,3 +459,31 @@ async fn history_type_since_count(s: &Store) {
     let all = s.get("_history").await;
     assert_eq!(all.json["total"], 3);
 }
+
+#[tokio::test]
+async fn sqlite_check_is_ok_and_a_database_that_cannot_open_is_a_config_error() {
+    let s = store_harness::store(store_harness::Backend::Sqlite).await;
+    assert!(s.adapter.check().await.is_ok());
+    assert!(
+        s.dir.join("store.db").exists(),
+        "relative sqlite path lives in the data dir"
+    );
+    s.cleanup().await;
+    let bad = fhirgate_adapters::store::StoreConfig {
+        url: "postgres://postgres@127.0.0.1:1/none".into(),
+        ..Default::default()
+    };
+    let ctx = fhirgate_adapters::BuildContext {
+        data_dir: std::env::temp_dir(),
+    };
+    let err = fhirgate_adapters::store::build("s", &bad, &ctx).await.err();
+    assert!(err.is_some_and(|e| e.status() == StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(bad.validate(), vec![]);
+    let wrong = fhirgate_adapters::store::StoreConfig {
+        url: "mysql://x".into(),
+        schema: Some("bad schema".into()),
+        ..Default::default()
+    };
+    let paths: Vec<String> = wrong.validate().into_iter().map(|p| p.path).collect();
+    assert_eq!(paths, vec!["url", "schema"]);
+}

@@ -65,7 +65,11 @@ pub(crate) fn assemble(head: &Value, entries: &[String]) -> String {
 /// `base/path?query` with the query form-encoded (`|` and `:` percent-encoded, `+` as
 /// `%2B`), for `Bundle.link.url`.
 pub(crate) fn link(base: &str, path: &str, query: &[(String, String)]) -> String {
-    let mut url = format!("{base}/{path}");
+    let mut url = if path.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}/{path}")
+    };
     if !query.is_empty() {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in query {

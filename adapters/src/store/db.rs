@@ -89,17 +89,19 @@ pub(crate) async fn open(
         (Some(_), Backend::Postgres) => return Err(fail("invalid schema name".into())),
         _ => None,
     };
+    // One direct connection first: it fails fast (the pool would retry until its
+    // acquire timeout) and creates the schema the pool's connections will use.
+    let mut conn = <AnyConnection as sqlx::Connection>::connect(&url)
+        .await
+        .map_err(|e| fail(format!("cannot connect: {e}")))?;
     if let Some(s) = &schema {
-        let mut conn = <AnyConnection as sqlx::Connection>::connect(&url)
-            .await
-            .map_err(|e| fail(format!("cannot connect: {e}")))?;
         conn.execute(sqlx::AssertSqlSafe(format!(
             "CREATE SCHEMA IF NOT EXISTS \"{s}\""
         )))
         .await
         .map_err(|e| fail(format!("cannot create schema: {e}")))?;
-        let _ = sqlx::Connection::close(conn).await;
     }
+    let _ = sqlx::Connection::close(conn).await;
     let max = if memory {
         1
     } else {

@@ -107,6 +107,8 @@ pub(crate) struct Include {
 pub(crate) struct Plan {
     /// Resource type, `None` for a system search.
     pub rtype: Option<String>,
+    /// `_type` of a system search: the types to search (empty: all).
+    pub types: Vec<String>,
     /// Conditions.
     pub conds: Vec<Cond>,
     /// Page size.
@@ -143,6 +145,7 @@ pub(crate) fn parse(
 ) -> Result<Plan, Answer> {
     let mut plan = Plan {
         rtype: rtype.map(str::to_owned),
+        types: Vec::new(),
         conds: Vec::new(),
         count: DEFAULT_COUNT,
         sort: SortKey::Rid,
@@ -203,7 +206,12 @@ pub(crate) fn parse(
                     .map_err(bad)?;
                 plan.conds.push(Cond::LastUpdated(values));
             }
-            "_type" if rtype.is_none() => {}
+            "_type" if rtype.is_none() => plan.types.extend(
+                value
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            ),
             _ => {
                 let def = rtype.and_then(|t| params::find(t, name));
                 let Some(def) = def else {

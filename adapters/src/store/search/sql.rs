@@ -59,6 +59,9 @@ pub(crate) fn conditions(plan: &Plan, sql: &mut Sql) {
     if let Some(rt) = &plan.rtype {
         let p = sql.text(rt);
         filters.push(format!("r.rtype = {p}"));
+    } else if !plan.types.is_empty() {
+        let ps: Vec<String> = plan.types.iter().map(|t| sql.text(t)).collect();
+        filters.push(format!("r.rtype IN ({})", ps.join(", ")));
     }
     filters.push("r.deleted = 0".into());
     for cond in &plan.conds {
