@@ -50,6 +50,17 @@ pub enum GatewayError {
     /// answer carries `WWW-Authenticate` (RFC 6750 §3).
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    /// Over the caller's rate limit (429, `throttled`); the answer carries `Retry-After`
+    /// (RFC 6585 §4, RFC 9110 §10.2.3).
+    #[error("rate limit exceeded; retry in {retry_after_seconds} s")]
+    Throttled {
+        /// Seconds until one request is allowed again (at least 1).
+        retry_after_seconds: u64,
+    },
+    /// The request's audit record could not be written, so its answer is withheld
+    /// (503, `transient`, `Retry-After: 1`).
+    #[error("the audit trail is unavailable; the request was not served")]
+    AuditUnavailable,
 }
 
 impl From<PathError> for GatewayError {
@@ -79,6 +90,8 @@ impl GatewayError {
                 (StatusCode::FORBIDDEN, IssueCode::Forbidden)
             }
             Self::Auth(_) => (StatusCode::UNAUTHORIZED, IssueCode::Login),
+            Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled),
+            Self::AuditUnavailable => (StatusCode::SERVICE_UNAVAILABLE, IssueCode::Transient),
             Self::Adapter(e) => (
                 e.status(),
                 match e {
@@ -112,6 +125,18 @@ impl IntoResponse for GatewayError {
                 .increment(1);
         }
         let mut response = outcome(status, code, self.to_string());
+        let retry_after = match &self {
+            Self::Throttled {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            Self::AuditUnavailable => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let Self::Auth(e) = &self {
             let challenge = crate::auth::error::challenge(e);
             if let Ok(value) = HeaderValue::from_str(&challenge) {

@@ -10,17 +10,16 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::http::Request;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use fhirgate_adapters::Interaction;
 use fhirgate_adapters::interaction::{Principal, parse_target};
-use fhirgate_conformance::IssueCode;
 use tokio::sync::oneshot;
 
 use super::event::{self, RequestInfo};
 use super::{AuditTrail, Job, search};
-use crate::error::outcome;
+use crate::error::GatewayError;
 use crate::observe::RequestId;
 use crate::policy::principal::Caller;
 use crate::state::AppState;
@@ -80,14 +79,7 @@ pub fn classify<B>(request: &Request<B>) -> Option<RequestInfo> {
 
 /// 503 with an OperationOutcome (`transient`) and `Retry-After: 1`.
 fn unavailable() -> Response {
-    let mut r = outcome(
-        StatusCode::SERVICE_UNAVAILABLE,
-        IssueCode::Transient,
-        "the audit trail is unavailable; the request was not served",
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    r
+    GatewayError::AuditUnavailable.into_response()
 }
 
 fn failure(trail: &AuditTrail, reason: &'static str) -> bool {

@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request};
 use axum::middleware::Next;
-use axum::response::Response;
-use fhirgate_conformance::IssueCode;
+use axum::response::{IntoResponse, Response};
 
 use super::Decision;
-use crate::error::outcome;
+use crate::error::GatewayError;
 use crate::policy::principal::Caller;
 use crate::state::AppState;
 
@@ -53,15 +52,10 @@ pub async fn rate_limit(
     let decision = limiter.check(&caller.limit_key(), client.as_deref()).await;
     if !decision.allowed {
         metrics::counter!("fhirgate_ratelimit_refused_total").increment(1);
-        let retry = seconds_up(decision.retry_after).max(1);
-        let mut response = outcome(
-            StatusCode::TOO_MANY_REQUESTS,
-            IssueCode::Throttled,
-            format!("rate limit exceeded; retry in {retry} s"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        let mut response = GatewayError::Throttled {
+            retry_after_seconds: seconds_up(decision.retry_after).max(1),
+        }
+        .into_response();
         set_headers(response.headers_mut(), &decision);
         return response;
     }
