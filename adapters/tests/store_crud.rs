@@ -20,7 +20,36 @@ both!(
     bad_input_is_4xx_with_outcome,
     prefer_return,
     history_type_since_count,
+    concurrent_writes_never_fail_the_database,
 );
+
+async fn concurrent_writes_never_fail_the_database(s: &Store) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let adapter = s.adapter.clone();
+        tasks.push(tokio::spawn(async move {
+            let w = Store { adapter, config: Default::default(), dir: std::env::temp_dir() };
+            let body = json!({"resourceType": "Patient", "id": "race", "gender": if i % 2 == 0 { "male" } else { "female" }});
+            w.put("Patient/race", &body).await.status
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let status = t.await.expect("task");
+        assert!(
+            [StatusCode::OK, StatusCode::CREATED, StatusCode::CONFLICT].contains(&status),
+            "{status}"
+        );
+        ok += usize::from(status != StatusCode::CONFLICT);
+    }
+    assert!(ok >= 1);
+    let h = s.get("Patient/race/_history").await;
+    assert_eq!(
+        h.json["total"].as_u64(),
+        Some(ok as u64),
+        "one version per successful write"
+    );
+}
 
 async fn official_examples_round_trip_exactly(s: &Store) {
     let files = fixture_files("fhir-r4");

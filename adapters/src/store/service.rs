@@ -116,8 +116,22 @@ impl Store {
                 tx.rollback().await.map_err(db_err)?;
                 Ok(a)
             }
-            Err(Fail::Db(e)) => Err(db_err(e)),
+            Err(Fail::Db(e)) => conflict(e).map_err(db_err),
         }
+    }
+}
+
+/// A unique-key violation means a concurrent writer created the same resource first
+/// (PostgreSQL, where writers are not serialized): 409 Conflict, the client may retry.
+/// Every other database failure stays an error (503).
+pub(crate) fn conflict(e: sqlx::Error) -> Result<Answer, sqlx::Error> {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => Ok(Answer::error(
+            StatusCode::CONFLICT,
+            IssueCode::Conflict,
+            "a concurrent write changed this resource; retry the request",
+        )),
+        _ => Err(e),
     }
 }
 

@@ -16,7 +16,7 @@ use super::super::db::{Backend, unavailable};
 use super::super::exec::{Op, OpBody, execute};
 use super::super::ops::{Ctx, Fail, one_match};
 use super::super::search;
-use super::super::service::Store;
+use super::super::service::{Store, conflict};
 use super::{entry_op, response_entry, set_expression};
 use crate::AdapterError;
 use crate::interaction::{Interaction, is_resource_type};
@@ -208,7 +208,7 @@ pub(crate) async fn run_transaction(
                 })
                 .collect();
             let body = assemble(&envelope("transaction-response"), &out);
-            tracing::info!(adapter = %store.name, entries = out.len(), "transaction committed");
+            tracing::debug!(adapter = %store.name, entries = out.len(), "transaction committed");
             Ok(Answer::new(StatusCode::OK, Body::Raw(body)))
         }
         Err((i, Fail::Client(mut a))) => {
@@ -216,7 +216,12 @@ pub(crate) async fn run_transaction(
             set_expression(&mut a, i);
             Ok(a)
         }
-        Err((_, Fail::Db(e))) => Err(db_err(e)),
+        Err((i, Fail::Db(e))) => {
+            let _ = tx.rollback().await;
+            let mut a = conflict(e).map_err(db_err)?;
+            set_expression(&mut a, i);
+            Ok(a)
+        }
     }
 }
 
