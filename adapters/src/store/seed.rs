@@ -127,6 +127,11 @@ pub(crate) async fn seed(store: &Store) -> Result<(), AdapterError> {
         }
         let n = to_puts(&mut bundle);
         let answer = run_transaction(store, &bundle, "", Return::Minimal).await?;
+        if answer.status == http::StatusCode::CONFLICT {
+            // another replica is seeding the same shared database at this moment
+            tracing::info!(adapter = %store.name, bundle = name, "seed bundle written concurrently elsewhere; skipped");
+            continue;
+        }
         if !answer.is_success() {
             return Err(AdapterError::Unavailable {
                 adapter: store.name.clone(),
