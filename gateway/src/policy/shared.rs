@@ -1,7 +1,7 @@
 //! `shared_state:` — optional Redis and PostgreSQL that make replicas share rate-limit
 //! budgets, cache invalidations and the audit trail.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -91,8 +91,9 @@ pub fn instance_id() -> String {
     )
 }
 
-/// A shared Redis handle: one multiplexed connection, re-established lazily (at most once
-/// a second) after a failure, so an outage costs one fast failure per request, not a hang.
+/// A shared Redis handle: one multiplexed connection; after a failure one caller at a time
+/// reconnects (at most once a second) while the others fall back at once, so an outage
+/// costs no request more than one fast failure.
 #[derive(Clone)]
 pub struct RedisShared {
     client: redis::Client,
@@ -100,7 +101,9 @@ pub struct RedisShared {
     pub prefix: String,
     /// Per-command timeout.
     pub timeout: Duration,
-    conn: Arc<Mutex<(Option<redis::aio::MultiplexedConnection>, Option<Instant>)>>,
+    conn: Arc<RwLock<Option<redis::aio::MultiplexedConnection>>>,
+    /// When the last reconnect failed; locked by the one caller reconnecting.
+    reconnect: Arc<Mutex<Option<Instant>>>,
 }
 
 impl RedisShared {
@@ -112,7 +115,8 @@ impl RedisShared {
             client,
             prefix: config.key_prefix.clone(),
             timeout: Duration::from_millis(config.timeout_ms.max(1)),
-            conn: Arc::new(Mutex::new((None, None))),
+            conn: Arc::new(RwLock::new(None)),
+            reconnect: Arc::new(Mutex::new(None)),
         };
         if shared.connection().await.is_none() {
             tracing::warn!("redis unreachable at startup; using local state until it answers");
@@ -125,16 +129,18 @@ impl RedisShared {
         &self.client
     }
 
-    /// A connection, or `None` while Redis is unreachable (retried at most once a second).
+    /// A connection, or `None` while Redis is unreachable or another caller is reconnecting.
     pub async fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
-        let mut guard = self.conn.lock().await;
-        if let Some(c) = &guard.0 {
-            return Some(c.clone());
+        if let Some(c) = self.conn.read().ok().and_then(|g| g.clone()) {
+            return Some(c);
         }
-        if guard
-            .1
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
+        let Ok(mut last_failure) = self.reconnect.try_lock() else {
+            return None;
+        };
+        if let Some(c) = self.conn.read().ok().and_then(|g| g.clone()) {
+            return Some(c);
+        }
+        if last_failure.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
             return None;
         }
         let attempt = tokio::time::timeout(
@@ -144,19 +150,27 @@ impl RedisShared {
         .await;
         match attempt {
             Ok(Ok(c)) => {
-                *guard = (Some(c.clone()), None);
+                if let Ok(mut g) = self.conn.write() {
+                    *g = Some(c.clone());
+                }
+                *last_failure = None;
+                tracing::info!("redis reachable; shared state in use");
                 Some(c)
             }
             _ => {
-                *guard = (None, Some(Instant::now()));
+                *last_failure = Some(Instant::now());
                 None
             }
         }
     }
 
-    /// Drops the connection after a failed command, so the next call reconnects.
+    /// Drops the connection after a failed command, so a later call reconnects.
     pub async fn reset(&self) {
-        let mut guard = self.conn.lock().await;
-        *guard = (None, Some(Instant::now()));
+        if let Ok(mut g) = self.conn.write() {
+            *g = None;
+        }
+        if let Ok(mut last_failure) = self.reconnect.try_lock() {
+            *last_failure = Some(Instant::now());
+        }
     }
 }

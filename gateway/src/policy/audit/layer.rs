@@ -32,7 +32,19 @@ fn is_public(path: &str) -> bool {
 /// What to record about `request`, or `None` when it is not a FHIR request touching
 /// patient data.
 pub fn classify<B>(request: &Request<B>) -> Option<RequestInfo> {
-    let path = request.uri().path().strip_prefix("/fhir")?;
+    let path = request.uri().path();
+    if path.starts_with("/ncpdp/") {
+        // Pharmacy messages carry prescriptions: audited as an operation (`action` E).
+        return Some(RequestInfo {
+            request_id: request
+                .extensions()
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            ..RequestInfo::default()
+        });
+    }
+    let path = path.strip_prefix("/fhir")?;
     if !(path.is_empty() || path.starts_with('/')) {
         return None;
     }

@@ -4,7 +4,8 @@
 use axum::http::{HeaderMap, header};
 use fhirgate_adapters::interaction::Principal;
 
-/// Whose view a cached response is: everyone's (public endpoints) or one effective access.
+/// Whose view a cached response is: everyone's (public endpoints) or one principal's
+/// effective access (client, patient context, user, granted scopes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     /// `metadata`, `smart-configuration`: the same for every caller.
@@ -13,6 +14,8 @@ pub enum Access {
     Anonymous,
     /// A validated caller: patient context, user and granted scopes decide what it may see.
     Principal {
+        /// The OAuth2 client: answers are never shared across clients, even with equal grants.
+        client_id: String,
         /// Patient launch context.
         patient: Option<String>,
         /// `fhirUser`.
@@ -29,6 +32,7 @@ impl Access {
         scopes.sort();
         scopes.dedup();
         Self::Principal {
+            client_id: p.client_id.clone(),
             patient: p.patient.clone(),
             fhir_user: p.fhir_user.clone(),
             scopes,
@@ -40,11 +44,12 @@ impl Access {
             Self::Public => "public".into(),
             Self::Anonymous => "anonymous".into(),
             Self::Principal {
+                client_id,
                 patient,
                 fhir_user,
                 scopes,
             } => format!(
-                "patient={}|user={}|scopes={}",
+                "client={client_id}|patient={}|user={}|scopes={}",
                 patient.as_deref().unwrap_or("-"),
                 fhir_user.as_deref().unwrap_or("-"),
                 scopes.join(" ")

@@ -14,6 +14,7 @@ mod redis_gcra;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use config::{RateLimitsConfig, Tier};
@@ -41,6 +42,8 @@ pub struct Limiter {
     config: RateLimitsConfig,
     local: local::LocalLimits,
     redis: Option<RedisShared>,
+    /// Whether the last Redis decision failed (logs once per outage, not per request).
+    degraded: AtomicBool,
 }
 
 impl Limiter {
@@ -52,6 +55,7 @@ impl Limiter {
             config: config.clone(),
             local,
             redis,
+            degraded: AtomicBool::new(false),
         }
     }
 
@@ -65,10 +69,17 @@ impl Limiter {
         let (tier_name, tier) = self.config.tier(client_id);
         if let Some(redis) = &self.redis {
             match redis_gcra::check(redis, tier_name, key, tier).await {
-                Ok(d) => return d,
+                Ok(d) => {
+                    if self.degraded.swap(false, Ordering::Relaxed) {
+                        tracing::info!("redis rate limits back in use");
+                    }
+                    return d;
+                }
                 Err(e) => {
                     metrics::counter!("fhirgate_ratelimit_redis_fallback_total").increment(1);
-                    tracing::warn!(error = %e, "redis rate limit unavailable; using local limits");
+                    if !self.degraded.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %e, "redis rate limit unavailable; using local limits");
+                    }
                 }
             }
         }
