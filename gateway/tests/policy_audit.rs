@@ -256,6 +256,26 @@ async fn verify_passes_then_names_the_first_broken_record() {
 }
 
 #[tokio::test]
+async fn a_truncated_log_stays_detectable_after_a_restart_and_new_records() {
+    let mut gw = Gateway::start(&config(""));
+    traffic(&gw).await;
+    gw.terminate();
+    let path = log_path(&gw);
+    let mut kept = lines(&path);
+    kept.pop();
+    write_lines(&path, &kept);
+    let mut gw = Gateway::start_in(&config(""), gw.kill());
+    put_patient(&gw, "pc").await;
+    gw.terminate();
+    let (code, out, err) = verify(&gw);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("position 4 has sequence 5 where 4 was expected"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn the_key_file_is_private_and_apart_from_the_log() {
     let gw = Gateway::start(&config(""));
     let key = gw.dir.path().join("data/audit.key");

@@ -38,7 +38,8 @@ struct CheckpointFile {
 impl JsonlSink {
     /// Opens (creating directories) the log; the head is the last stored record. When the
     /// checkpoint lags the log by the last batch (a crash between the two writes), it is
-    /// brought up to date; an ahead checkpoint (truncated log) is left for `audit verify`.
+    /// brought up to date; when it is ahead (a truncated log) numbering continues after it,
+    /// so the gap stays for `audit verify` to report. A damaged log does not stop startup.
     pub fn open(
         path: &Path,
         checkpoint: &Path,
@@ -56,13 +57,33 @@ impl JsonlSink {
             fsync,
             head: Head::default(),
         };
-        if let Some(last) = sink.read_records()?.pop() {
-            sink.head = Head {
+        let logged = match sink.read_records() {
+            Ok(mut records) => records.pop().map(|last| Head {
                 count: last.seq,
                 mac: last.mac,
-            };
-        }
-        let stored = sink.read_checkpoint()?;
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "audit log unreadable; run `fhirgate audit verify`");
+                None
+            }
+        };
+        let stored = sink
+            .read_checkpoint()?
+            .filter(|c| c.signature == c.head.signature(key));
+        sink.head = match (logged, stored) {
+            // The log lost records the checkpoint counts: keep numbering after the
+            // checkpoint, so the gap stays visible to `audit verify` instead of being
+            // papered over by the next checkpoint.
+            (Some(log), Some(cp)) if cp.head.count > log.count => {
+                tracing::error!(
+                    "audit log is shorter than its checkpoint; run `fhirgate audit verify`"
+                );
+                cp.head
+            }
+            (None, Some(cp)) => cp.head,
+            (Some(log), _) => log,
+            (None, None) => Head::default(),
+        };
         if stored.is_none_or(|c| c.head.count < sink.head.count) {
             sink.write_checkpoint(key)?;
         }
