@@ -301,3 +301,22 @@ async fn token_without_scope_claim_is_refused() {
     claims.as_object_mut().expect("object").remove("scope");
     refused(&s, &s.key.sign(&claims, Some("k1"))).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jku_and_embedded_jwk_headers_are_ignored() {
+    let s = setup(60).await;
+    let attacker = TestIssuer::start().await;
+    let evil = TestKey::es256("evil");
+    attacker.publish(&evil.jwk);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("evil".into());
+    header.jku = Some(format!("{}/jwks", attacker.iss));
+    header.jwk = Some(serde_json::from_value(evil.jwk.clone()).expect("jwk"));
+    let token = jsonwebtoken::encode(&header, &s.issuer.claims(), &evil.encoding).expect("sign");
+    refused(&s, &token).await;
+    assert_eq!(
+        attacker.fetches(),
+        0,
+        "a jku in the token is never followed"
+    );
+}
