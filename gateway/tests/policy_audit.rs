@@ -487,3 +487,34 @@ async fn sqlite_sink_records_and_verifies() {
     assert_eq!(out.trim(), "audit trail intact: 4 records");
     assert!(gw.dir.path().join("data/audit.db").exists());
 }
+
+#[tokio::test]
+async fn postgres_sink_answers_audit_event_search_in_sql() {
+    let table = format!("audit_{}", uuid::Uuid::new_v4().simple());
+    let _cleanup = Tables(table.clone());
+    let gw = Gateway::start(&postgres_config(&table));
+    traffic(&gw).await;
+    let auditor = authed(&gw.token("system/AuditEvent.rs"));
+    let search = |q: &'static str| {
+        let (auditor, url) = (auditor.clone(), gw.fhir(&format!("/AuditEvent?{q}")));
+        async move {
+            auditor
+                .get(url)
+                .send()
+                .await
+                .expect("search")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    assert_eq!(search("patient=pa&action=R").await["total"], 3);
+    assert_eq!(search("agent=app-b&date=ge2020-01-01").await["total"], 1);
+    assert_eq!(
+        search("agent=app_b").await["total"],
+        0,
+        "LIKE wildcards are escaped"
+    );
+    assert_eq!(search("action=C,U").await["total"], 1);
+    assert_eq!(search("date=lt2020").await["total"], 0);
+}

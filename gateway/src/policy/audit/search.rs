@@ -141,7 +141,7 @@ pub async fn answer(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let rows = match trail.sink.lock().await.search_rows().await {
+    let rows = match trail.sink.lock().await.search_rows(&filters).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "audit search failed");

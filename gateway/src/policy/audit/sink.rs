@@ -6,6 +6,7 @@ use super::chain::{Checkpoint, Stored};
 use super::config::SinkKind;
 use super::event::{self, Index};
 use super::jsonl::JsonlSink;
+use super::search::Filter;
 use super::sql::SqlSink;
 use crate::config::Config;
 use crate::policy::PolicyError;
@@ -107,8 +108,12 @@ impl Sink {
         }
     }
 
-    /// Every record with its index, newest first (search filters them).
-    pub async fn search_rows(&self) -> Result<Vec<(Index, String)>, PolicyError> {
+    /// Records with their index, newest first; SQL sinks narrow them by `filters` in the
+    /// database, JSON lines returns all (the search checks every row against the filters).
+    pub async fn search_rows(
+        &self,
+        filters: &[Filter],
+    ) -> Result<Vec<(Index, String)>, PolicyError> {
         match self {
             Self::Jsonl(s) => {
                 let mut rows = Vec::new();
@@ -120,7 +125,7 @@ impl Sink {
                 Ok(rows)
             }
             Self::Sql(s) => Ok(s
-                .search_rows()
+                .search_rows(filters)
                 .await?
                 .into_iter()
                 .map(|r| (r.index, r.event))

@@ -8,6 +8,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use super::chain::{self, Checkpoint, Head, Stored};
 use super::event::Index;
+use super::search::Filter;
 use crate::policy::PolicyError;
 
 /// A table-backed sink.
@@ -170,15 +171,19 @@ impl SqlSink {
         Ok(out)
     }
 
-    /// Rows for search, newest first; filters are applied by the caller.
-    pub async fn search_rows(&self) -> Result<Vec<Row_>, PolicyError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT recorded, action, patients, agents, event FROM {} ORDER BY seq DESC",
+    /// Rows for search, newest first, narrowed in SQL by `filters` (the caller still
+    /// checks every row against them).
+    pub async fn search_rows(&self, filters: &[Filter]) -> Result<Vec<Row_>, PolicyError> {
+        let (clause, binds) = where_clause(filters);
+        let sql = format!(
+            "SELECT recorded, action, patients, agents, event FROM {}{clause} ORDER BY seq DESC",
             self.table
-        )))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let get = |i: usize| r.try_get::<String, _>(i).map_err(|e| self.err(e));
@@ -193,5 +198,62 @@ impl SqlSink {
             });
         }
         Ok(out)
+    }
+}
+
+/// `LIKE` pattern matching `value` as one space-delimited word (wildcards escaped).
+fn word(value: &str) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("% {escaped} %")
+}
+
+/// ` WHERE …` with `$n` placeholders for `filters` (values of one parameter OR-ed), and the
+/// values to bind in order. Operators and lengths come from the parsed filter, never text.
+fn where_clause(filters: &[Filter]) -> (String, Vec<String>) {
+    let mut parts = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    let next = |v: String, binds: &mut Vec<String>| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
+    for f in filters {
+        let part = match f {
+            Filter::Date(prefix, value) => {
+                let op = match prefix.as_str() {
+                    "ne" => "<>",
+                    "lt" => "<",
+                    "le" => "<=",
+                    "gt" => ">",
+                    "ge" => ">=",
+                    _ => "=",
+                };
+                let n = next(value.clone(), &mut binds);
+                format!("substr(recorded, 1, {}) {op} {n}", value.len())
+            }
+            Filter::Patient(v) | Filter::Agent(v) | Filter::Action(v) => {
+                let alternatives: Vec<String> = v
+                    .split(',')
+                    .map(|alt| match f {
+                        Filter::Patient(_) => {
+                            format!("patients LIKE {} ESCAPE '\\'", next(word(alt), &mut binds))
+                        }
+                        Filter::Agent(_) => {
+                            format!("agents LIKE {} ESCAPE '\\'", next(word(alt), &mut binds))
+                        }
+                        _ => format!("action = {}", next(alt.to_owned(), &mut binds)),
+                    })
+                    .collect();
+                format!("({})", alternatives.join(" OR "))
+            }
+        };
+        parts.push(part);
+    }
+    if parts.is_empty() {
+        (String::new(), binds)
+    } else {
+        (format!(" WHERE {}", parts.join(" AND ")), binds)
     }
 }
