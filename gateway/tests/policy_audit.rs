@@ -518,3 +518,61 @@ async fn postgres_sink_answers_audit_event_search_in_sql() {
     assert_eq!(search("action=C,U").await["total"], 1);
     assert_eq!(search("date=lt2020").await["total"], 0);
 }
+
+#[tokio::test]
+async fn postgres_slow_sink_full_queue_answers_503_then_recovers() {
+    let table = format!("audit_{}", uuid::Uuid::new_v4().simple());
+    let _cleanup = Tables(table.clone());
+    let gw = Gateway::start(&config(&format!(
+        "  sink: postgres\n  url: postgres://postgres@127.0.0.1:5432/test\n  table: {table}\n  queue: 1\n  write_timeout_ms: 1000\n"
+    )));
+    put_patient(&gw, "pa").await;
+    // Another session holds the chain head locked: the writer stalls inside its transaction.
+    let mut holder = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-c"])
+        .arg(format!(
+            "BEGIN; LOCK TABLE {table}_head IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;"
+        ))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let c = gw.system_client();
+    let started = std::time::Instant::now();
+    let requests = (0..6).map(|_| {
+        let (c, url) = (c.clone(), gw.fhir("/Patient/pa"));
+        async move { c.get(url).send().await.expect("get").status().as_u16() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 503), "{statuses:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "503 within the write timeout"
+    );
+    holder.wait().expect("psql");
+    let mut recovered = 0;
+    for _ in 0..50 {
+        if c.get(gw.fhir("/Patient/pa"))
+            .send()
+            .await
+            .expect("get")
+            .status()
+            == StatusCode::OK
+        {
+            recovered += 1;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(recovered, 1, "served again once the sink writes");
+    let metrics = client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .expect("m")
+        .text()
+        .await
+        .expect("t");
+    assert!(metrics.contains("reason=\"queue_full\""), "{metrics}");
+    assert!(metrics.contains("reason=\"timeout\""), "{metrics}");
+}
