@@ -10,7 +10,8 @@ use futures::StreamExt;
 use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, Touched, apply};
+use super::store::apply;
+use super::{Entry, Touched};
 use crate::policy::shared::RedisShared;
 
 #[derive(Serialize, Deserialize)]
