@@ -204,3 +204,24 @@ async fn redis_invalidation_reaches_a_second_replica_within_100_ms() {
     }
     eprintln!("replica two saw the write after {:?}", written.elapsed());
 }
+
+#[tokio::test]
+async fn ttl_zero_disables_a_type_and_entries_expire() {
+    let gw = Gateway::start(&format!(
+        "{}cache:\n  default_ttl_seconds: 1\n  ttl_seconds:\n    Observation: 0\n",
+        config()
+    ));
+    let sys = gw.system_client();
+    put_patient(&sys, &gw, "pa", "One").await;
+    let read = gw.fhir("/Patient/pa");
+    get(&sys, &read).await;
+    let (_, age, _) = get(&sys, &read).await;
+    assert!(age.is_some(), "hit within the TTL");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (_, age, _) = get(&sys, &read).await;
+    assert_eq!(age, None, "expired after 1 s");
+    let search = gw.fhir("/Observation?_count=1");
+    get(&sys, &search).await;
+    let (status, age, _) = get(&sys, &search).await;
+    assert_eq!((status, age), (StatusCode::OK, None), "TTL 0: never cached");
+}

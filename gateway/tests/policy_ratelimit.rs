@@ -233,3 +233,32 @@ async fn redis_stopped_mid_test_falls_back_to_local_limits_without_errors() {
     assert!(count >= 5.0, "{line}");
     assert!(gw.logs().iter().any(|l| l.contains("using local limits")));
 }
+
+#[test]
+fn invalid_policy_config_is_reported_with_its_key_path() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("gateway.yaml");
+    let yaml = format!(
+        "{}rate_limits:\n  default: {{per_second: 0, burst: 0}}\ncache:\n  ttl_seconds:\n    Nonsense: 5\naudit:\n  queue: 0\n  key: short\nshared_state:\n  redis:\n    url: http://x\n",
+        store_config("")
+    );
+    std::fs::write(&path, yaml).expect("write");
+    let (code, _, err) = support::run_cli(
+        &["check-config", "--config", path.to_str().expect("utf-8")],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    for key in [
+        "rate_limits.default.per_second",
+        "rate_limits.default.burst",
+        "cache.ttl_seconds.Nonsense",
+        "audit.queue",
+        "audit.key",
+        "shared_state.redis.url",
+    ] {
+        assert!(
+            err.contains(&format!(": {key}: ")),
+            "{key} missing in: {err}"
+        );
+    }
+}
