@@ -225,3 +225,26 @@ async fn ttl_zero_disables_a_type_and_entries_expire() {
     let (status, age, _) = get(&sys, &search).await;
     assert_eq!((status, age), (StatusCode::OK, None), "TTL 0: never cached");
 }
+
+#[tokio::test]
+async fn an_oversized_bundle_still_answers_413() {
+    let gw = Gateway::start(&format!(
+        "{}rate_limits:\n  enabled: false\n",
+        support::store_config("  body_limit: 2KiB\n")
+    ));
+    let big = json!({"resourceType": "Bundle", "type": "batch", "entry": [], "padding": "x".repeat(4096)});
+    let r = gw
+        .system_client()
+        .post(gw.fhir(""))
+        .header("content-type", "application/fhir+json")
+        .header("transfer-encoding", "chunked")
+        .body(reqwest::Body::wrap_stream(futures::stream::once(
+            async move { Ok::<_, std::io::Error>(big.to_string()) },
+        )))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let oo: Value = r.json().await.expect("json");
+    assert_eq!(oo["issue"][0]["code"], "too-long");
+}

@@ -11,14 +11,15 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use fhirgate_adapters::Interaction;
 use fhirgate_adapters::interaction::parse_target;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, LengthLimitError};
 
 use super::key::{self, Access, Touched};
 use super::{Entry, ResponseCache};
 use crate::edge::public_base;
+use crate::error::GatewayError;
 use crate::policy::principal::Caller;
 use crate::state::AppState;
 
@@ -118,8 +119,18 @@ pub async fn cache(
                 usize::try_from(state.config.server.body_limit.as_u64()).unwrap_or(usize::MAX);
             let bytes = match http_body_util::Limited::new(body, limit).collect().await {
                 Ok(c) => c.to_bytes(),
-                // Let the edge answer the oversized or broken body as it always does.
-                Err(_) => bytes::Bytes::new(),
+                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                    return GatewayError::PayloadTooLarge {
+                        limit: state.config.server.body_limit.as_u64(),
+                    }
+                    .into_response();
+                }
+                Err(e) => {
+                    return GatewayError::BadRequest(format!(
+                        "request body could not be read: {e}"
+                    ))
+                    .into_response();
+                }
             };
             let touched = key::bundle_writes(&bytes).unwrap_or_else(|| vec![Touched::All]);
             let response = next
