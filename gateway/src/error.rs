@@ -140,7 +140,9 @@ impl IntoResponse for GatewayError {
         if let Self::Auth(e) = &self {
             let challenge = crate::auth::error::challenge(e);
             if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
             }
         }
         response

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{any, get};
 use fhirgate_conformance::IssueCode;
@@ -68,13 +68,22 @@ pub fn app(state: Arc<AppState>) -> Router {
         // 4. Identify the caller (validate the bearer token, principal into the request
         //    extensions) before any policy that keys on it. It only annotates: the edge
         //    still authenticates and answers 401/403, so authentication never fails open.
-        .layer(from_fn_with_state(state.clone(), policy::principal::identify))
+        .layer(from_fn_with_state(
+            state.clone(),
+            policy::principal::identify,
+        ))
         // 5. Rate limits next: a throttled request costs no audit write, cache lookup or
         //    adapter call, and is keyed by the validated client (IP when anonymous).
-        .layer(from_fn_with_state(state.clone(), policy::ratelimit::layer::rate_limit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            policy::ratelimit::layer::rate_limit,
+        ))
         // 6. Audit outside the cache, so cache hits are audited too, and outside the edge,
         //    so it sees the edge's 401/403 denials; the response waits for its record.
-        .layer(from_fn_with_state(state.clone(), policy::audit::layer::audit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            policy::audit::layer::audit,
+        ))
         // 7. Cache innermost before the edge: it answers only after identification,
         //    limits and audit, and sees the edge's exact answers to store or invalidate.
         .layer(from_fn_with_state(state, policy::cache::layer::cache));
@@ -102,9 +111,14 @@ mod tests {
         let response = super::panic_response(Box::new("boom"));
         assert_eq!(response.status(), 500);
         assert_eq!(response.headers()["content-type"], super::error::FHIR_JSON);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
         let oo: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(oo["issue"][0]["code"], "exception");
-        assert!(!oo.to_string().contains("boom"), "panic detail stays in the log");
+        assert!(
+            !oo.to_string().contains("boom"),
+            "panic detail stays in the log"
+        );
     }
 }

@@ -165,7 +165,9 @@ fn token(
     use fhirgate::auth::sandbox::{SandboxKey, TokenRequest, mint};
     let sandbox = &config.auth.sandbox;
     if !sandbox.enabled {
-        eprintln!("fhirgate token: the sandbox authorization server is disabled (auth.sandbox.enabled)");
+        eprintln!(
+            "fhirgate token: the sandbox authorization server is disabled (auth.sandbox.enabled)"
+        );
         return ExitCode::from(2);
     }
     if patient
@@ -200,7 +202,12 @@ fn token(
         fhir_user,
         ttl: ttl.unwrap_or(sandbox.token_ttl_seconds),
     };
-    match mint(&key, sandbox.issuer.trim_end_matches('/'), audience, &request) {
+    match mint(
+        &key,
+        sandbox.issuer.trim_end_matches('/'),
+        audience,
+        &request,
+    ) {
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS

@@ -71,7 +71,8 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
 /// at most `server.shutdown_grace_seconds` and returns. Prints exactly one line to stdout
 /// when ready: `fhirgate listening on http://HOST:PORT`.
 pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
-    let grace = Duration::from_secs_f64(config.server.shutdown_grace_seconds);
+    let grace = Duration::try_from_secs_f64(config.server.shutdown_grace_seconds)
+        .unwrap_or(Duration::from_secs(30));
     // Signal handlers exist before the ready line, so an early SIGTERM still drains.
     let stop = shutdown_signal()?;
     let state = build_state(config).await?;

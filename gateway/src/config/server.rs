@@ -58,10 +58,10 @@ impl ServerConfig {
         if self.body_limit.as_u64() == 0 {
             problems.push(("server.body_limit".into(), "must be greater than 0".into()));
         }
-        if !(self.shutdown_grace_seconds >= 0.0) {
+        if std::time::Duration::try_from_secs_f64(self.shutdown_grace_seconds).is_err() {
             problems.push((
                 "server.shutdown_grace_seconds".into(),
-                "must be >= 0".into(),
+                "must be a number of seconds >= 0".into(),
             ));
         }
         problems

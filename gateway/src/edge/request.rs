@@ -16,7 +16,6 @@ use super::negotiate::{BodyKind, check_accept, check_content_type};
 use crate::config::ServerConfig;
 use crate::error::GatewayError;
 
-
 /// The first members of a resource, read without building a tree.
 #[derive(Deserialize)]
 struct Head {
@@ -193,6 +192,26 @@ fn check_json(request: &mut FhirRequest, body: &[u8]) -> Result<(), GatewayError
     Ok(())
 }
 
+fn parse_head(body: &[u8]) -> Result<Head, GatewayError> {
+    serde_json::from_slice::<Head>(body).map_err(json_error)
+}
+
+fn json_error(e: serde_json::Error) -> GatewayError {
+    if e.is_data() {
+        return GatewayError::BadRequest(format!("body is not a FHIR JSON resource: {e}"));
+    }
+    GatewayError::MalformedJson {
+        line: e.line(),
+        column: e.column(),
+        detail: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -213,25 +232,5 @@ mod tests {
         assert_eq!(q[3].1, "2013-04-05");
         let mut ok = vec![("date".to_owned(), "ge2013-04-05T18:50:00+05:30".to_owned())];
         assert!(!super::repair_offsets(&mut ok));
-    }
-}
-
-fn parse_head(body: &[u8]) -> Result<Head, GatewayError> {
-    serde_json::from_slice::<Head>(body).map_err(json_error)
-}
-
-fn json_error(e: serde_json::Error) -> GatewayError {
-    if e.is_data() {
-        return GatewayError::BadRequest(format!("body is not a FHIR JSON resource: {e}"));
-    }
-    GatewayError::MalformedJson {
-        line: e.line(),
-        column: e.column(),
-        detail: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or("")
-            .to_owned(),
     }
 }
