@@ -1,0 +1,263 @@
+//! One HealthKit `Record` (attributes `type`, `unit`, `value`, `startDate`, `endDate`,
+//! `sourceName`, `device`) or blood-pressure `Correlation` → [`Reading`].
+//!
+//! Values are kept digit for digit, except oxygen saturation, which HealthKit exports as a
+//! fraction and which is scaled ×100 exactly ([`units::times_hundred`]). Dates keep their
+//! offsets ([`time::healthkit`]). Equal start and end give `effectiveDateTime`, otherwise
+//! `effectivePeriod`. Records have no id: the identifier hashes format, type, dates, value,
+//! unit and device — the device without HealthKit's per-export object address (`0x…`).
+//! Sleep: asleep samples (`HKCategoryValueSleepAnalysisAsleep*`) become 93832-4 valued by
+//! their length, in whole minutes when exact, else seconds; in-bed and awake are skipped.
+
+use crate::MappingError;
+use crate::wearables::identifier::{self, HashInput};
+use crate::wearables::loinc::{self, Measure};
+use crate::wearables::observation::{Component, DeviceInfo, LOINC, Quantity, Reading};
+use crate::wearables::time::{self, Effective};
+use crate::wearables::units;
+
+/// HealthKit type → (measure, unit-table name).
+pub static TYPES: &[(&str, Measure, &str)] = &[
+    (
+        "HKQuantityTypeIdentifierHeartRate",
+        Measure::HeartRate,
+        "heart-rate",
+    ),
+    (
+        "HKQuantityTypeIdentifierRespiratoryRate",
+        Measure::RespiratoryRate,
+        "respiratory-rate",
+    ),
+    (
+        "HKQuantityTypeIdentifierOxygenSaturation",
+        Measure::OxygenSaturation,
+        "oxygen-saturation",
+    ),
+    (
+        "HKQuantityTypeIdentifierBodyTemperature",
+        Measure::BodyTemperature,
+        "body-temperature",
+    ),
+    (
+        "HKQuantityTypeIdentifierBodyMass",
+        Measure::BodyWeight,
+        "body-weight",
+    ),
+    (
+        "HKQuantityTypeIdentifierBodyMassIndex",
+        Measure::BodyMassIndex,
+        "body-mass-index",
+    ),
+    (
+        "HKQuantityTypeIdentifierStepCount",
+        Measure::StepCount,
+        "step-count",
+    ),
+    (
+        "HKQuantityTypeIdentifierBloodGlucose",
+        Measure::GlucoseBloodMass,
+        "blood-glucose",
+    ),
+];
+
+/// Sleep analysis type.
+pub const SLEEP: &str = "HKCategoryTypeIdentifierSleepAnalysis";
+/// Blood-pressure correlation and its two record types.
+pub const BP: &str = "HKCorrelationTypeIdentifierBloodPressure";
+/// See [`BP`].
+pub const SYSTOLIC: &str = "HKQuantityTypeIdentifierBloodPressureSystolic";
+/// See [`BP`].
+pub const DIASTOLIC: &str = "HKQuantityTypeIdentifierBloodPressureDiastolic";
+
+/// The attributes of a `Record` (or `Correlation`) we use.
+#[derive(Debug, Default, Clone)]
+pub struct HkRecord {
+    /// `type`.
+    pub kind: String,
+    /// `unit`.
+    pub unit: String,
+    /// `value`.
+    pub value: String,
+    /// `startDate`.
+    pub start: String,
+    /// `endDate`.
+    pub end: String,
+    /// `sourceName`.
+    pub source_name: String,
+    /// `device` (an `<<HKDevice: 0x…>, name:…, manufacturer:…>` description).
+    pub device: String,
+}
+
+fn bad(kind: &str, detail: impl Into<String>) -> MappingError {
+    MappingError::invalid("healthkit", format!("{kind}: {}", detail.into()))
+}
+
+/// Device fields from HealthKit's description string, and a stable key for hashing.
+pub fn device(rec: &HkRecord) -> (DeviceInfo, String) {
+    let field = |k: &str| {
+        rec.device
+            .split(", ")
+            .find_map(|p| p.strip_prefix(k).and_then(|v| v.strip_prefix(':')))
+            .map(|v| v.trim_end_matches('>').to_owned())
+    };
+    let info = DeviceInfo {
+        name: field("name").unwrap_or_else(|| rec.source_name.clone()),
+        manufacturer: field("manufacturer"),
+        model: field("model"),
+        software: field("software"),
+    };
+    let key = [
+        Some(rec.source_name.clone()),
+        field("name"),
+        field("manufacturer"),
+        field("model"),
+        field("hardware"),
+        field("software"),
+    ]
+    .map(Option::unwrap_or_default)
+    .join("|");
+    (info, key)
+}
+
+fn effective(rec: &HkRecord, period: bool) -> Result<Effective, MappingError> {
+    let tf = |s: &str| {
+        time::healthkit(s).map_err(|detail| MappingError::TimeFrame {
+            format: "healthkit",
+            measure: rec.kind.clone(),
+            detail,
+        })
+    };
+    let (s, e) = (tf(&rec.start)?, tf(&rec.end)?);
+    Ok(if s == e && !period {
+        Effective::DateTime(s)
+    } else {
+        Effective::Period(s, e)
+    })
+}
+
+fn quantity(rec: &HkRecord, table_key: &str) -> Result<Quantity, MappingError> {
+    let code = units::ucum(units::HEALTHKIT, table_key, &rec.unit).ok_or_else(|| {
+        MappingError::UnknownUnit {
+            format: "healthkit",
+            measure: rec.kind.clone(),
+            unit: rec.unit.clone(),
+        }
+    })?;
+    let text = if table_key == "oxygen-saturation" {
+        units::times_hundred(&rec.value).ok_or_else(|| bad(&rec.kind, "value is not a decimal"))?
+    } else {
+        rec.value.clone()
+    };
+    let value = units::number(&text).ok_or_else(|| bad(&rec.kind, "value is not a decimal"))?;
+    Ok(Quantity {
+        value,
+        unit: rec.unit.clone(),
+        code,
+    })
+}
+
+fn reading(
+    rec: &HkRecord,
+    measure: Measure,
+    eff: Effective,
+    value_key: &str,
+    unit: &str,
+) -> Reading {
+    let (info, device_key) = device(rec);
+    let id = identifier::hashed(&HashInput {
+        format: "healthkit",
+        measure: &rec.kind,
+        time_frame: &format!("{}/{}", rec.start, rec.end),
+        value: value_key,
+        unit,
+        device: &device_key,
+    });
+    let mut r = Reading::new(measure, eff, id);
+    r.device = Some(info);
+    r
+}
+
+/// Maps a quantity or sleep `Record`. `Ok(None)`: a type or sleep value we skip.
+pub fn record_to_reading(rec: &HkRecord) -> Result<Option<Reading>, MappingError> {
+    if rec.kind == SLEEP {
+        if !rec.value.starts_with("HKCategoryValueSleepAnalysisAsleep") {
+            return Ok(None);
+        }
+        let eff = effective(rec, true)?;
+        let Effective::Period(s, e) = &eff else {
+            return Ok(None);
+        };
+        let secs = time::seconds_between(s, e).map_err(|d| bad(&rec.kind, d))? as i64;
+        let (v, u) = if secs % 60 == 0 {
+            (secs / 60, "min")
+        } else {
+            (secs, "s")
+        };
+        let mut r = reading(rec, Measure::SleepDuration, eff, &rec.value, u);
+        r.value = Some(Quantity {
+            value: v.into(),
+            unit: u.into(),
+            code: u,
+        });
+        return Ok(Some(r));
+    }
+    let Some((_, measure, key)) = TYPES.iter().find(|(t, _, _)| *t == rec.kind) else {
+        return Ok(None);
+    };
+    let q = quantity(rec, key)?;
+    let measure = match (*measure, q.code) {
+        (Measure::GlucoseBloodMass, "mmol/L") => Measure::GlucoseBloodMolar,
+        (m, _) => m,
+    };
+    let mut r = reading(
+        rec,
+        measure,
+        effective(rec, measure == Measure::StepCount)?,
+        &rec.value,
+        &rec.unit,
+    );
+    r.value = Some(q);
+    Ok(Some(r))
+}
+
+/// Maps a blood-pressure correlation and its systolic and diastolic records.
+pub fn blood_pressure_to_reading(
+    corr: &HkRecord,
+    parts: &[HkRecord],
+) -> Result<Reading, MappingError> {
+    let find = |t: &str| {
+        parts
+            .iter()
+            .find(|p| p.kind == t)
+            .ok_or_else(|| bad(BP, format!("no {t} record")))
+    };
+    let (sys, dia) = (find(SYSTOLIC)?, find(DIASTOLIC)?);
+    let (qs, qd) = (
+        quantity(sys, "blood-pressure")?,
+        quantity(dia, "blood-pressure")?,
+    );
+    let src = if corr.device.is_empty() { sys } else { corr };
+    let mut r = reading(
+        &HkRecord {
+            kind: BP.into(),
+            ..src.clone()
+        },
+        Measure::BloodPressure,
+        effective(corr, false)?,
+        &format!("{}/{}", sys.value, dia.value),
+        &sys.unit,
+    );
+    r.components.push(Component {
+        system: LOINC,
+        code: loinc::SYSTOLIC.0,
+        display: loinc::SYSTOLIC.1,
+        quantity: qs,
+    });
+    r.components.push(Component {
+        system: LOINC,
+        code: loinc::DIASTOLIC.0,
+        display: loinc::DIASTOLIC.1,
+        quantity: qd,
+    });
+    Ok(r)
+}
