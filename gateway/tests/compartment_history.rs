@@ -67,3 +67,114 @@ async fn type_history_hides_other_patients_deletions() {
     let text = instance.text().await.expect("text");
     assert!(!text.contains("\"DELETE\""), "{text}");
 }
+
+async fn first_observation(c: &reqwest::Client, gw: &Gateway, patient: &str) -> (String, String) {
+    let r = c
+        .get(gw.fhir(&format!("/Observation?patient={patient}&_count=1")))
+        .send()
+        .await
+        .expect("search");
+    let bundle: Value = r.json().await.expect("json");
+    let id = bundle["entry"][0]["resource"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let version = bundle["entry"][0]["resource"]["meta"]["versionId"]
+        .as_str()
+        .expect("version")
+        .to_owned();
+    (id, version)
+}
+
+#[tokio::test]
+async fn conditional_reads_do_not_reveal_other_patients_records() {
+    let gw = Gateway::start(&store_config(""));
+    let system = gw.system_client();
+    let (liz_obs, liz_version) = first_observation(&system, &gw, LIZ).await;
+    let buster = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/*.rs",
+        "--patient",
+        BUSTER,
+    ]));
+    for tag in [
+        format!("W/\"{liz_version}\""),
+        "*".to_owned(),
+        "W/\"2\"".to_owned(),
+    ] {
+        let r = buster
+            .get(gw.fhir(&format!("/Observation/{liz_obs}")))
+            .header("if-none-match", &tag)
+            .send()
+            .await
+            .expect("conditional read");
+        assert_eq!(r.status(), 404, "If-None-Match {tag}");
+        assert!(r.headers().get("etag").is_none() && r.headers().get("last-modified").is_none());
+    }
+    let r = buster
+        .get(gw.fhir(&format!("/Observation/{liz_obs}/_history")))
+        .send()
+        .await
+        .expect("history");
+    assert_eq!(
+        r.status(),
+        404,
+        "instance history of another patient's record"
+    );
+
+    // The caller's own records still answer 304 and 200 as HTTP says.
+    let (own, own_version) = first_observation(&buster, &gw, BUSTER).await;
+    let url = gw.fhir(&format!("/Observation/{own}"));
+    let r = buster
+        .get(&url)
+        .header("if-none-match", format!("W/\"{own_version}\""))
+        .send()
+        .await
+        .expect("own 304");
+    assert_eq!(r.status(), 304);
+    assert_eq!(r.headers()["etag"], format!("W/\"{own_version}\"").as_str());
+    let r = buster
+        .get(&url)
+        .header("if-none-match", "W/\"999\"")
+        .send()
+        .await
+        .expect("own 200");
+    assert_eq!(r.status(), 200);
+    let r = buster
+        .get(gw.fhir(&format!("/Observation/{own}/_history")))
+        .send()
+        .await
+        .expect("own history");
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn another_patients_deleted_record_reads_as_404_not_410() {
+    let gw = Gateway::start(&store_config(""));
+    let system = gw.system_client();
+    let (liz_obs, _) = first_observation(&system, &gw, LIZ).await;
+    let r = system
+        .delete(gw.fhir(&format!("/Observation/{liz_obs}")))
+        .send()
+        .await
+        .expect("delete");
+    assert!(r.status().is_success());
+    let r = system
+        .get(gw.fhir(&format!("/Observation/{liz_obs}")))
+        .send()
+        .await
+        .expect("system read");
+    assert_eq!(r.status(), 410, "an unrestricted caller sees the deletion");
+    let buster = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/*.rs",
+        "--patient",
+        BUSTER,
+    ]));
+    let r = buster
+        .get(gw.fhir(&format!("/Observation/{liz_obs}")))
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(r.status(), 404);
+}

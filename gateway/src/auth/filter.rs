@@ -44,9 +44,10 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
             Bytes::from(buf)
         }
     };
-    if status == http::StatusCode::NOT_FOUND {
-        // Every 404 looks the same to a restricted caller, whether the resource is missing
-        // or withheld, so ids cannot be probed by comparing diagnostics.
+    if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
+        // Every 404 looks the same to a restricted caller, whether the resource is missing,
+        // withheld or deleted (410 would tell another patient's deletions apart), so ids
+        // cannot be probed by comparing answers.
         return Err(GatewayError::NotFound("resource not found".into()));
     }
     if bytes.is_empty() {

@@ -9,6 +9,7 @@
 mod access;
 mod bundle;
 mod compartment;
+mod conditional;
 pub mod config;
 pub mod discovery;
 mod enforce;
@@ -206,8 +207,14 @@ where
         user_reach,
     };
     enforce::authorize(state, &subject, &mut request).await?;
+    if subject.sees_everything() {
+        return next(request).await;
+    }
+    let interaction = request.interaction;
+    let if_none_match = conditional::take(&mut request);
     let answer = next(request).await?;
-    filter::filter(&subject, answer).await
+    let answer = filter::filter(&subject, answer).await?;
+    conditional::finish(interaction, if_none_match, answer)
 }
 
 impl Auth {
