@@ -48,7 +48,7 @@ pub enum StartError {
 /// Creates the data directory and builds every adapter, in config order.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
     let data_dir = config.server.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+    create_private_dir(&data_dir).map_err(|source| StartError::DataDir {
         dir: data_dir.display().to_string(),
         source,
     })?;
@@ -124,4 +124,24 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, StartError
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     })
+}
+
+/// Creates the data directory readable by its owner only (0700): it holds the store, the
+/// audit trail and keys. An existing directory open to others is logged, not changed.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        } else if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(dir = %dir.display(), "data directory is readable by other users; chmod 700 it");
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }

@@ -249,3 +249,30 @@ async fn healthz_readyz_and_metrics_answer() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn too_many_search_parameters_answer_400_not_a_database_error() {
+    let gw = gateway();
+    let c = gw.system_client();
+    let many: Vec<String> = (0..999).map(|i| format!("name=x{i}")).collect();
+    let r = c
+        .get(gw.fhir(&format!("/Patient?{}", many.join("&"))))
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::BAD_REQUEST, "invalid").await;
+    let values: Vec<String> = (0..2000).map(|i| format!("x{i}")).collect();
+    let r = c
+        .get(gw.fhir(&format!("/Patient?name={}", values.join(","))))
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::BAD_REQUEST, "invalid").await;
+    let some: Vec<String> = (0..50).map(|i| format!("name=x{i}")).collect();
+    let r = c
+        .get(gw.fhir(&format!("/Patient?{}", some.join("&"))))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+}

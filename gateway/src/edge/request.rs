@@ -41,6 +41,7 @@ pub async fn build(
         .as_deref()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
+    check_query_size(&query)?;
     let repaired = repair_offsets(&mut query);
     let format = query
         .iter()
@@ -86,6 +87,30 @@ pub async fn build(
     request.query = query;
     request.headers = headers;
     Ok(request)
+}
+
+/// Most query parameters a request may carry, and most comma-separated values in one;
+/// more answers 400 rather than reaching the adapter (FHIR R4 §3.1.1.1 lets a server refuse
+/// searches it cannot process). Real clients stay far below both.
+const MAX_PARAMETERS: usize = 200;
+const MAX_VALUES: usize = 200;
+
+fn check_query_size(query: &[(String, String)]) -> Result<(), GatewayError> {
+    if query.len() > MAX_PARAMETERS {
+        return Err(GatewayError::BadRequest(format!(
+            "{} query parameters; at most {MAX_PARAMETERS} are accepted",
+            query.len()
+        )));
+    }
+    if let Some((name, _)) = query
+        .iter()
+        .find(|(_, v)| v.split(',').count() > MAX_VALUES)
+    {
+        return Err(GatewayError::BadRequest(format!(
+            "parameter {name} has more than {MAX_VALUES} comma-separated values"
+        )));
+    }
+    Ok(())
 }
 
 /// A dateTime whose `+hh:mm` offset was sent with the `+` unencoded arrives form-decoded

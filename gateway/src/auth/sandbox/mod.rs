@@ -19,7 +19,7 @@ use moka::sync::Cache;
 use serde_json::{Value, json};
 
 pub use endpoints::router;
-pub use keys::SandboxKey;
+pub use keys::{KEY_FILE, SandboxKey};
 
 use super::config::{AuthConfig, SandboxConfig};
 use super::jwks::KeySet;
