@@ -6,9 +6,11 @@
 
 pub mod auth;
 pub mod capability;
+pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod error;
+pub mod ingest;
 pub mod observe;
 pub mod ops;
 pub mod policy;

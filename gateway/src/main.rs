@@ -1,4 +1,5 @@
-//! The `fhirgate` command line: `serve`, `check-config`, `token`, `audit verify` (DESIGN.md "CLI").
+//! The `fhirgate` command line: `serve`, `check-config`, `token`, `map`, `audit verify`
+//! (DESIGN.md "CLI").
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
@@ -57,6 +58,27 @@ enum Command {
         #[arg(long, env = "FHIRGATE_CONFIG", default_value = "gateway.yaml")]
         config: PathBuf,
     },
+    /// Convert a file or stdin to stdout: wearable readings (`omh`, `healthkit`, `fitbit`)
+    /// to one FHIR `collection` Bundle, or FHIR Observations to Open mHealth data points.
+    /// Exit 0 all mapped, 1 nothing mapped, 3 some mapped (refusals in an OperationOutcome on
+    /// stderr), 2 usage error.
+    Map {
+        /// Source format: omh, healthkit, fitbit or fhir.
+        #[arg(long)]
+        from: String,
+        /// Target format: fhir or omh.
+        #[arg(long)]
+        to: String,
+        /// Patient id for `Observation.subject` (required for wearable sources).
+        #[arg(long)]
+        patient: Option<String>,
+        /// IANA zone for source times without an offset (Fitbit); without it such times
+        /// keep date precision.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Input file, or `-` (default) for stdin.
+        input: Option<String>,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -78,6 +100,19 @@ enum AuditCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Map {
+            from,
+            to,
+            patient,
+            timezone,
+            input,
+        } => fhirgate::cli::map::run(&fhirgate::cli::map::MapArgs {
+            from,
+            to,
+            patient,
+            timezone,
+            input,
+        }),
         Command::Token {
             scope,
             patient,

@@ -1,0 +1,3 @@
+//! Subcommands of the `fhirgate` binary that do more than start the server.
+
+pub mod map;
