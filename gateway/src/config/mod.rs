@@ -40,6 +40,9 @@ pub struct Config {
     /// The HMAC-chained AuditEvent trail: sink, key, queue, fail-open switch.
     #[serde(default)]
     pub audit: crate::policy::audit::AuditConfig,
+    /// `$ingest` of wearable readings: body size limit and batch size.
+    #[serde(default)]
+    pub ingest: crate::ingest::config::IngestConfig,
     /// Optional Redis (global limits, cache invalidation) and PostgreSQL (shared audit).
     #[serde(default)]
     pub shared_state: crate::policy::shared::SharedStateConfig,
@@ -54,6 +57,7 @@ impl Config {
         problems.extend(self.cache.validate());
         problems.extend(self.audit.validate(self.shared_state.postgres.is_some()));
         problems.extend(self.shared_state.validate());
+        problems.extend(self.ingest.validate());
         if self.adapters.is_empty() {
             problems.push(("adapters".into(), "at least one adapter is required".into()));
         }

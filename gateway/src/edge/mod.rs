@@ -2,7 +2,7 @@
 //! route's adapter(s) and turns the adapter's answer into the HTTP response.
 
 mod base;
-mod negotiate;
+pub(crate) mod negotiate;
 mod request;
 mod response;
 
@@ -54,6 +54,24 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         }
     };
     let principal = identity.as_ref().map(|i| i.principal.clone());
+    // `$ingest` streams its body under its own limit (`ingest.max_bytes`) instead of the
+    // edge's buffered read within `server.body_limit`.
+    if let Some(identity) = identity
+        .clone()
+        .filter(|_| crate::ingest::is_ingest(request.method(), &path))
+    {
+        let (result, labels) =
+            crate::ingest::handle(&state, identity, request, &path, request_id, client_ip).await;
+        let mut response = match result {
+            Ok(answer) => response::into_http(answer),
+            Err(e) => e.into_response(),
+        };
+        response.extensions_mut().insert(labels);
+        if let Some(principal) = principal {
+            response.extensions_mut().insert(principal);
+        }
+        return response;
+    }
     let built = request::build(&state.config.server, request, &path, request_id, client_ip).await;
     let (result, labels) = match built {
         Ok(fhir) => {

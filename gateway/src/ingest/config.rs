@@ -1,0 +1,43 @@
+//! `ingest:` — limits of `POST /fhir/Patient/{id}/$ingest` (wearable readings).
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+/// The `ingest` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest accepted `$ingest` body (e.g. `2GiB`), independent of `server.body_limit`
+    /// because a HealthKit export is large and is streamed, never buffered whole. A declared
+    /// larger `Content-Length` answers 413; a chunked body is cut off at the limit with 413
+    /// (readings already stored stay stored; re-sending is idempotent). Default 2 GiB.
+    pub max_bytes: ByteSize,
+    /// Readings per batch Bundle sent to the Observation route's adapter. Default 100.
+    pub batch_size: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: ByteSize::gib(2),
+            batch_size: 100,
+        }
+    }
+}
+
+impl IngestConfig {
+    /// Pure validation; returns `(key.path, problem)` pairs.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        if self.max_bytes.as_u64() == 0 {
+            problems.push(("ingest.max_bytes".into(), "must be greater than 0".into()));
+        }
+        if !(1..=10_000).contains(&self.batch_size) {
+            problems.push((
+                "ingest.batch_size".into(),
+                "must be between 1 and 10000".into(),
+            ));
+        }
+        problems
+    }
+}

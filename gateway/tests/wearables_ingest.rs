@@ -1,0 +1,183 @@
+//! `POST /fhir/Patient/{id}/$ingest` end to end through `fhirgate serve` and the embedded
+//! store: one batch-response entry per reading, 201 then 200 on re-ingest (conditional
+//! create on the identifier: nothing new is stored), refused readings named with their
+//! reason while the valid ones are stored, the scope and compartment checks, and
+//! `ingest.max_bytes`.
+
+mod support;
+
+use serde_json::Value;
+use support::{Gateway, authed, repo_root, store_config};
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(repo_root().join("tests/fixtures/wearables").join(rel)).expect("fixture")
+}
+
+async fn ingest(
+    client: &reqwest::Client,
+    gw: &Gateway,
+    query: &str,
+    media: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let r = client
+        .post(gw.fhir(&format!("/Patient/p1/$ingest?{query}")))
+        .header("content-type", media)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
+}
+
+fn statuses(bundle: &Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn re_ingesting_the_same_readings_creates_nothing_new() {
+    let gw = Gateway::start(&store_config(""));
+    let client = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.c",
+        "--patient",
+        "p1",
+    ]));
+    let body = fixture("openmhealth/fhirgate-blood-glucose-3.0-capillary-array.json");
+    let (status, first) =
+        ingest(&client, &gw, "format=omh", "application/json", body.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["type"], "batch-response");
+    assert_eq!(statuses(&first), vec!["201 Created"; 4], "{first}");
+    let (status, second) = ingest(&client, &gw, "format=omh", "application/json", body).await;
+    assert_eq!(status, 200);
+    assert!(
+        statuses(&second).iter().all(|s| s.starts_with("200")),
+        "{second}"
+    );
+    let system = gw.system_client();
+    let found: Value = system
+        .get(gw.fhir("/Observation?subject=Patient/p1&_summary=count"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["total"], 4, "{found}");
+    let by_id: Value = system
+        .get(gw.fhir("/Observation?identifier=https://w3id.org/openmhealth/data-point-id|6b6c9f52-1b4e-4a35-9a57-3f3d3b1c2a10"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    let obs = &by_id["entry"][0]["resource"];
+    assert_eq!(obs["code"]["coding"][0]["code"], "41653-7");
+    assert_eq!(obs["valueQuantity"]["value"].to_string(), "104.50");
+    assert_eq!(obs["subject"]["reference"], "Patient/p1");
+}
+
+#[tokio::test]
+async fn refused_readings_are_named_and_valid_ones_stored() {
+    let gw = Gateway::start(&store_config(""));
+    let client = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.c",
+        "--patient",
+        "p1",
+    ]));
+    let body = fixture("apple-healthkit/fhirgate-INVALID-truncated-xml.xml");
+    let (status, bundle) = ingest(&client, &gw, "format=healthkit", "application/xml", body).await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(statuses(&bundle), vec!["201 Created", "400 Bad Request"]);
+    let issue = &bundle["entry"][1]["response"]["outcome"]["issue"][0];
+    assert_eq!(issue["code"], "structure");
+    assert!(
+        issue["diagnostics"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("reading 2:"),
+        "{issue}"
+    );
+    let body = fixture("apple-healthkit/fhirgate-export-vitals.xml");
+    let (status, bundle) = ingest(&client, &gw, "format=healthkit", "application/xml", body).await;
+    assert_eq!(status, 200);
+    assert_eq!(statuses(&bundle), vec!["201 Created"; 8], "{bundle}");
+}
+
+#[tokio::test]
+async fn ingest_needs_create_on_observation_for_that_patient_and_a_known_format() {
+    let gw = Gateway::start(&store_config(""));
+    let body = fixture("openmhealth/omh-heart-rate-2.0.json");
+    // Another patient's compartment answers as if Patient/p1 did not exist (DESIGN.md).
+    let other = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.c",
+        "--patient",
+        "p2",
+    ]));
+    let (status, oo) = ingest(&other, &gw, "format=omh", "application/json", body.clone()).await;
+    assert_eq!(status, 404, "{oo}");
+    let read_only = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.rs",
+        "--patient",
+        "p1",
+    ]));
+    assert_eq!(
+        ingest(
+            &read_only,
+            &gw,
+            "format=omh",
+            "application/json",
+            body.clone()
+        )
+        .await
+        .0,
+        403
+    );
+    let client = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.c",
+        "--patient",
+        "p1",
+    ]));
+    let (status, oo) = ingest(&client, &gw, "format=gpx", "application/json", body.clone()).await;
+    assert_eq!(
+        (status, oo["resourceType"].as_str()),
+        (400, Some("OperationOutcome"))
+    );
+    let (status, _) = ingest(
+        &client,
+        &gw,
+        "format=fitbit&timezone=Not/AZone",
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_body_over_ingest_max_bytes_answers_413() {
+    let config = format!("{}ingest:\n  max_bytes: 200B\n", store_config(""));
+    let gw = Gateway::start(&config);
+    let client = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.c",
+        "--patient",
+        "p1",
+    ]));
+    let body = fixture("apple-healthkit/fhirgate-export-vitals.xml");
+    let (status, oo) = ingest(&client, &gw, "format=healthkit", "application/xml", body).await;
+    assert_eq!(status, 413, "{oo}");
+    assert_eq!(oo["issue"][0]["code"], "too-long");
+}
