@@ -210,13 +210,16 @@ async fn search_with_pipe_paging_and_next_link_rewriting() {
         StatusCode::BAD_REQUEST => assert_eq!(answer["resourceType"], "OperationOutcome"),
         other => panic!("unexpected {other}: {answer}"),
     }
-    assert!(
-        peer.stderr_lines()
-            .iter()
-            .any(|l| l == &format!("GET /fhir/R4/Observation?{raw_date}")),
-        "{:?}",
-        peer.stderr_lines()
-    );
+    // The peer logs each request line on stderr, read by another thread: wait for it.
+    let expected = format!("GET /fhir/R4/Observation?{raw_date}");
+    let logged = || peer.stderr_lines().iter().any(|l| l == &expected);
+    for _ in 0..50 {
+        if logged() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(logged(), "{:?}", peer.stderr_lines());
     // Encoded correctly by a client, the same search finds all three.
     let resp = a
         .handle(request(

@@ -13,6 +13,8 @@ both!(
     transaction_failing_half_way_leaves_nothing,
     transaction_runs_in_r4_order,
     batch_entries_are_independent,
+    transaction_with_duplicate_identities_fails,
+    bundle_over_the_entry_limit_answers_413,
 );
 
 fn entry(full_url: &str, resource: Value, method: &str, url: &str) -> Value {
@@ -84,10 +86,13 @@ async fn transaction_failing_half_way_leaves_nothing(s: &Store) {
     let keep = s
         .create(&json!({"resourceType": "Patient", "gender": "male"}))
         .await;
+    let other = s
+        .create(&json!({"resourceType": "Patient", "gender": "unknown"}))
+        .await;
     let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
         entry("urn:uuid:aaaaaaaa-0000-0000-0000-000000000001", json!({"resourceType": "Patient", "gender": "female"}), "POST", "Patient"),
         entry("urn:uuid:aaaaaaaa-0000-0000-0000-000000000002", json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}), "POST", "Observation"),
-        {"request": {"method": "DELETE", "url": format!("Patient/{keep}")}},
+        {"request": {"method": "DELETE", "url": format!("Patient/{other}")}},
         {"resource": {"resourceType": "Patient", "id": keep, "gender": "other"},
          "request": {"method": "PUT", "url": format!("Patient/{keep}"), "ifMatch": "W/\"9\""}},
     ]});
@@ -100,8 +105,13 @@ async fn transaction_failing_half_way_leaves_nothing(s: &Store) {
             .as_str()
             .is_some_and(|d| d.starts_with("Bundle.entry[3]"))
     );
-    assert_eq!(s.get("Patient?_summary=count").await.json["total"], 1);
+    assert_eq!(s.get("Patient?_summary=count").await.json["total"], 2);
     assert_eq!(s.get("Observation?_summary=count").await.json["total"], 0);
+    assert_eq!(
+        s.get(&format!("Patient/{other}")).await.status,
+        StatusCode::OK,
+        "the DELETE was rolled back"
+    );
     let p = s.get(&format!("Patient/{keep}")).await;
     assert_eq!(
         (p.status, p.json["gender"].as_str()),
@@ -119,7 +129,7 @@ async fn transaction_failing_half_way_leaves_nothing(s: &Store) {
     let r = s.post("", &bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json["issue"][0]["expression"][0], "Bundle.entry[1]");
-    assert_eq!(s.get("Patient?_summary=count").await.json["total"], 1);
+    assert_eq!(s.get("Patient?_summary=count").await.json["total"], 2);
 }
 
 async fn transaction_runs_in_r4_order(s: &Store) {
@@ -278,4 +288,52 @@ async fn sqlite_seeding_is_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_seeding_is_idempotent() {
     seeded(Backend::Postgres).await;
+}
+
+/// FHIR R4 §3.1.0.11.2: overlapping identities SHALL fail the transaction, leaving nothing.
+async fn transaction_with_duplicate_identities_fails(s: &Store) {
+    let patient = |family: &str| json!({"resourceType": "Patient", "id": "dup1", "name": [{"family": family}]});
+    let same_put = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        entry("urn:uuid:aaaaaaaa-0000-4000-8000-000000000001", patient("One"), "PUT", "Patient/dup1"),
+        entry("urn:uuid:aaaaaaaa-0000-4000-8000-000000000002", patient("Two"), "PUT", "Patient/dup1"),
+    ]});
+    let r = s.post("", &same_put).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text
+            .contains("Patient/dup1 is written by more than one entry"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.json["issue"][0]["expression"][0], "Bundle.entry[1]");
+    assert_eq!(
+        s.get("Patient/dup1").await.status,
+        StatusCode::NOT_FOUND,
+        "nothing was written"
+    );
+
+    let same_full_url = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        entry("urn:uuid:bbbbbbbb-0000-4000-8000-000000000001", json!({"resourceType": "Patient"}), "POST", "Patient"),
+        entry("urn:uuid:bbbbbbbb-0000-4000-8000-000000000001", json!({"resourceType": "Patient"}), "POST", "Patient"),
+    ]});
+    let r = s.post("", &same_full_url).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("appears more than once"), "{}", r.text);
+}
+
+async fn bundle_over_the_entry_limit_answers_413(s: &Store) {
+    for kind in ["batch", "transaction"] {
+        let entries: Vec<Value> = (0..1001)
+            .map(|_| json!({"request": {"method": "GET", "url": "Patient?_count=1"}}))
+            .collect();
+        let bundle = json!({"resourceType": "Bundle", "type": kind, "entry": entries});
+        let r = s.post("", &bundle).await;
+        assert_eq!(
+            r.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{kind}: {}",
+            r.text
+        );
+        assert_eq!(r.json["issue"][0]["code"], "too-long");
+    }
 }

@@ -21,6 +21,19 @@ use super::service::{Store, header};
 use crate::interaction::{Interaction, parse_target};
 use crate::{AdapterError, FhirRequest};
 
+/// Most entries one batch or transaction may carry; a larger Bundle answers 413, so one
+/// request cannot fan out into an unbounded amount of work or answer.
+pub(crate) const MAX_ENTRIES: usize = 1000;
+
+/// The 413 answer for a Bundle of `n` entries.
+pub(crate) fn too_many_entries(n: usize) -> Answer {
+    Answer::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        IssueCode::TooLong,
+        format!("the Bundle has {n} entries; at most {MAX_ENTRIES} are processed in one request"),
+    )
+}
+
 fn bad(index: usize, msg: impl std::fmt::Display) -> Answer {
     let mut a = Answer::error(
         StatusCode::BAD_REQUEST,
@@ -196,6 +209,9 @@ async fn batch(
         .get("entry")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
+    if entries.len() > MAX_ENTRIES {
+        return Ok(too_many_entries(entries.len()));
+    }
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let a = match entry_op(e, i) {

@@ -165,6 +165,38 @@ async fn resolve_conditional_references(
     Ok(())
 }
 
+/// A transaction whose entries share a `fullUrl`, or write (PUT, PATCH, DELETE) the same
+/// resource more than once, SHALL fail (FHIR R4 §3.1.0.11.2): the second such entry.
+fn duplicate_identity<'a>(
+    entries: impl Iterator<Item = (&'a Op, Option<&'a str>)>,
+) -> Option<Answer> {
+    let mut full_urls = std::collections::HashSet::new();
+    let mut written = std::collections::HashSet::new();
+    for (i, (op, full)) in entries.enumerate() {
+        if let Some(full) = full.filter(|f| !f.is_empty())
+            && !full_urls.insert(full)
+        {
+            return Some(super::bad(
+                i,
+                format!("fullUrl {full} appears more than once in the transaction"),
+            ));
+        }
+        let writes = matches!(
+            op.target.interaction,
+            Interaction::Update | Interaction::Patch | Interaction::Delete
+        );
+        if let (true, Some(rt), Some(id)) = (writes, &op.target.resource_type, &op.target.id)
+            && !written.insert((rt.as_str(), id.as_str()))
+        {
+            return Some(super::bad(
+                i,
+                format!("{rt}/{id} is written by more than one entry of the transaction"),
+            ));
+        }
+    }
+    None
+}
+
 /// Runs a transaction Bundle atomically and answers the `transaction-response`.
 pub(crate) async fn run_transaction(
     store: &Store,
@@ -177,12 +209,18 @@ pub(crate) async fn run_transaction(
         .get("entry")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
+    if entries.len() > super::MAX_ENTRIES {
+        return Ok(super::too_many_entries(entries.len()));
+    }
     let mut ops = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         match entry_op(e, i) {
             Ok((op, full)) => ops.push((op, full, None)),
             Err(a) => return Ok(a),
         }
+    }
+    if let Some(a) = duplicate_identity(ops.iter().map(|(op, full, _)| (op, full.as_deref()))) {
+        return Ok(a);
     }
     let db_err = |e: sqlx::Error| unavailable(&store.name, &e);
     let _guard = match store.db.backend {
