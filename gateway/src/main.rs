@@ -219,6 +219,24 @@ fn token(
         eprintln!("fhirgate token: --fhir-user must be TYPE/ID, e.g. Practitioner/123");
         return ExitCode::from(2);
     }
+    match scope_problem(&scope, patient.is_some()) {
+        Some(ScopeProblem::Invalid(problem)) => {
+            eprintln!("fhirgate token: {problem}");
+            return ExitCode::from(2);
+        }
+        Some(ScopeProblem::Useless(warning)) => eprintln!("fhirgate token: warning: {warning}"),
+        None => {}
+    }
+    let key_file = config
+        .server
+        .data_dir
+        .join(fhirgate::auth::sandbox::KEY_FILE);
+    if !key_file.exists() {
+        eprintln!(
+            "fhirgate token: creating a new sandbox key at {}; only a server with this data dir accepts the token",
+            key_file.display()
+        );
+    }
     let Some(audience) = config.auth.audiences.first() else {
         eprintln!("fhirgate token: auth.audiences is empty");
         return ExitCode::from(2);
@@ -269,4 +287,45 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_current_span(false)
         .init();
+}
+
+/// What is wrong with a `--scope` value.
+enum ScopeProblem {
+    /// Not a SMART scope at all: exit 2.
+    Invalid(String),
+    /// Valid, but the token will grant nothing (a warning; attack tests mint such tokens).
+    Useless(String),
+}
+
+/// Checks `scope` for `fhirgate token`: unknown scopes are invalid; patient-context scopes
+/// without `--patient` grant nothing (SMART App Launch 2.x §3).
+fn scope_problem(scope: &str, has_patient: bool) -> Option<ScopeProblem> {
+    use fhirgate::auth::scope::{Context, Scopes, parse_resource_scope};
+    const OTHER: [&str; 7] = [
+        "openid",
+        "fhirUser",
+        "profile",
+        "offline_access",
+        "online_access",
+        "launch",
+        "launch/patient",
+    ];
+    if scope.split_ascii_whitespace().next().is_none() {
+        return Some(ScopeProblem::Invalid("--scope is empty".into()));
+    }
+    if let Some(bad) = scope
+        .split_ascii_whitespace()
+        .find(|s| !OTHER.contains(s) && parse_resource_scope(s).is_none())
+    {
+        return Some(ScopeProblem::Invalid(format!(
+            "'{bad}' is not a SMART scope (e.g. patient/Observation.rs, system/*.read)"
+        )));
+    }
+    let parsed = Scopes::parse(scope);
+    let wants_patient = parsed.launch_patient || parsed.has_context(Context::Patient);
+    (wants_patient && !has_patient).then(|| {
+        ScopeProblem::Useless(
+            "launch/patient and patient/ scopes need --patient ID to grant anything".into(),
+        )
+    })
 }

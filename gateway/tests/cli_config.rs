@@ -100,3 +100,50 @@ fn serve_logs_json_lines_on_stderr() {
         "{logs:?}"
     );
 }
+
+#[test]
+fn token_refuses_unknown_scopes_and_warns_about_patient_scopes_without_a_patient() {
+    let gw = Gateway::start(&store_config(""));
+    let config = gw.dir.path().join("gateway.yaml");
+    let config = config.to_str().expect("utf-8 path");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fhirgate"))
+            .args(["token", "--config", config])
+            .args(args)
+            .env("FHIRGATE_DATA_DIR", gw.dir.path().join("data"))
+            .output()
+            .expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["--scope", "bogus"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stdout.is_empty() && stderr.contains("'bogus' is not a SMART scope"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["--scope", "launch/patient patient/*.rs"]);
+    assert_eq!(code, Some(0), "minted, but with a warning");
+    assert!(
+        stderr.contains("warning: launch/patient and patient/ scopes need --patient"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = run(&["--scope", "launch/patient patient/*.rs", "--patient", "p1"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.trim().split('.').count(), 3, "one JWT on stdout");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let gw = Gateway::start(&store_config(""));
+    let mode = std::fs::metadata(gw.dir.path().join("data"))
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
