@@ -61,7 +61,12 @@ pub fn hashed(input: &HashInput<'_>) -> Identifier {
         }
         h.update(part.as_bytes());
     }
-    let value = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut value = String::with_capacity(64);
+    for b in h.finalize() {
+        value.push(char::from(HEX[usize::from(b >> 4)]));
+        value.push(char::from(HEX[usize::from(b & 15)]));
+    }
     Identifier {
         system: HASH,
         value,

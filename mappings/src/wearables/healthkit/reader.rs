@@ -117,112 +117,123 @@ impl<R: BufRead> Iterator for ExportReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
-            self.buf.clear();
-            let event = match self.xml.read_event_into(&mut self.buf) {
-                Ok(ev) => ev.into_owned(),
-                Err(e) => return self.xml_error(e.to_string()),
+            // The event borrows a buffer taken out of `self`, so `step` may use `self`.
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            let step = match self.xml.read_event_into(&mut buf) {
+                Ok(event) => self.step(event),
+                Err(e) => Some(self.xml_error(e.to_string())),
             };
-            let level = self.depth + 1;
-            match event {
-                Event::Start(e) | Event::Empty(e)
-                    if level == 1 && e.name().as_ref() != b"HealthData" =>
-                {
-                    return self.xml_error("the root element is not HealthData");
+            self.buf = buf;
+            if let Some(out) = step {
+                return out;
+            }
+        }
+        None
+    }
+}
+
+impl<R: BufRead> ExportReader<R> {
+    /// Handles one event: `Some(item)` to yield it, `None` to read on.
+    fn step(&mut self, event: Event<'_>) -> Option<Option<Result<Value, MappingError>>> {
+        let level = self.depth + 1;
+        match event {
+            Event::Start(e) | Event::Empty(e)
+                if level == 1 && e.name().as_ref() != b"HealthData" =>
+            {
+                return Some(self.xml_error("the root element is not HealthData"));
+            }
+            Event::Start(_) if level == 1 => {
+                self.depth = 1;
+            }
+            Event::Start(ref e) | Event::Empty(ref e)
+                if level == 3 && self.correlation.is_some() && e.name().as_ref() == b"Record" =>
+            {
+                let rec = match attributes(e) {
+                    Ok(r) => r,
+                    Err(d) => return Some(self.xml_error(d)),
+                };
+                if let Some((_, parts)) = self.correlation.as_mut() {
+                    parts.push(rec);
                 }
-                Event::Start(_) if level == 1 => {
-                    self.depth = 1;
-                }
-                Event::Start(ref e) | Event::Empty(ref e)
-                    if level == 3
-                        && self.correlation.is_some()
-                        && e.name().as_ref() == b"Record" =>
-                {
-                    let rec = match attributes(e) {
-                        Ok(r) => r,
-                        Err(d) => return self.xml_error(d),
-                    };
-                    if let Some((_, parts)) = self.correlation.as_mut() {
-                        parts.push(rec);
-                    }
-                    if matches!(event, Event::Start(_)) {
-                        self.skip_buf.clear();
-                        if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
-                            return self.xml_error(err.to_string());
-                        }
-                    }
-                }
-                Event::Start(e) if level == 2 && e.name().as_ref() == b"Correlation" => {
-                    let rec = match attributes(&e) {
-                        Ok(r) => r,
-                        Err(d) => return self.xml_error(d),
-                    };
-                    if rec.kind == BP {
-                        self.correlation = Some((rec, Vec::new()));
-                        self.depth = 2;
-                    } else {
-                        self.skip(rec.kind);
-                        if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
-                            return self.xml_error(err.to_string());
-                        }
-                    }
-                }
-                Event::End(e) if level == 2 && e.name().as_ref() == b"HealthData" => {
-                    self.depth = 0;
-                    self.root_closed = true;
-                }
-                Event::End(_) if level == 3 && self.correlation.is_some() => {
-                    self.depth = 1;
-                    if let Some((corr, parts)) = self.correlation.take() {
-                        let out = record::blood_pressure_to_reading(&corr, &parts)
-                            .map(|r| to_observation(&r, &self.ctx.subject));
-                        return Some(out);
-                    }
-                }
-                Event::Start(e) => {
-                    let rec = if e.name().as_ref() == b"Record" {
-                        attributes(&e).ok()
-                    } else {
-                        None
-                    };
-                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                if matches!(event, Event::Start(_)) {
                     self.skip_buf.clear();
                     if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
-                        return self.xml_error(err.to_string());
-                    }
-                    match rec {
-                        Some(r) if level == 2 => {
-                            if let Some(out) = self.map(&r) {
-                                return Some(out);
-                            }
-                        }
-                        _ if level == 2 => self.skip(name),
-                        _ => {}
+                        return Some(self.xml_error(err.to_string()));
                     }
                 }
-                Event::Empty(e) => {
-                    if level == 2 && e.name().as_ref() == b"Record" {
-                        let rec = match attributes(&e) {
-                            Ok(r) => r,
-                            Err(d) => return self.xml_error(d),
-                        };
-                        if let Some(out) = self.map(&rec) {
-                            return Some(out);
-                        }
-                    } else if level == 2 {
-                        self.skip(String::from_utf8_lossy(e.name().as_ref()).into_owned());
-                    }
-                }
-                Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                }
-                Event::Eof => {
-                    self.done = true;
-                    if !self.root_closed {
-                        return self.xml_error("the input ends before </HealthData> (truncated)");
-                    }
-                }
-                _ => {}
             }
+            Event::Start(e) if level == 2 && e.name().as_ref() == b"Correlation" => {
+                let rec = match attributes(&e) {
+                    Ok(r) => r,
+                    Err(d) => return Some(self.xml_error(d)),
+                };
+                if rec.kind == BP {
+                    self.correlation = Some((rec, Vec::new()));
+                    self.depth = 2;
+                } else {
+                    self.skip(rec.kind);
+                    if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
+                        return Some(self.xml_error(err.to_string()));
+                    }
+                }
+            }
+            Event::End(e) if level == 2 && e.name().as_ref() == b"HealthData" => {
+                self.depth = 0;
+                self.root_closed = true;
+            }
+            Event::End(_) if level == 3 && self.correlation.is_some() => {
+                self.depth = 1;
+                if let Some((corr, parts)) = self.correlation.take() {
+                    let out = record::blood_pressure_to_reading(&corr, &parts)
+                        .map(|r| to_observation(&r, &self.ctx.subject));
+                    return Some(Some(out));
+                }
+            }
+            Event::Start(e) => {
+                let rec = if e.name().as_ref() == b"Record" {
+                    attributes(&e).ok()
+                } else {
+                    None
+                };
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                self.skip_buf.clear();
+                if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
+                    return Some(self.xml_error(err.to_string()));
+                }
+                match rec {
+                    Some(r) if level == 2 => {
+                        if let Some(out) = self.map(&r) {
+                            return Some(Some(out));
+                        }
+                    }
+                    _ if level == 2 => self.skip(name),
+                    _ => {}
+                }
+            }
+            Event::Empty(e) => {
+                if level == 2 && e.name().as_ref() == b"Record" {
+                    let rec = match attributes(&e) {
+                        Ok(r) => r,
+                        Err(d) => return Some(self.xml_error(d)),
+                    };
+                    if let Some(out) = self.map(&rec) {
+                        return Some(Some(out));
+                    }
+                } else if level == 2 {
+                    self.skip(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                }
+            }
+            Event::End(_) => {
+                self.depth = self.depth.saturating_sub(1);
+            }
+            Event::Eof => {
+                self.done = true;
+                if !self.root_closed {
+                    return Some(self.xml_error("the input ends before </HealthData> (truncated)"));
+                }
+            }
+            _ => {}
         }
         None
     }

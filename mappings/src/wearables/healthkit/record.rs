@@ -94,25 +94,30 @@ fn bad(kind: &str, detail: impl Into<String>) -> MappingError {
 
 /// Device fields from HealthKit's description string, and a stable key for hashing.
 pub fn device(rec: &HkRecord) -> (DeviceInfo, String) {
-    let field = |k: &str| {
-        rec.device
-            .split(", ")
-            .find_map(|p| p.strip_prefix(k).and_then(|v| v.strip_prefix(':')))
-            .map(|v| v.trim_end_matches('>').to_owned())
-    };
+    let mut fields: [Option<&str>; 5] = [None; 5];
+    const KEYS: [&str; 5] = ["name", "manufacturer", "model", "hardware", "software"];
+    for part in rec.device.split(", ") {
+        if let Some((k, v)) = part.split_once(':')
+            && let Some(slot) = KEYS.iter().position(|key| *key == k)
+        {
+            fields[slot] = Some(v.trim_end_matches('>'));
+        }
+    }
+    let [name, manufacturer, model, hardware, software] = fields;
+    let own = |v: Option<&str>| v.map(str::to_owned);
     let info = DeviceInfo {
-        name: field("name").unwrap_or_else(|| rec.source_name.clone()),
-        manufacturer: field("manufacturer"),
-        model: field("model"),
-        software: field("software"),
+        name: name.unwrap_or(&rec.source_name).to_owned(),
+        manufacturer: own(manufacturer),
+        model: own(model),
+        software: own(software),
     };
     let key = [
-        Some(rec.source_name.clone()),
-        field("name"),
-        field("manufacturer"),
-        field("model"),
-        field("hardware"),
-        field("software"),
+        Some(rec.source_name.as_str()),
+        name,
+        manufacturer,
+        model,
+        hardware,
+        software,
     ]
     .map(Option::unwrap_or_default)
     .join("|");
