@@ -181,3 +181,27 @@ async fn a_body_over_ingest_max_bytes_answers_413() {
     assert_eq!(status, 413, "{oo}");
     assert_eq!(oo["issue"][0]["code"], "too-long");
 }
+
+#[test]
+fn check_config_reports_bad_ingest_values_with_their_key_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gateway.yaml");
+    let config = format!(
+        "{}ingest:\n  max_bytes: 0B\n  batch_size: 5000\n",
+        store_config("")
+    );
+    std::fs::write(&path, config).expect("write");
+    let (code, _, err) = support::run_cli(
+        &["check-config", "--config", &path.to_string_lossy()],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("ingest.max_bytes: must be greater than 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ingest.batch_size: must be between 1 and 1000"),
+        "{err}"
+    );
+}

@@ -12,7 +12,8 @@ pub struct IngestConfig {
     /// larger `Content-Length` answers 413; a chunked body is cut off at the limit with 413
     /// (readings already stored stay stored; re-sending is idempotent). Default 2 GiB.
     pub max_bytes: ByteSize,
-    /// Readings per batch Bundle sent to the Observation route's adapter. Default 100.
+    /// Readings per batch Bundle sent to the Observation route's adapter, 1 to 1000 (the
+    /// embedded store processes at most 1000 entries per Bundle). Default 100.
     pub batch_size: usize,
 }
 
@@ -32,10 +33,10 @@ impl IngestConfig {
         if self.max_bytes.as_u64() == 0 {
             problems.push(("ingest.max_bytes".into(), "must be greater than 0".into()));
         }
-        if !(1..=10_000).contains(&self.batch_size) {
+        if !(1..=1000).contains(&self.batch_size) {
             problems.push((
                 "ingest.batch_size".into(),
-                "must be between 1 and 10000".into(),
+                "must be between 1 and 1000".into(),
             ));
         }
         problems
