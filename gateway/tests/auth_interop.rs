@@ -3,7 +3,8 @@
 //! client_credentials + private_key_jwt; fhirgate accepts them only when that issuer is
 //! configured (JWKS discovered via openid-configuration), and opaque ones via RFC 7662.
 
-#[path = "support/auth_peers.rs"]
+#[allow(dead_code)] // shared with the adapters tests; this binary uses part of it
+#[path = "../../adapters/tests/support/peers.rs"]
 mod auth_peers;
 #[path = "support/auth.rs"]
 mod auth_support;
