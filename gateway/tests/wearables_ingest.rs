@@ -205,3 +205,51 @@ fn check_config_reports_bad_ingest_values_with_their_key_paths() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn fitbit_times_use_the_request_zone_else_the_configured_one() {
+    let config = format!("{}ingest:\n  timezone: Asia/Tokyo\n", store_config(""));
+    let gw = Gateway::start(&config);
+    let client = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.crs",
+        "--patient",
+        "p1",
+    ]));
+    let body = fixture("fitbit/fitbit-webapi-body-log-weight.json");
+    let (status, bundle) = ingest(
+        &client,
+        &gw,
+        "format=fitbit",
+        "application/json",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(statuses(&bundle), vec!["201 Created"; 4]);
+    let found: Value = client
+        .get(gw.fhir("/Observation?identifier=https://dev.fitbit.com/build/reference/web-api/body/weight-log-id|1431541739000"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        found["entry"][0]["resource"]["effectiveDateTime"], "2015-05-13T18:28:59+09:00",
+        "{found}"
+    );
+    // Same log ids: already present whatever the zone.
+    let (_, again) = ingest(
+        &client,
+        &gw,
+        "format=fitbit&timezone=America/Chicago",
+        "application/json",
+        body,
+    )
+    .await;
+    assert!(
+        statuses(&again).iter().all(|s| s.starts_with("200")),
+        "{again}"
+    );
+}

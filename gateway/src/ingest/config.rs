@@ -15,6 +15,10 @@ pub struct IngestConfig {
     /// Readings per batch Bundle sent to the Observation route's adapter, 1 to 1000 (the
     /// embedded store processes at most 1000 entries per Bundle). Default 100.
     pub batch_size: usize,
+    /// IANA zone (e.g. `Europe/Berlin`) for source times without an offset (Fitbit) when the
+    /// request has no `timezone` parameter. Unset: such times keep date precision (never the
+    /// host's zone). Default unset.
+    pub timezone: Option<String>,
 }
 
 impl Default for IngestConfig {
@@ -22,6 +26,7 @@ impl Default for IngestConfig {
         Self {
             max_bytes: ByteSize::gib(2),
             batch_size: 100,
+            timezone: None,
         }
     }
 }
@@ -38,6 +43,11 @@ impl IngestConfig {
                 "ingest.batch_size".into(),
                 "must be between 1 and 1000".into(),
             ));
+        }
+        if let Some(zone) = &self.timezone
+            && let Err(e) = fhirgate_mappings::wearables::time::zone(zone)
+        {
+            problems.push(("ingest.timezone".into(), e));
         }
         problems
     }

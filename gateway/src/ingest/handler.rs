@@ -1,4 +1,5 @@
-//! `POST /fhir/Patient/{id}/$ingest?format=omh|healthkit|fitbit[&timezone=IANA]`.
+//! `POST /fhir/Patient/{id}/$ingest?format=omh|healthkit|fitbit[&timezone=IANA]`; without
+//! `timezone`, `ingest.timezone` from the config applies.
 //!
 //! The body is never buffered whole: it is streamed ([`bridge`]) into the mapping driver
 //! ([`source::map_reader`]) on a blocking thread, mapped readings come back through a
@@ -114,6 +115,7 @@ async fn run(
         .parse()
         .map_err(GatewayError::BadRequest)?;
     let patient = request.id.clone().unwrap_or_default();
+    let zone = zone.or_else(|| state.config.ingest.timezone.clone());
     let ctx = Context::new(&patient, zone.as_deref())
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let cfg = &state.config.ingest;
