@@ -29,8 +29,13 @@ pub enum GatewayError {
     #[error("{0}")]
     NotFound(String),
     /// The method is not defined for this path (405, `not-supported`).
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    #[error("{message}")]
+    MethodNotAllowed {
+        /// What was asked.
+        message: String,
+        /// The methods the path does define, for the `Allow` header (RFC 9110 §15.5.6).
+        allow: String,
+    },
     /// The client accepts no format fhirgate writes (406, `not-supported`).
     #[error("{0}")]
     NotAcceptable(String),
@@ -66,7 +71,10 @@ pub enum GatewayError {
 impl From<PathError> for GatewayError {
     fn from(e: PathError) -> Self {
         match e.status {
-            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(e.message),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed {
+                message: e.message,
+                allow: String::new(),
+            },
             StatusCode::BAD_REQUEST => Self::BadRequest(e.message),
             _ => Self::NotFound(e.message),
         }
@@ -80,7 +88,9 @@ impl GatewayError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, IssueCode::Invalid),
             Self::MalformedJson { .. } => (StatusCode::BAD_REQUEST, IssueCode::Structure),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, IssueCode::NotFound),
-            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported),
+            Self::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported)
+            }
             Self::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, IssueCode::NotSupported),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, IssueCode::NotSupported)
@@ -132,6 +142,11 @@ impl IntoResponse for GatewayError {
             Self::AuditUnavailable => Some(1),
             _ => None,
         };
+        if let Self::MethodNotAllowed { allow, .. } = &self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()

@@ -276,3 +276,14 @@ async fn too_many_search_parameters_answer_400_not_a_database_error() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn method_not_allowed_names_the_allowed_methods() {
+    let gw = gateway();
+    let c = gw.system_client();
+    let r = c.post(gw.fhir("/Patient/1")).send().await.expect("send");
+    assert_eq!(r.headers()["allow"], "GET, PUT, PATCH, DELETE");
+    outcome(r, StatusCode::METHOD_NOT_ALLOWED, "not-supported").await;
+    let r = c.delete(gw.fhir("/metadata")).send().await.expect("send");
+    assert_eq!(r.headers()["allow"], "GET");
+}

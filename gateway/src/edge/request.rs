@@ -50,7 +50,7 @@ pub async fn build(
     check_accept(format, &parts.headers)?;
     let is_post_search =
         parts.method == Method::POST && (path == "_search" || path.ends_with("/_search"));
-    let target = parse_target(&parts.method, path)?;
+    let target = parse_target(&parts.method, path).map_err(|e| with_allow(e, path))?;
     let base_url = public_base(server, &parts.headers)?;
     let body = read_body(body, &parts.headers, server.body_limit.as_u64()).await?;
     let kind = check_content_type(
@@ -87,6 +87,27 @@ pub async fn build(
     request.query = query;
     request.headers = headers;
     Ok(request)
+}
+
+/// A 405 names the methods the path does define in `Allow` (RFC 9110 §15.5.6).
+fn with_allow(e: fhirgate_adapters::interaction::PathError, path: &str) -> GatewayError {
+    let mut error = GatewayError::from(e);
+    if let GatewayError::MethodNotAllowed { allow, .. } = &mut error {
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ];
+        *allow = methods
+            .iter()
+            .filter(|m| parse_target(m, path).is_ok())
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    error
 }
 
 /// Most query parameters a request may carry, and most comma-separated values in one;
