@@ -411,14 +411,17 @@ async fn paging_is_stable_under_concurrent_writes(s: &Store) {
         .map(|i| json!({"resource": {"resourceType": "Observation", "status": "final", "code": {"text": format!("n{i}")}, "subject": {"reference": "Patient/pg"}},
             "request": {"method": "POST", "url": "Observation"}}))
         .collect();
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
-    let r = s.post("", &bundle).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        &r.text[..r.text.len().min(500)]
-    );
+    // Two transactions: one Bundle may carry at most 1000 entries.
+    for chunk in entries.chunks(550) {
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": chunk});
+        let r = s.post("", &bundle).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            &r.text[..r.text.len().min(500)]
+        );
+    }
     let before = set(s
         .search_ids("Observation?patient=pg&_count=1000&_total=accurate")
         .await);
