@@ -131,7 +131,13 @@ fn main() -> ExitCode {
             Err(e) => config_failure(&e),
         },
         Command::CheckConfig { config } => match config::load(&config) {
-            Ok(_) => {
+            Ok(loaded) => {
+                if loaded.auth.issuers.is_empty() && !loaded.auth.sandbox.enabled {
+                    eprintln!(
+                        "{}: warning: auth: no issuer is trusted and the sandbox is off, so every /fhir call but metadata answers 401",
+                        config.display()
+                    );
+                }
                 println!("{}: ok", config.display());
                 ExitCode::SUCCESS
             }

@@ -147,3 +147,17 @@ fn the_data_directory_is_private_to_its_owner() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+#[test]
+fn check_config_warns_when_no_token_can_ever_be_accepted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = "adapters:\n  store:\n    kind: store\nroutes:\n  - resources: [\"*\"]\n    adapters: [store]\n";
+    std::fs::write(dir.path().join("g.yaml"), text).expect("write");
+    let (code, stdout, stderr) = run_cli(&["check-config", "--config", "g.yaml"], dir.path());
+    assert_eq!(code, 0, "a deny-all config is valid");
+    assert_eq!(stdout.trim(), "g.yaml: ok");
+    assert!(
+        stderr.contains("warning: auth: no issuer is trusted and the sandbox is off"),
+        "{stderr}"
+    );
+}
