@@ -44,7 +44,16 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
     let identity = if path == "metadata" {
         None
     } else {
-        match state.auth.authenticate(request.headers()).await {
+        // The identify layer already validated the token for the policy layers; reuse it.
+        let validated = request
+            .extensions()
+            .get::<Arc<crate::auth::Identity>>()
+            .cloned();
+        let identity = match validated {
+            Some(identity) => Ok(identity),
+            None => state.auth.authenticate(request.headers()).await,
+        };
+        match identity {
             Ok(identity) => Some(identity),
             Err(e) => {
                 let mut response = GatewayError::from(e).into_response();

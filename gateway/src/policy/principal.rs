@@ -43,9 +43,9 @@ impl Caller {
 }
 
 /// Middleware: when the request carries a bearer token that validates, puts its
-/// [`Principal`] into the request extensions for the rate limit, audit and cache layers.
-/// A missing or bad token changes nothing here: the edge answers 401/403 itself. Verified
-/// tokens are cached by the auth module, so the edge's own check costs a lookup.
+/// [`Principal`] into the request extensions for the rate limit, audit and cache layers,
+/// and the validated identity itself for the edge, which then does not validate again.
+/// A missing or bad token changes nothing here: the edge answers 401/403 itself.
 pub async fn identify(
     axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::state::AppState>>,
     mut request: Request<axum::body::Body>,
@@ -55,6 +55,7 @@ pub async fn identify(
         && let Ok(identity) = state.auth.authenticate(request.headers()).await
     {
         request.extensions_mut().insert(identity.principal.clone());
+        request.extensions_mut().insert(identity);
     }
     next.run(request).await
 }
