@@ -2,9 +2,11 @@
 //!
 //! No I/O and no async: every mapping is `fn(&Input) -> Result<Output, MappingError>`.
 //! [`wearables`] maps Open mHealth, Apple HealthKit and Fitbit readings to FHIR R4
-//! Observations and back; the NCPDP SCRIPT, X12 and HL7 v2 modules land with their issues.
+//! Observations and back; [`ncpdp`] maps FHIR MedicationRequest ⇄ NCPDP SCRIPT 2017071;
+//! the X12 and HL7 v2 modules land with their issues.
 #![forbid(unsafe_code)]
 
+pub mod ncpdp;
 pub mod wearables;
 
 /// Why a source record could not be mapped. Every variant names the source format; the
@@ -46,6 +48,25 @@ pub enum MappingError {
         format: &'static str,
         /// The measure, schema or type name as the source wrote it.
         measure: String,
+    },
+    /// The message is of a version this mapping does not speak (NCPDP SCRIPT: only 2017071).
+    #[error("unsupported {format} version {version:?}: fhirgate speaks {supported}")]
+    UnsupportedVersion {
+        /// Source format name, e.g. `ncpdp`.
+        format: &'static str,
+        /// The version the message declares.
+        version: String,
+        /// The version this mapping speaks, e.g. `SCRIPT 2017071`.
+        supported: &'static str,
+    },
+    /// Elements the target format requires are absent or unusable in the source (each entry
+    /// a path such as `Patient.birthDate` followed by the reason).
+    #[error("{format} requires elements the input lacks: {}", elements.join("; "))]
+    MissingElements {
+        /// Target format name, e.g. `ncpdp`.
+        format: &'static str,
+        /// `path: reason` per missing element.
+        elements: Vec<String>,
     },
     /// The XML is not well formed or ends before its root element closes.
     #[error("malformed {format} XML at byte {position}: {detail}")]
