@@ -78,9 +78,7 @@ async fn run(label: &str, config: StoreConfig, dir: std::path::PathBuf) {
     let adapter = match build(
         "bench",
         &config,
-        &BuildContext {
-            data_dir: dir.clone(),
-        },
+        &BuildContext::new(dir.clone()),
     )
     .await
     {

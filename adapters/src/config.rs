@@ -51,6 +51,15 @@ impl AdapterConfig {
         }
     }
 
+    /// The other adapters this one names in its settings, as `(key path, adapter name)`
+    /// (e.g. `("store", "store")`). They must be defined earlier in `adapters:`, because
+    /// adapters are built in config order; the gateway's config validation checks it.
+    pub fn references(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Fhir(_) | Self::Store(_) => Vec::new(),
+        }
+    }
+
     /// Builds the adapter instance `name`: opens clients and pools, reads secrets.
     ///
     /// Errors: [`AdapterError::Config`] when a secret or file cannot be read, or a

@@ -8,16 +8,22 @@
 //! Adding a kind: one module here and one variant in [`AdapterConfig`].
 #![forbid(unsafe_code)]
 
+pub mod changes;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod fhir;
 pub mod interaction;
 pub mod outcome;
 pub mod store;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use indexmap::IndexMap;
+
+pub use changes::{Change, ChangeFeed};
 pub use config::AdapterConfig;
+pub use endpoint::Endpoint;
 pub use error::AdapterError;
 pub use interaction::{FhirRequest, FhirResponse, Interaction, ResponseBody};
 
@@ -42,14 +48,65 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = resource_type;
         Vec::new()
     }
+
+    /// Non-FHIR HTTP endpoints this adapter serves on the gateway's listener (e.g.
+    /// `/ncpdp/script`); the gateway mounts them at startup. None by default.
+    fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {
+        Vec::new()
+    }
 }
 
 /// Shared handle to an adapter instance.
 pub type SharedAdapter = Arc<dyn Adapter>;
 
-/// Context every adapter gets when it is built: where runtime state lives.
-#[derive(Debug, Clone)]
+/// Context every adapter gets when it is built: where runtime state lives, the adapters
+/// built before it, the gateway's own URL and the change feed.
+#[derive(Clone)]
 pub struct BuildContext {
     /// The gateway's data directory (`server.data_dir`), created before adapters are built.
     pub data_dir: std::path::PathBuf,
+    /// The adapters built so far, in config order: an adapter naming another one in its
+    /// config (e.g. `store: store`) finds it here. Config validation guarantees such names
+    /// refer to adapters defined earlier.
+    pub adapters: IndexMap<String, SharedAdapter>,
+    /// The gateway's own bound base URL (`http://127.0.0.1:PORT`, no trailing slash), set
+    /// by the server right after it binds; empty while adapters are built and in tests
+    /// without a listener. Read it when the URL is needed, not at build time.
+    pub self_url: Arc<OnceLock<url::Url>>,
+    /// Where adapters announce resources they wrote on their own, for cache invalidation.
+    pub changes: ChangeFeed,
+}
+
+impl BuildContext {
+    /// A context with `data_dir`, no earlier adapters, no bound URL yet and a fresh feed.
+    pub fn new(data_dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            adapters: IndexMap::new(),
+            self_url: Arc::new(OnceLock::new()),
+            changes: ChangeFeed::new(),
+        }
+    }
+
+    /// The adapter named `name` built before this one. Errors: [`AdapterError::Config`]
+    /// naming `adapter` (the one being built) when there is none.
+    pub fn adapter(&self, adapter: &str, name: &str) -> Result<SharedAdapter, AdapterError> {
+        self.adapters
+            .get(name)
+            .cloned()
+            .ok_or_else(|| AdapterError::Config {
+                adapter: adapter.to_owned(),
+                detail: format!("no adapter named '{name}' is defined before this one"),
+            })
+    }
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("data_dir", &self.data_dir)
+            .field("adapters", &self.adapters.keys().collect::<Vec<_>>())
+            .field("self_url", &self.self_url.get())
+            .finish_non_exhaustive()
+    }
 }

@@ -502,9 +502,7 @@ async fn sqlite_check_is_ok_and_a_database_that_cannot_open_is_a_config_error() 
         url: "postgres://postgres@127.0.0.1:1/none".into(),
         ..Default::default()
     };
-    let ctx = fhirgate_adapters::BuildContext {
-        data_dir: std::env::temp_dir(),
-    };
+    let ctx = fhirgate_adapters::BuildContext::new(std::env::temp_dir());
     let err = fhirgate_adapters::store::build("s", &bad, &ctx).await.err();
     assert!(err.is_some_and(|e| e.status() == StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(bad.validate(), vec![]);

@@ -73,9 +73,7 @@ pub fn config(backend: Backend, seed: bool) -> (StoreConfig, std::path::PathBuf)
 
 /// Builds a store from `config`.
 pub async fn open(config: StoreConfig, dir: std::path::PathBuf) -> Store {
-    let ctx = BuildContext {
-        data_dir: dir.clone(),
-    };
+    let ctx = BuildContext::new(dir.clone());
     let adapter = build("store", &config, &ctx).await.expect("store builds");
     Store {
         adapter,

@@ -9,6 +9,7 @@ pub mod capability;
 pub mod cli;
 pub mod config;
 pub mod edge;
+pub mod endpoints;
 pub mod error;
 pub mod ingest;
 pub mod observe;
@@ -30,6 +31,7 @@ use fhirgate_conformance::IssueCode;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
+pub use endpoints::is_adapter_endpoint_path;
 pub use state::AppState;
 
 /// The whole HTTP application for `state`: FHIR under `/fhir`, the operational endpoints,
@@ -55,6 +57,9 @@ pub fn app(state: Arc<AppState>) -> Router {
     if sandbox {
         routes = routes.merge(auth::sandbox::router());
     }
+    // Adapters' own endpoints (inbound NCPDP SCRIPT, sandbox peers): under the stack below
+    // for request ids, metrics and audit, but they authenticate their callers themselves.
+    let routes = endpoints::mount(routes, &state);
     let routes = routes.with_state(state.clone());
     // The stack, outermost first. Each layer's position is deliberate:
     let stack = ServiceBuilder::new()

@@ -32,6 +32,16 @@ pub enum StartError {
     /// The audit trail or shared state could not be set up.
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
+    /// Two adapters serve the same endpoint path, or one collides with the gateway's own.
+    #[error("adapter {adapter}: endpoint {path}: {problem}")]
+    Endpoint {
+        /// The adapter serving it.
+        adapter: String,
+        /// The endpoint path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -47,24 +57,60 @@ pub enum StartError {
 
 /// Creates the data directory and builds every adapter, in config order.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, StartError> {
+    build(config).await.map(|(state, _)| state)
+}
+
+/// Like [`build_state`], also returning the adapters' [`BuildContext`] (its `self_url` is
+/// set once the listener is bound).
+async fn build(config: Config) -> Result<(Arc<AppState>, BuildContext), StartError> {
     let data_dir = config.server.data_dir.clone();
     create_private_dir(&data_dir).map_err(|source| StartError::DataDir {
         dir: data_dir.display().to_string(),
         source,
     })?;
-    let ctx_data_dir = data_dir.clone();
-    let ctx = BuildContext { data_dir };
-    let mut adapters = IndexMap::new();
+    let mut ctx = BuildContext::new(data_dir.clone());
     for (name, adapter) in &config.adapters {
         let built = adapter.build(name, &ctx).await?;
         tracing::info!(adapter = %name, kind = adapter.kind(), "adapter built");
-        adapters.insert(name.clone(), built);
+        ctx.adapters.insert(name.clone(), built);
     }
-    let auth = crate::auth::Auth::build(&config.auth, &ctx_data_dir)?;
-    let policy = crate::policy::Policy::build(&config, &ctx_data_dir).await?;
-    let mut state = AppState::with_auth(config, adapters, auth);
+    check_endpoints(&ctx.adapters)?;
+    let auth = crate::auth::Auth::build(&config.auth, &data_dir)?;
+    let policy = crate::policy::Policy::build(&config, &data_dir).await?;
+    // Resources adapters write on their own (pharmacy answers, Task updates) invalidate
+    // cached reads exactly as writes through the edge do.
+    if let Some(cache) = &policy.cache {
+        cache.follow(&ctx.changes);
+    }
+    let mut state = AppState::with_auth(config, ctx.adapters.clone(), auth);
     state.policy = policy;
-    Ok(Arc::new(state))
+    Ok((Arc::new(state), ctx))
+}
+
+/// Every adapter endpoint path is absolute, outside the gateway's own paths and unique.
+fn check_endpoints(
+    adapters: &IndexMap<String, fhirgate_adapters::SharedAdapter>,
+) -> Result<(), StartError> {
+    let mut seen: IndexMap<String, String> = IndexMap::new();
+    for (name, adapter) in adapters {
+        for endpoint in adapter.endpoints() {
+            let path = endpoint.path().to_owned();
+            let fail = |problem: String| StartError::Endpoint {
+                adapter: name.clone(),
+                path: path.clone(),
+                problem,
+            };
+            if !crate::is_adapter_endpoint_path(&path) {
+                return Err(fail(
+                    "must start with / and not be a path the gateway serves itself".into(),
+                ));
+            }
+            if let Some(other) = seen.insert(path.clone(), name.clone()) {
+                return Err(fail(format!("adapter {other} serves it already")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Serves `config` on `listen` until SIGTERM or SIGINT, then drains in-flight requests for
@@ -75,7 +121,7 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
         .unwrap_or(Duration::from_secs(30));
     // Signal handlers exist before the ready line, so an early SIGTERM still drains.
     let stop = shutdown_signal()?;
-    let state = build_state(config).await?;
+    let (state, ctx) = build(config).await?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -83,6 +129,20 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
+    // Adapters that call the gateway itself (sandbox pharmacy → /ncpdp/script) learn the
+    // bound port here; port 0 is resolved by now.
+    let reachable = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    };
+    if let Ok(url) = url::Url::parse(&format!("http://{reachable}")) {
+        let _ = ctx.self_url.set(url);
+    }
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "fhirgate listening on http://{addr}");
     let _ = stdout.flush();

@@ -61,9 +61,20 @@ impl Config {
         if self.adapters.is_empty() {
             problems.push(("adapters".into(), "at least one adapter is required".into()));
         }
-        for (name, adapter) in &self.adapters {
+        for (index, (name, adapter)) in self.adapters.iter().enumerate() {
             for p in adapter.validate() {
                 problems.push((format!("adapters.{name}.{}", p.path), p.problem));
+            }
+            // Adapters are built in config order: one naming another needs it built first.
+            for (path, other) in adapter.references() {
+                let problem = match self.adapters.get_index_of(&other) {
+                    None => format!("no adapter named '{other}' in `adapters`"),
+                    Some(i) if i >= index => {
+                        format!("adapter '{other}' must be defined before '{name}'")
+                    }
+                    Some(_) => continue,
+                };
+                problems.push((format!("adapters.{name}.{path}"), problem));
             }
         }
         if self.routes.is_empty() {

@@ -135,6 +135,28 @@ impl ResponseCache {
     }
 }
 
+impl ResponseCache {
+    /// Invalidates, as for a write through the edge, every resource adapters announce on
+    /// `feed` (writes they make on their own, e.g. Task updates from pharmacy answers).
+    /// A lagging subscriber drops everything. The task ends with the cache.
+    pub fn follow(self: &Arc<Self>, feed: &fhirgate_adapters::ChangeFeed) {
+        let mut changes = feed.subscribe();
+        let cache = Arc::downgrade(self);
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let touched = match changes.recv().await {
+                    Ok(c) => vec![Touched::Type(c.resource_type, Some(c.id))],
+                    Err(RecvError::Lagged(_)) => vec![Touched::All],
+                    Err(RecvError::Closed) => return,
+                };
+                let Some(cache) = cache.upgrade() else { return };
+                cache.invalidate(&touched).await;
+            }
+        });
+    }
+}
+
 /// Removes the entries `touched` names: reads of the resource (every instance when the id
 /// is unknown), searches of its type, and system-level searches.
 pub(super) fn apply(
