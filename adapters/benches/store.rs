@@ -75,13 +75,7 @@ impl Lcg {
 }
 
 async fn run(label: &str, config: StoreConfig, dir: std::path::PathBuf) {
-    let adapter = match build(
-        "bench",
-        &config,
-        &BuildContext::new(dir.clone()),
-    )
-    .await
-    {
+    let adapter = match build("bench", &config, &BuildContext::new(dir.clone())).await {
         Ok(a) => a,
         Err(e) => {
             println!("{label}: skipped ({e})");
