@@ -63,10 +63,10 @@ enum Command {
     /// Exit 0 all mapped, 1 nothing mapped, 3 some mapped (refusals in an OperationOutcome on
     /// stderr), 2 usage error.
     Map {
-        /// Source format: omh, healthkit, fitbit or fhir.
+        /// Source format: omh, healthkit, fitbit, hl7v2 or fhir.
         #[arg(long)]
         from: String,
-        /// Target format: fhir or omh.
+        /// Target format: fhir, omh or hl7v2.
         #[arg(long)]
         to: String,
         /// Patient id for `Observation.subject` (required for wearable sources).
@@ -76,6 +76,10 @@ enum Command {
         /// keep date precision.
         #[arg(long)]
         timezone: Option<String>,
+        /// HL7 v2 trigger event for `--to hl7v2` (e.g. S12, S15, A04, A03) instead of the one
+        /// the resource's status implies.
+        #[arg(long)]
+        event: Option<String>,
         /// Input file, or `-` (default) for stdin.
         input: Option<String>,
     },
@@ -105,12 +109,14 @@ fn main() -> ExitCode {
             to,
             patient,
             timezone,
+            event,
             input,
         } => fhirgate::cli::map::run(&fhirgate::cli::map::MapArgs {
             from,
             to,
             patient,
             timezone,
+            event,
             input,
         }),
         Command::Token {

@@ -6,6 +6,7 @@
 //! the X12 and HL7 v2 modules land with their issues.
 #![forbid(unsafe_code)]
 
+pub mod hl7v2;
 pub mod ncpdp;
 pub mod wearables;
 

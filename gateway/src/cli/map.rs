@@ -32,6 +32,8 @@ pub struct MapArgs {
     pub patient: Option<String>,
     /// `--timezone`.
     pub timezone: Option<String>,
+    /// `--event` (HL7 v2 trigger event for `--to hl7v2`).
+    pub event: Option<String>,
     /// `INPUT` (`-` or absent: stdin).
     pub input: Option<String>,
 }
@@ -64,6 +66,9 @@ pub fn run(args: &MapArgs) -> ExitCode {
     };
     match (args.from.as_str(), args.to.as_str()) {
         ("fhir", "omh") => fhir_to_omh(input),
+        // HL7 v2 (issue 9): see map_hl7v2.rs.
+        ("hl7v2", "fhir") => super::map_hl7v2::to_fhir(input, args.timezone.as_deref()),
+        ("fhir", "hl7v2") => super::map_hl7v2::from_fhir(input, args.event.as_deref()),
         (from, "fhir") => {
             let format = match from.parse::<Format>() {
                 Ok(f) => f,

@@ -1,3 +1,4 @@
 //! Subcommands of the `fhirgate` binary that do more than start the server.
 
 pub mod map;
+pub mod map_hl7v2;
