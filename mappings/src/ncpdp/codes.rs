@@ -144,17 +144,21 @@ pub fn unit_by_nci(nci: &str) -> Option<&'static QuantityUnit> {
 }
 
 /// The NCPDP unit for a FHIR Quantity: its NCI `code` (system [`NCI`] or [`NCI_THESAURUS`]),
-/// else its UCUM `code`, else its `unit` text. `None` when nothing matches.
+/// else its UCUM `code`, else (UCUM or no system) its `unit` text. `None` when nothing
+/// matches, and for codes of other systems (e.g. v3-orderableDrugForm `TAB`), which are not
+/// guessed at.
 pub fn unit_of_quantity(q: &Value) -> Option<&'static QuantityUnit> {
     let system = q["system"].as_str();
     let code = q["code"].as_str();
-    if let (Some(NCI | NCI_THESAURUS), Some(c)) = (system, code) {
-        return unit_by_nci(c);
-    }
-    if let (Some(UCUM), Some(c)) = (system, code) {
-        if let Some(u) = QUANTITY_UNITS.iter().find(|u| u.ucum == c) {
-            return Some(u);
+    match (system, code) {
+        (Some(NCI | NCI_THESAURUS), Some(c)) => return unit_by_nci(c),
+        (Some(UCUM), Some(c)) => {
+            if let Some(u) = QUANTITY_UNITS.iter().find(|u| u.ucum == c) {
+                return Some(u);
+            }
         }
+        (Some(UCUM) | None, _) => {}
+        (Some(_), _) => return None,
     }
     let text = q["unit"].as_str().or(code)?.trim().to_ascii_lowercase();
     QUANTITY_UNITS

@@ -33,6 +33,7 @@
 
 pub mod codes;
 pub mod controlled;
+pub mod fhir;
 pub mod header;
 pub mod model;
 pub mod number;
