@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod error;
 pub mod fhir;
 pub mod interaction;
+pub mod outbox;
 pub mod outcome;
 pub mod store;
 
