@@ -9,6 +9,7 @@
 pub mod hl7v2;
 pub mod ncpdp;
 pub mod wearables;
+pub mod x12;
 
 /// Why a source record could not be mapped. Every variant names the source format; the
 /// message is safe to show to the caller (it never contains a reading's value).
