@@ -82,7 +82,9 @@ fn concept(x12: Value, fhir: Option<(&str, &str)>) -> Value {
     if let Some((system, code)) = fhir {
         coding.push(json!({"system": system, "code": code}));
     }
-    json!({ "coding": coding })
+    let mut c = serde_json::Map::new();
+    c.insert("coding".into(), Value::Array(coding));
+    Value::Object(c)
 }
 
 /// A decimal as written (`10.00` stays `10.00`: the workspace keeps arbitrary precision).
@@ -164,12 +166,15 @@ fn benefit_entries(b: &Benefit) -> Vec<Value> {
     }
     let amounts = allowed(b);
     if amounts.is_empty() {
-        return vec![json!({ "type": kind })];
+        let mut e = json!({});
+        e["type"] = kind;
+        return vec![e];
     }
     amounts
         .into_iter()
         .map(|(key, value)| {
-            let mut e = json!({ "type": kind.clone() });
+            let mut e = json!({});
+            e["type"] = kind.clone();
             e[key] = value;
             e
         })
@@ -254,7 +259,7 @@ pub fn eb_to_items(b: &Benefit) -> Vec<Value> {
             lookup(&TERMS, &b.time_period).map(|c| (BENEFIT_TERM, c)),
         );
     }
-    item["benefit"] = json!(benefit_entries(b));
+    item["benefit"] = Value::Array(benefit_entries(b));
     match b.authorization_required.as_str() {
         "Y" => item["authorizationRequired"] = json!(true),
         "N" => item["authorizationRequired"] = json!(false),

@@ -144,19 +144,20 @@ pub fn eligibility_271_to_coverage_eligibility_response(
     let period = patient.and_then(|m| benefit_period(m, e.subscriber.as_ref()));
     let mut coverage = None;
     if !benefits.is_empty() {
-        let mut ins = json!({"coverage": ctx.coverage});
+        let mut ins = json!({});
+        ins["coverage"] = ctx.coverage.clone();
         if let Some(f) = inforce {
             ins["inforce"] = json!(f);
         }
         if let Some(p) = &period {
             ins["benefitPeriod"] = p.clone();
         }
-        ins["item"] = json!(benefits.iter().flat_map(eb_to_items).collect::<Vec<_>>());
-        r["insurance"] = json!([ins]);
+        ins["item"] = Value::Array(benefits.iter().flat_map(eb_to_items).collect());
+        r["insurance"] = Value::Array(vec![ins]);
         coverage = Some(confirmed_coverage(e, ctx, &insurer, inforce, period));
     }
     if !rejections.is_empty() {
-        r["error"] = json!(rejections.iter().map(|x| error(x)).collect::<Vec<_>>());
+        r["error"] = Value::Array(rejections.iter().map(|x| error(x)).collect());
     }
     Ok(MappedResponse {
         response: r,
@@ -299,7 +300,7 @@ fn confirmed_coverage(
     if let Some(p) = period {
         c["period"] = p;
     }
-    c["payor"] = json!([insurer]);
+    c["payor"] = Value::Array(vec![insurer.clone()]);
     let mut classes = Vec::new();
     let refs = e.subscriber.iter().flat_map(|s| s.name.references.iter());
     let plan_name = benefits
@@ -328,7 +329,7 @@ fn confirmed_coverage(
         (None, None) => {}
     }
     if !classes.is_empty() {
-        c["class"] = json!(classes);
+        c["class"] = Value::Array(classes);
     }
     c
 }
