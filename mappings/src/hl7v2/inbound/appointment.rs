@@ -73,7 +73,7 @@ pub fn siu(msg: &Message, st: &mut In<'_>) -> Result<Vec<MappedResource>, Mappin
     let services: Vec<Value> = segs(msg, "AIS").filter_map(|s| cwe(s.field(3))).collect();
     put(&mut a, "serviceType", json!(services));
     times(msg, sch, st, &mut a);
-    let comment: Vec<String> = after(msg, "SCH", "NTE")
+    let comment: Vec<String> = sch_notes(msg)
         .filter_map(|n| n.field(3).full_text())
         .collect();
     if !comment.is_empty() {
@@ -118,17 +118,18 @@ fn segs<'m>(msg: &'m Message, id: &'m str) -> impl Iterator<Item = &'m Segment> 
     msg.segments().iter().filter(move |s| s.id() == id)
 }
 
-/// `id` segments directly after the first `parent` segment.
-fn after<'m>(msg: &'m Message, parent: &str, id: &'m str) -> impl Iterator<Item = &'m Segment> {
+/// The NTE segments of the SCH group: after SCH and its TQ1s (SIU_S12, v2.5.1 §10.4).
+fn sch_notes(msg: &Message) -> impl Iterator<Item = &Segment> {
     let start = msg
         .segments()
         .iter()
-        .position(|s| s.id() == parent)
+        .position(|s| s.id() == "SCH")
         .map_or(usize::MAX, |i| i + 1);
     msg.segments()
         .iter()
         .skip(start)
-        .take_while(move |s| s.id() == id)
+        .skip_while(|s| s.id() == "TQ1")
+        .take_while(|s| s.id() == "NTE")
 }
 
 fn status(sch: &Segment, event: &str) -> &'static str {

@@ -18,6 +18,7 @@ use super::message::{Message, Piece, Segment};
 use super::time::Dtm;
 use super::{Context, INPUT_VERSIONS, Mapped, MappedResource, Z_SEGMENT, ZSegments};
 use crate::MappingError;
+use datatypes::pct;
 
 /// State of one inbound mapping: the context, the message version and what it collected.
 pub struct In<'a> {
@@ -168,14 +169,14 @@ impl<'a> In<'a> {
     }
 }
 
-/// A resource with its full URL and conditional-create query.
+/// A resource with its full URL and conditional-create query (`identifier=system|value`,
+/// each part percent-encoded; only for an identifier with a system).
 pub fn mapped(full_url: String, resource: Value) -> MappedResource {
-    let if_none_exist = resource["identifier"][0]["value"].as_str().map(|v| {
-        match resource["identifier"][0]["system"].as_str() {
-            Some(s) => format!("identifier={s}|{v}"),
-            None => format!("identifier={v}"),
-        }
-    });
+    let id = &resource["identifier"][0];
+    let if_none_exist = match (id["system"].as_str(), id["value"].as_str()) {
+        (Some(s), Some(v)) => Some(format!("identifier={}|{}", pct(s), pct(v))),
+        _ => None,
+    };
     MappedResource {
         full_url,
         resource,
