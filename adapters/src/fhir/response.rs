@@ -15,7 +15,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use http::header;
 
-use super::bundle::rewrite_links;
+use super::bundle::{rewrite_links, rewrite_links_in_text};
 use super::headers::response_headers;
 use super::rewrite::Base;
 use super::transport::transport_error;
@@ -147,8 +147,15 @@ pub async fn answer(
 }
 
 /// `original` with its Bundle links rewritten, or unchanged (byte for byte) when it holds
-/// none or is not valid JSON (passed on as the upstream sent it).
+/// none or is not valid JSON (passed on as the upstream sent it). The text path replaces
+/// only the link strings without building a tree; bodies it declines go through
+/// `serde_json::Value`.
 fn rewrite_body(adapter: &str, original: Bytes, upstream: &Base, public: &Base) -> Bytes {
+    match rewrite_links_in_text(&original, upstream, public) {
+        Ok(Some(text)) => return Bytes::from(text),
+        Ok(None) => return original,
+        Err(_) => {}
+    }
     let mut value: serde_json::Value = match serde_json::from_slice(&original) {
         Ok(v) => v,
         Err(_) => {
