@@ -97,7 +97,12 @@ fn all_observations() -> Vec<Value> {
                 ),
             }
             .expect("mapped");
-            out.extend(mapped.observations.into_iter().map(|r| r.expect("reading")));
+            out.extend(
+                mapped
+                    .observations
+                    .into_iter()
+                    .map(|r| r.expect("reading").to_value()),
+            );
         }
     }
     out

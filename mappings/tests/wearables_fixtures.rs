@@ -123,7 +123,7 @@ fn check_format(format: &str) {
             .iter()
             .map(|r| {
                 r.as_ref()
-                    .map(summary)
+                    .map(|o| summary(&o.to_value()))
                     .unwrap_or_else(|e| panic!("{name}: {e}"))
             })
             .collect();
@@ -169,7 +169,7 @@ fn fitbit_without_a_zone_keeps_date_precision_and_warns() {
     .expect("json");
     let m =
         fitbit::payload_to_observations(&v, &Context::new("p1", None).expect("ctx")).expect("map");
-    let first = m.observations[0].as_ref().expect("mapped");
+    let first = m.observations[0].as_ref().expect("mapped").to_value();
     assert_eq!(first["effectiveDateTime"], "2015-05-13");
     assert_eq!(m.warnings, vec![fitbit::NO_ZONE_WARNING.to_owned()]);
 }

@@ -55,6 +55,7 @@ fn omh_to_fhir_to_omh_keeps_value_unit_and_time_frame() {
         }
         let obs =
             omh::data_point_to_observation(&body, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let obs = obs.to_value();
         let back = omh::observation_to_data_point(&obs).unwrap_or_else(|e| panic!("{name}: {e}"));
         for field in CARRIED {
             if let Some(orig) = body.get(*field) {

@@ -7,26 +7,23 @@ use bytes::Bytes;
 use fhirgate_adapters::interaction::Target;
 use fhirgate_adapters::{FhirRequest, Interaction, ResponseBody};
 use fhirgate_conformance::{Issue, IssueCode, operation_outcome};
+use fhirgate_mappings::wearables::Observation;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-/// The `ifNoneExist` search for an Observation's first identifier.
-pub fn if_none_exist(obs: &Value) -> String {
-    let id = &obs["identifier"][0];
-    format!(
-        "identifier={}|{}",
-        id["system"].as_str().unwrap_or(""),
-        id["value"].as_str().unwrap_or("")
-    )
+/// The `ifNoneExist` search for an Observation's identifier.
+pub fn if_none_exist(obs: &Observation) -> String {
+    let id = obs.identifier();
+    format!("identifier={}|{}", id.system, id.value)
 }
 
 /// The batch Bundle for `observations`.
-pub fn bundle(observations: &[Value]) -> Value {
+pub fn bundle(observations: &[Observation]) -> Value {
     let entries: Vec<Value> = observations
         .iter()
         .map(|o| {
-            json!({"resource": o, "request": {"method": "POST", "url": "Observation", "ifNoneExist": if_none_exist(o)}})
+            json!({"resource": o.to_value(), "request": {"method": "POST", "url": "Observation", "ifNoneExist": if_none_exist(o)}})
         })
         .collect();
     json!({"resourceType": "Bundle", "type": "batch", "entry": entries})
@@ -43,7 +40,7 @@ pub fn failed_entry(status: &str, code: IssueCode, diagnostics: String) -> Value
 pub async fn write(
     state: &AppState,
     template: &FhirRequest,
-    observations: &[Value],
+    observations: &[Observation],
     indices: &[usize],
 ) -> Vec<Value> {
     let fail = |status: &str, code, why: &str| {

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
 use fhirgate_adapters::{FhirRequest, FhirResponse, ResponseBody};
 use fhirgate_mappings::MappingError;
-use fhirgate_mappings::wearables::Context;
+use fhirgate_mappings::wearables::{Context, Observation};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -96,7 +96,7 @@ pub async fn handle(
 }
 
 enum Item {
-    Reading(Result<Value, MappingError>),
+    Reading(Result<Observation, MappingError>),
     End(Result<Vec<String>, SourceError>),
 }
 
@@ -134,7 +134,7 @@ async fn run(
         let _ = tx.blocking_send(Item::End(result));
     });
     let mut entries: Vec<Value> = Vec::new();
-    let mut pending: Vec<(usize, Value)> = Vec::with_capacity(cfg.batch_size);
+    let mut pending: Vec<(usize, Observation)> = Vec::with_capacity(cfg.batch_size);
     let mut end = Err(SourceError::Sink("the mapper stopped".into()));
     while let Some(item) = rx.recv().await {
         match item {
@@ -201,13 +201,13 @@ async fn run(
 async fn flush(
     state: &AppState,
     request: &FhirRequest,
-    pending: &mut Vec<(usize, Value)>,
+    pending: &mut Vec<(usize, Observation)>,
     entries: &mut [Value],
 ) {
     if pending.is_empty() {
         return;
     }
-    let (indices, observations): (Vec<usize>, Vec<Value>) = pending.drain(..).unzip();
+    let (indices, observations): (Vec<usize>, Vec<Observation>) = pending.drain(..).unzip();
     let answers = batch::write(state, request, &observations, &indices).await;
     for (index, answer) in indices.into_iter().zip(answers) {
         if let Some(slot) = entries.get_mut(index) {

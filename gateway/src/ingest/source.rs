@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use fhirgate_mappings::MappingError;
 use fhirgate_mappings::wearables::healthkit::ExportReader;
-use fhirgate_mappings::wearables::{Context, fitbit, omh};
+use fhirgate_mappings::wearables::{Context, Observation, fitbit, omh};
 use serde::Deserialize;
 use serde::de::{self, Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -68,7 +68,7 @@ pub fn map_reader<R: BufRead>(
     format: Format,
     input: R,
     ctx: &Context,
-    mut emit: impl FnMut(Result<Value, MappingError>) -> Result<(), String>,
+    mut emit: impl FnMut(Result<Observation, MappingError>) -> Result<(), String>,
 ) -> Result<Vec<String>, SourceError> {
     match format {
         Format::Healthkit => {

@@ -69,7 +69,10 @@ pub struct MeasureCode {
     pub omh_schema: (&'static str, &'static str),
 }
 
-const VS: &str = "http://hl7.org/fhir/StructureDefinition/";
+/// Base of the R4 vital-signs profiles' canonical URLs.
+pub const PROFILE_BASE: &str = "http://hl7.org/fhir/StructureDefinition/";
+/// `Observation.category` code system.
+pub const CATEGORY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 
 /// The table, loaded once (a `static`).
 pub static MEASURES: &[MeasureCode] = &[
@@ -254,7 +257,7 @@ pub fn by_loinc(code: &str) -> Option<&'static MeasureCode> {
 
 /// Profile URL for a row, e.g. `http://hl7.org/fhir/StructureDefinition/heartrate`.
 pub fn profile_url(code: &MeasureCode) -> Option<String> {
-    code.profile.map(|p| format!("{VS}{p}"))
+    code.profile.map(|p| format!("{PROFILE_BASE}{p}"))
 }
 
 /// Blood-pressure component codes (systolic, diastolic).

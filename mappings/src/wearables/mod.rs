@@ -15,13 +15,16 @@ pub mod omh;
 pub mod time;
 pub mod units;
 
+use std::sync::Arc;
+
 use crate::MappingError;
+pub use observation::Observation;
 
 /// What the caller supplies, since wearable sources carry no patient identity or zone.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// `Observation.subject.reference`, e.g. `Patient/123`.
-    pub subject: String,
+    /// `Observation.subject.reference`, e.g. `Patient/123` (shared by every Observation).
+    pub subject: Arc<str>,
     /// Zone for source times without an offset (Fitbit); `None` keeps them at date precision.
     pub time_zone: Option<jiff::tz::TimeZone>,
 }
@@ -36,7 +39,7 @@ impl Context {
             .transpose()
             .map_err(|e| MappingError::invalid("context", e))?;
         Ok(Self {
-            subject: format!("Patient/{patient_id}"),
+            subject: format!("Patient/{patient_id}").into(),
             time_zone,
         })
     }
@@ -46,7 +49,7 @@ impl Context {
 #[derive(Debug, Default)]
 pub struct Mapped {
     /// One entry per reading, in source order.
-    pub observations: Vec<Result<serde_json::Value, MappingError>>,
+    pub observations: Vec<Result<Observation, MappingError>>,
     /// Warnings about the whole input (no PHI: no values, no times).
     pub warnings: Vec<String>,
 }

@@ -101,6 +101,9 @@ pub fn seconds_between(start: &str, end: &str) -> Result<f64, String> {
 
 /// HealthKit `YYYY-MM-DD HH:MM:SS ±HHMM` → `YYYY-MM-DDTHH:MM:SS±HH:MM` (offset kept).
 pub fn healthkit(text: &str) -> Result<String, String> {
+    if let Some(out) = healthkit_exact(text.as_bytes()) {
+        return Ok(out);
+    }
     let bad = || format!("{text:?} is not a HealthKit date (YYYY-MM-DD HH:MM:SS ±HHMM)");
     let mut parts = text.split(' ');
     let (Some(d), Some(t), Some(o), None) =
@@ -113,6 +116,57 @@ pub fn healthkit(text: &str) -> Result<String, String> {
     }
     let out = format!("{d}T{t}{}:{}", &o[..3], &o[3..]);
     rfc3339(&out).map_err(|_| bad())
+}
+
+/// The fast path of [`healthkit`] for the exact 25-byte shape Apple writes: checks digits
+/// and ranges (the day against its month, leap years included; seconds 00–59; offset at
+/// most ±14:00) and rearranges the bytes, without a general parser. `None` sends anything
+/// else (fractions, leap seconds, odd spacing, invalid dates) to the general path, which
+/// accepts or refuses it as before.
+fn healthkit_exact(b: &[u8]) -> Option<String> {
+    const SHAPE: &[u8; 25] = b"dddd-dd-dd dd:dd:dd sdddd";
+    if b.len() != SHAPE.len() {
+        return None;
+    }
+    for (&c, &s) in b.iter().zip(SHAPE) {
+        let ok = match s {
+            b'd' => c.is_ascii_digit(),
+            b's' => c == b'+' || c == b'-',
+            _ => c == s,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let n = |i: usize, len: usize| {
+        b[i..i + len]
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (year, month, day) = (n(0, 4), n(5, 2), n(8, 2));
+    let (hour, minute, second) = (n(11, 2), n(14, 2), n(17, 2));
+    let (oh, om) = (n(21, 2), n(23, 2));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    let offset_ok = (oh < 14 && om < 60) || (oh == 14 && om == 0);
+    if year == 0 || day == 0 || day > days || hour > 23 || minute > 59 || second > 59 || !offset_ok
+    {
+        return None;
+    }
+    let mut out = Vec::with_capacity(25);
+    out.extend_from_slice(&b[..10]);
+    out.push(b'T');
+    out.extend_from_slice(&b[11..19]);
+    out.extend_from_slice(&b[20..23]);
+    out.push(b':');
+    out.extend_from_slice(&b[23..25]);
+    String::from_utf8(out).ok()
 }
 
 /// A local date-time without offset (`2016-12-13T09:59:00.000`) placed in `zone`; `None`

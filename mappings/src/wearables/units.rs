@@ -62,6 +62,12 @@ pub static HEALTHKIT: &[UnitRule] = &[
 
 /// The UCUM code for `unit` of `measure` in `table`, if the rule exists.
 pub fn ucum(table: &[UnitRule], measure: &str, unit: &str) -> Option<&'static str> {
+    rule(table, measure, unit).map(|(_, u)| u)
+}
+
+/// The rule for `unit` of `measure` in `table`: the table's spelling of the source unit
+/// (so callers can borrow it instead of copying the source's) and the UCUM code.
+pub fn rule(table: &[UnitRule], measure: &str, unit: &str) -> Option<(&'static str, &'static str)> {
     let unit = if unit.starts_with("mmol<") && unit.ends_with(">/L") {
         "mmol/L"
     } else {
@@ -70,7 +76,16 @@ pub fn ucum(table: &[UnitRule], measure: &str, unit: &str) -> Option<&'static st
     table
         .iter()
         .find(|(m, s, _)| *m == measure && *s == unit)
-        .map(|(_, _, u)| *u)
+        .map(|(_, s, u)| (*s, *u))
+}
+
+/// `unit` as the source wrote it, borrowed from the table's spelling `known` when equal.
+pub fn source_unit(known: &'static str, unit: &str) -> std::borrow::Cow<'static, str> {
+    if known == unit {
+        std::borrow::Cow::Borrowed(known)
+    } else {
+        std::borrow::Cow::Owned(unit.to_owned())
+    }
 }
 
 /// The Open mHealth unit for a UCUM code of `measure` (reverse of [`OMH`]).

@@ -13,7 +13,7 @@ use super::{local, zone_key};
 use crate::MappingError;
 use crate::wearables::identifier::{self, HashInput};
 use crate::wearables::loinc::Measure;
-use crate::wearables::observation::{Quantity, Reading, to_observation};
+use crate::wearables::observation::{Observation, Quantity, Reading};
 use crate::wearables::time::Effective;
 use crate::wearables::{Context, Mapped};
 
@@ -87,7 +87,7 @@ pub fn heart_intraday_to_observations(
                 unit: "beats/minute".into(),
                 code: "/min",
             });
-            Ok(to_observation(&r, &ctx.subject))
+            Ok(Observation::new(r, ctx.subject.clone()))
         })
         .collect();
     Ok(Mapped {
@@ -131,7 +131,7 @@ pub fn steps_intraday_to_observations(
                 unit: "steps".into(),
                 code: "{steps}",
             });
-            Ok(to_observation(&r, &ctx.subject))
+            Ok(Observation::new(r, ctx.subject.clone()))
         })
         .collect();
     Ok(Mapped {

@@ -13,7 +13,7 @@ use super::local;
 use crate::MappingError;
 use crate::wearables::identifier;
 use crate::wearables::loinc::Measure;
-use crate::wearables::observation::{Quantity, Reading, to_observation};
+use crate::wearables::observation::{Observation, Quantity, Reading};
 use crate::wearables::time::Effective;
 use crate::wearables::{Context, Mapped};
 
@@ -39,7 +39,7 @@ fn number(entry: &Value, key: &str) -> Result<Number, MappingError> {
 fn each(
     input: &Value,
     key: &str,
-    f: impl Fn(&Value) -> Result<Value, MappingError>,
+    f: impl Fn(&Value) -> Result<Observation, MappingError>,
 ) -> Result<Mapped, MappingError> {
     let entries = input[key]
         .as_array()
@@ -68,7 +68,7 @@ pub fn weight_log_to_observations(input: &Value, ctx: &Context) -> Result<Mapped
             unit: "kg".into(),
             code: "kg",
         });
-        Ok(to_observation(&r, &ctx.subject))
+        Ok(Observation::new(r, ctx.subject.clone()))
     })
 }
 
@@ -98,6 +98,6 @@ pub fn sleep_log_to_observations(input: &Value, ctx: &Context) -> Result<Mapped,
         if let Some(main) = e["isMainSleep"].as_bool() {
             r.notes.push(format!("main sleep: {main}"));
         }
-        Ok(to_observation(&r, &ctx.subject))
+        Ok(Observation::new(r, ctx.subject.clone()))
     })
 }

@@ -2,17 +2,19 @@
 //! per mapped record, holding only the current element in memory (plus the records of an
 //! open blood-pressure correlation). Truncated or malformed XML ends the iteration with a
 //! [`MappingError::Xml`] naming the byte position.
+//!
+//! Per record it allocates only what the Observation keeps: attributes are copied into one
+//! reused [`HkRecord`] (unescaped only when they hold an entity), and the device description
+//! is parsed once per run of records naming the same device ([`DeviceCache`]).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use quick_xml::events::{BytesStart, Event};
-use serde_json::Value;
-
-use super::record::{self, BP, HkRecord};
+use super::record::{self, BP, DeviceCache, HkRecord};
 use crate::MappingError;
 use crate::wearables::Context;
-use crate::wearables::observation::to_observation;
+use crate::wearables::observation::Observation;
+use quick_xml::events::{BytesStart, Event};
 
 /// Pull reader turning `export.xml` records into Observations for [`Context::subject`].
 pub struct ExportReader<R: BufRead> {
@@ -25,6 +27,8 @@ pub struct ExportReader<R: BufRead> {
     done: bool,
     correlation: Option<(HkRecord, Vec<HkRecord>)>,
     skipped: BTreeMap<String, u64>,
+    record: HkRecord,
+    devices: DeviceCache,
 }
 
 impl<R: BufRead> ExportReader<R> {
@@ -40,6 +44,8 @@ impl<R: BufRead> ExportReader<R> {
             done: false,
             correlation: None,
             skipped: BTreeMap::new(),
+            record: HkRecord::default(),
+            devices: DeviceCache::default(),
         }
     }
 
@@ -59,7 +65,10 @@ impl<R: BufRead> ExportReader<R> {
         )]
     }
 
-    fn xml_error(&mut self, detail: impl Into<String>) -> Option<Result<Value, MappingError>> {
+    fn xml_error(
+        &mut self,
+        detail: impl Into<String>,
+    ) -> Option<Result<Observation, MappingError>> {
         self.done = true;
         Some(Err(MappingError::Xml {
             format: "healthkit",
@@ -72,13 +81,15 @@ impl<R: BufRead> ExportReader<R> {
         *self.skipped.entry(what).or_default() += 1;
     }
 
-    fn map(&mut self, rec: &HkRecord) -> Option<Result<Value, MappingError>> {
+    /// Maps the record last read into `self.record`.
+    fn map(&mut self) -> Option<Result<Observation, MappingError>> {
+        let rec = &self.record;
         if rec.kind == record::SYSTOLIC || rec.kind == record::DIASTOLIC {
             // Also inside their correlation, which is what we map.
             return None;
         }
-        match record::record_to_reading(rec) {
-            Ok(Some(r)) => Some(Ok(to_observation(&r, &self.ctx.subject))),
+        match record::record_to_reading(rec, &mut self.devices) {
+            Ok(Some(r)) => Some(Ok(Observation::new(r, self.ctx.subject.clone()))),
             Ok(None) => {
                 let what = if rec.kind == record::SLEEP {
                     format!("{} {}", rec.kind, rec.value)
@@ -91,10 +102,26 @@ impl<R: BufRead> ExportReader<R> {
             Err(e) => Some(Err(e)),
         }
     }
+
+    /// Reads the attributes of `e` into `self.record`.
+    fn read_attributes(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
+        attributes(e, &mut self.record)
+    }
 }
 
-fn attributes(e: &BytesStart<'_>) -> Result<HkRecord, String> {
-    let mut rec = HkRecord::default();
+/// Copies the attributes we use of `e` into `rec`, reusing its strings; the others end empty.
+fn attributes(e: &BytesStart<'_>, rec: &mut HkRecord) -> Result<(), String> {
+    for slot in [
+        &mut rec.kind,
+        &mut rec.unit,
+        &mut rec.value,
+        &mut rec.start,
+        &mut rec.end,
+        &mut rec.source_name,
+        &mut rec.device,
+    ] {
+        slot.clear();
+    }
     for a in e.attributes() {
         let a = a.map_err(|e| e.to_string())?;
         let slot = match a.key.as_ref() {
@@ -107,13 +134,18 @@ fn attributes(e: &BytesStart<'_>) -> Result<HkRecord, String> {
             b"device" => &mut rec.device,
             _ => continue,
         };
-        *slot = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
+        let raw = std::str::from_utf8(&a.value).map_err(|e| e.to_string())?;
+        if raw.contains('&') {
+            slot.push_str(&quick_xml::escape::unescape(raw).map_err(|e| e.to_string())?);
+        } else {
+            slot.push_str(raw);
+        }
     }
-    Ok(rec)
+    Ok(())
 }
 
 impl<R: BufRead> Iterator for ExportReader<R> {
-    type Item = Result<Value, MappingError>;
+    type Item = Result<Observation, MappingError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
@@ -135,7 +167,7 @@ impl<R: BufRead> Iterator for ExportReader<R> {
 
 impl<R: BufRead> ExportReader<R> {
     /// Handles one event: `Some(item)` to yield it, `None` to read on.
-    fn step(&mut self, event: Event<'_>) -> Option<Option<Result<Value, MappingError>>> {
+    fn step(&mut self, event: Event<'_>) -> Option<Option<Result<Observation, MappingError>>> {
         let level = self.depth + 1;
         match event {
             Event::Start(e) | Event::Empty(e)
@@ -149,12 +181,11 @@ impl<R: BufRead> ExportReader<R> {
             Event::Start(ref e) | Event::Empty(ref e)
                 if level == 3 && self.correlation.is_some() && e.name().as_ref() == b"Record" =>
             {
-                let rec = match attributes(e) {
-                    Ok(r) => r,
-                    Err(d) => return Some(self.xml_error(d)),
-                };
+                if let Err(d) = self.read_attributes(e) {
+                    return Some(self.xml_error(d));
+                }
                 if let Some((_, parts)) = self.correlation.as_mut() {
-                    parts.push(rec);
+                    parts.push(self.record.clone());
                 }
                 if matches!(event, Event::Start(_)) {
                     self.skip_buf.clear();
@@ -164,15 +195,14 @@ impl<R: BufRead> ExportReader<R> {
                 }
             }
             Event::Start(e) if level == 2 && e.name().as_ref() == b"Correlation" => {
-                let rec = match attributes(&e) {
-                    Ok(r) => r,
-                    Err(d) => return Some(self.xml_error(d)),
-                };
-                if rec.kind == BP {
-                    self.correlation = Some((rec, Vec::new()));
+                if let Err(d) = self.read_attributes(&e) {
+                    return Some(self.xml_error(d));
+                }
+                if self.record.kind == BP {
+                    self.correlation = Some((self.record.clone(), Vec::new()));
                     self.depth = 2;
                 } else {
-                    self.skip(rec.kind);
+                    self.skip(self.record.kind.clone());
                     if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
                         return Some(self.xml_error(err.to_string()));
                     }
@@ -185,39 +215,39 @@ impl<R: BufRead> ExportReader<R> {
             Event::End(_) if level == 3 && self.correlation.is_some() => {
                 self.depth = 1;
                 if let Some((corr, parts)) = self.correlation.take() {
-                    let out = record::blood_pressure_to_reading(&corr, &parts)
-                        .map(|r| to_observation(&r, &self.ctx.subject));
+                    let out = record::blood_pressure_to_reading(&corr, &parts, &mut self.devices)
+                        .map(|r| Observation::new(r, self.ctx.subject.clone()));
                     return Some(Some(out));
                 }
             }
             Event::Start(e) => {
-                let rec = if e.name().as_ref() == b"Record" {
-                    attributes(&e).ok()
+                let record = level == 2 && e.name().as_ref() == b"Record";
+                if record && let Err(d) = self.read_attributes(&e) {
+                    return Some(self.xml_error(d));
+                }
+                let name = if level == 2 && !record {
+                    Some(String::from_utf8_lossy(e.name().as_ref()).into_owned())
                 } else {
                     None
                 };
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 self.skip_buf.clear();
                 if let Err(err) = self.xml.read_to_end_into(e.name(), &mut self.skip_buf) {
                     return Some(self.xml_error(err.to_string()));
                 }
-                match rec {
-                    Some(r) if level == 2 => {
-                        if let Some(out) = self.map(&r) {
-                            return Some(Some(out));
-                        }
+                if record {
+                    if let Some(out) = self.map() {
+                        return Some(Some(out));
                     }
-                    _ if level == 2 => self.skip(name),
-                    _ => {}
+                } else if let Some(name) = name {
+                    self.skip(name);
                 }
             }
             Event::Empty(e) => {
                 if level == 2 && e.name().as_ref() == b"Record" {
-                    let rec = match attributes(&e) {
-                        Ok(r) => r,
-                        Err(d) => return Some(self.xml_error(d)),
-                    };
-                    if let Some(out) = self.map(&rec) {
+                    if let Err(d) = self.read_attributes(&e) {
+                        return Some(self.xml_error(d));
+                    }
+                    if let Some(out) = self.map() {
                         return Some(Some(out));
                     }
                 } else if level == 2 {

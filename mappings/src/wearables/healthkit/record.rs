@@ -9,6 +9,8 @@
 //! Sleep: asleep samples (`HKCategoryValueSleepAnalysisAsleep*`) become 93832-4 valued by
 //! their length, in whole minutes when exact, else seconds; in-bed and awake are skipped.
 
+use std::sync::Arc;
+
 use crate::MappingError;
 use crate::wearables::identifier::{self, HashInput};
 use crate::wearables::loinc::{self, Measure};
@@ -94,9 +96,49 @@ fn bad(kind: &str, detail: impl Into<String>) -> MappingError {
 
 /// Device fields from HealthKit's description string, and a stable key for hashing.
 pub fn device(rec: &HkRecord) -> (DeviceInfo, String) {
+    device_of(&rec.source_name, &rec.device)
+}
+
+/// The part of a `device` description that names the device: without the leading
+/// `<<HKDevice: 0x…>` object address, which changes from record to record.
+fn stable_device(description: &str) -> &str {
+    match description.split_once(", ") {
+        Some((head, rest)) if head.starts_with("<<HKDevice:") => rest,
+        _ => description,
+    }
+}
+
+/// The last device seen, parsed once: an export names the same device on runs of records.
+#[derive(Debug, Default)]
+pub struct DeviceCache {
+    source_name: String,
+    device: String,
+    parsed: Option<(Arc<DeviceInfo>, String)>,
+}
+
+impl DeviceCache {
+    /// The device of `rec` and its hashing key ([`device`]), parsed again only when the
+    /// source name or the device (address aside) differs from the previous record's.
+    pub fn get(&mut self, rec: &HkRecord) -> (Arc<DeviceInfo>, &str) {
+        let stable = stable_device(&rec.device);
+        if self.source_name != rec.source_name || self.device != stable {
+            self.parsed = None;
+            self.source_name.clone_from(&rec.source_name);
+            self.device.clear();
+            self.device.push_str(stable);
+        }
+        let (info, key) = self.parsed.get_or_insert_with(|| {
+            let (info, key) = device_of(&rec.source_name, stable);
+            (Arc::new(info), key)
+        });
+        (info.clone(), key)
+    }
+}
+
+fn device_of(source_name: &str, description: &str) -> (DeviceInfo, String) {
     let mut fields: [Option<&str>; 5] = [None; 5];
     const KEYS: [&str; 5] = ["name", "manufacturer", "model", "hardware", "software"];
-    for part in rec.device.split(", ") {
+    for part in description.split(", ") {
         if let Some((k, v)) = part.split_once(':')
             && let Some(slot) = KEYS.iter().position(|key| *key == k)
         {
@@ -106,13 +148,13 @@ pub fn device(rec: &HkRecord) -> (DeviceInfo, String) {
     let [name, manufacturer, model, hardware, software] = fields;
     let own = |v: Option<&str>| v.map(str::to_owned);
     let info = DeviceInfo {
-        name: name.unwrap_or(&rec.source_name).to_owned(),
+        name: name.unwrap_or(source_name).to_owned(),
         manufacturer: own(manufacturer),
         model: own(model),
         software: own(software),
     };
     let key = [
-        Some(rec.source_name.as_str()),
+        Some(source_name),
         name,
         manufacturer,
         model,
@@ -132,16 +174,15 @@ fn effective(rec: &HkRecord, period: bool) -> Result<Effective, MappingError> {
             detail,
         })
     };
-    let (s, e) = (tf(&rec.start)?, tf(&rec.end)?);
-    Ok(if s == e && !period {
-        Effective::DateTime(s)
+    Ok(if rec.start == rec.end && !period {
+        Effective::DateTime(tf(&rec.start)?)
     } else {
-        Effective::Period(s, e)
+        Effective::Period(tf(&rec.start)?, tf(&rec.end)?)
     })
 }
 
 fn quantity(rec: &HkRecord, table_key: &str) -> Result<Quantity, MappingError> {
-    let code = units::ucum(units::HEALTHKIT, table_key, &rec.unit).ok_or_else(|| {
+    let (known, code) = units::rule(units::HEALTHKIT, table_key, &rec.unit).ok_or_else(|| {
         MappingError::UnknownUnit {
             format: "healthkit",
             measure: rec.kind.clone(),
@@ -156,26 +197,27 @@ fn quantity(rec: &HkRecord, table_key: &str) -> Result<Quantity, MappingError> {
     let value = units::number(&text).ok_or_else(|| bad(&rec.kind, "value is not a decimal"))?;
     Ok(Quantity {
         value,
-        unit: rec.unit.clone(),
+        unit: units::source_unit(known, &rec.unit),
         code,
     })
 }
 
 fn reading(
     rec: &HkRecord,
+    devices: &mut DeviceCache,
     measure: Measure,
     eff: Effective,
     value_key: &str,
     unit: &str,
 ) -> Reading {
-    let (info, device_key) = device(rec);
+    let (info, device_key) = devices.get(rec);
     let id = identifier::hashed(&HashInput {
         format: "healthkit",
         measure: &rec.kind,
         time_frame: &format!("{}/{}", rec.start, rec.end),
         value: value_key,
         unit,
-        device: &device_key,
+        device: device_key,
     });
     let mut r = Reading::new(measure, eff, id);
     r.device = Some(info);
@@ -183,7 +225,10 @@ fn reading(
 }
 
 /// Maps a quantity or sleep `Record`. `Ok(None)`: a type or sleep value we skip.
-pub fn record_to_reading(rec: &HkRecord) -> Result<Option<Reading>, MappingError> {
+pub fn record_to_reading(
+    rec: &HkRecord,
+    devices: &mut DeviceCache,
+) -> Result<Option<Reading>, MappingError> {
     if rec.kind == SLEEP {
         if !rec.value.starts_with("HKCategoryValueSleepAnalysisAsleep") {
             return Ok(None);
@@ -198,7 +243,7 @@ pub fn record_to_reading(rec: &HkRecord) -> Result<Option<Reading>, MappingError
         } else {
             (secs, "s")
         };
-        let mut r = reading(rec, Measure::SleepDuration, eff, &rec.value, u);
+        let mut r = reading(rec, devices, Measure::SleepDuration, eff, &rec.value, u);
         r.value = Some(Quantity {
             value: v.into(),
             unit: u.into(),
@@ -216,6 +261,7 @@ pub fn record_to_reading(rec: &HkRecord) -> Result<Option<Reading>, MappingError
     };
     let mut r = reading(
         rec,
+        devices,
         measure,
         effective(rec, measure == Measure::StepCount)?,
         &rec.value,
@@ -229,6 +275,7 @@ pub fn record_to_reading(rec: &HkRecord) -> Result<Option<Reading>, MappingError
 pub fn blood_pressure_to_reading(
     corr: &HkRecord,
     parts: &[HkRecord],
+    devices: &mut DeviceCache,
 ) -> Result<Reading, MappingError> {
     let find = |t: &str| {
         parts
@@ -247,6 +294,7 @@ pub fn blood_pressure_to_reading(
             kind: BP.into(),
             ..src.clone()
         },
+        devices,
         Measure::BloodPressure,
         effective(corr, false)?,
         &format!("{}/{}", sys.value, dia.value),

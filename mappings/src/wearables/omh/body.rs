@@ -68,14 +68,15 @@ pub fn unit_value(measure: &str, body: &Value, field: &str) -> Result<Quantity, 
     let unit = uv["unit"].as_str().ok_or_else(|| {
         MappingError::invalid("omh", format!("{measure}: {field}.unit is missing"))
     })?;
-    let code = units::ucum(units::OMH, measure, unit).ok_or_else(|| MappingError::UnknownUnit {
-        format: "omh",
-        measure: measure.into(),
-        unit: unit.into(),
-    })?;
+    let (known, code) =
+        units::rule(units::OMH, measure, unit).ok_or_else(|| MappingError::UnknownUnit {
+            format: "omh",
+            measure: measure.into(),
+            unit: unit.into(),
+        })?;
     Ok(Quantity {
         value,
-        unit: unit.into(),
+        unit: units::source_unit(known, unit),
         code,
     })
 }

@@ -11,14 +11,19 @@ use serde_json::Value;
 use super::body;
 use crate::MappingError;
 use crate::wearables::identifier;
-use crate::wearables::observation::{DeviceInfo, to_observation};
+use std::sync::Arc;
+
+use crate::wearables::observation::{DeviceInfo, Observation};
 use crate::wearables::{Context, Mapped};
 
 /// Maps one data point or bare body to an Observation for `ctx.subject`.
 ///
 /// Errors: not an object, unknown schema or namespace, and every body error of
 /// [`body::body_to_reading`].
-pub fn data_point_to_observation(point: &Value, ctx: &Context) -> Result<Value, MappingError> {
+pub fn data_point_to_observation(
+    point: &Value,
+    ctx: &Context,
+) -> Result<Observation, MappingError> {
     let Some(obj) = point.as_object() else {
         return Err(MappingError::invalid(
             "omh",
@@ -43,10 +48,10 @@ pub fn data_point_to_observation(point: &Value, ctx: &Context) -> Result<Value, 
                 r.identifier = identifier::source(identifier::OMH_ID, id);
             }
             if let Some(src) = header["acquisition_provenance"]["source_name"].as_str() {
-                r.device = Some(DeviceInfo {
+                r.device = Some(Arc::new(DeviceInfo {
                     name: src.to_owned(),
                     ..DeviceInfo::default()
-                });
+                }));
             }
             r
         }
@@ -65,7 +70,7 @@ pub fn data_point_to_observation(point: &Value, ctx: &Context) -> Result<Value, 
             ));
         }
     };
-    Ok(to_observation(&reading, &ctx.subject))
+    Ok(Observation::new(reading, ctx.subject.clone()))
 }
 
 /// Maps a data point, a bare body, or a JSON array of either.

@@ -63,7 +63,9 @@ fn a_statistic_over_an_instant_is_refused() {
 fn a_statistic_goes_to_method_text() {
     let body = json!({"heart_rate": {"value": 60, "unit": "beats/min"}, "descriptive_statistic": "maximum",
         "effective_time_frame": {"time_interval": {"start_date_time": "2020-02-05T07:00:00Z", "end_date_time": "2020-02-05T08:00:00Z"}}});
-    let o = super::data_point_to_observation(&body, &ctx()).expect("mapped");
+    let o = super::data_point_to_observation(&body, &ctx())
+        .expect("mapped")
+        .to_value();
     assert_eq!(o["method"]["text"], "descriptive statistic: maximum");
     let back = super::observation_to_data_point(&o).expect("reverse");
     assert_eq!(back["body"]["descriptive_statistic"], "maximum");
@@ -78,7 +80,9 @@ fn same_body_same_identifier_and_a_different_value_another() {
         r#"{"body_weight": {"value": 72.2, "unit": "kg"}, "effective_time_frame": {"date_time": "2020-02-05T07:25:00Z"}}"#,
     );
     let id = |v| {
-        super::data_point_to_observation(&v, &ctx()).expect("mapped")["identifier"][0]["value"]
+        super::data_point_to_observation(&v, &ctx())
+            .expect("mapped")
+            .to_value()["identifier"][0]["value"]
             .clone()
     };
     assert_eq!(id(a.clone()), id(a.clone()));
@@ -90,7 +94,9 @@ fn values_keep_their_digits() {
     let body = parse(
         r#"{"body_weight": {"value": 72.10, "unit": "lb"}, "effective_time_frame": {"date_time": "2020-02-05T07:25:00Z"}}"#,
     );
-    let o = super::data_point_to_observation(&body, &ctx()).expect("mapped");
+    let o = super::data_point_to_observation(&body, &ctx())
+        .expect("mapped")
+        .to_value();
     assert_eq!(o["valueQuantity"]["value"].to_string(), "72.10");
     assert_eq!(o["valueQuantity"]["code"], "[lb_av]");
 }
