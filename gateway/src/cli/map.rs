@@ -69,6 +69,9 @@ pub fn run(args: &MapArgs) -> ExitCode {
         // HL7 v2 (issue 9): see map_hl7v2.rs.
         ("hl7v2", "fhir") => super::map_hl7v2::to_fhir(input, args.timezone.as_deref()),
         ("fhir", "hl7v2") => super::map_hl7v2::from_fhir(input, args.event.as_deref()),
+        // NCPDP SCRIPT 2017071 (issue 7): see map_ncpdp.rs.
+        ("ncpdp", "fhir") => super::map_ncpdp::to_fhir(input, args.patient.as_deref()),
+        ("fhir", "ncpdp") => super::map_ncpdp::from_fhir(input),
         (from, "fhir") => {
             let format = match from.parse::<Format>() {
                 Ok(f) => f,

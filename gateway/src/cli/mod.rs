@@ -2,3 +2,4 @@
 
 pub mod map;
 pub mod map_hl7v2;
+pub mod map_ncpdp;

@@ -10,19 +10,21 @@
 //! - [`controlled_substance`]`(p, &`[`ScheduledIngredients`]`)` → `Some(reason)` for a
 //!   DEA-scheduled drug (RxNorm ingredient list, or the [`DEA_SCHEDULE_EXTENSION`] flag).
 //! - [`medication_request_to_new_rx`] / [`medication_request_to_cancel_rx`]`(p, &`[`Header`]`)`
-//!   → XML `String`; both refuse with [`MappingError::MissingElements`] what the check names.
+//!   → XML `String`; both refuse with [`MappingError::MissingElements`](crate::MappingError::MissingElements) what the check names.
 //!   [`prescription_to_transaction`] + [`write_message`] build without the check.
 //! - [`status`], [`error`], [`verify`]`(&Header, …)` → XML; [`rx_fill`] (sandbox pharmacy:
 //!   an RxFill answering a parsed NewRx), [`rx_renewal_response`], [`rx_change_response`]
 //!   (the prescriber's [`Response`] to a parsed request; [`decision_from_task`] reads it from
 //!   a FHIR Task). [`Header::reply_to`] makes the header of an answer.
+//! - [`medication_dispense_to_rx_fill`]`(dispense, &Prescription, &Header)` → RxFill XML
+//!   (a FHIR-side pharmacy, and `fhirgate map --from fhir --to ncpdp`).
 //!
 //! Inbound (any direction):
 //! - [`parse_message`]`(&[u8])` → [`Message`] { `header`: [`ParsedHeader`], `body`: [`Body`],
 //!   `version`, `version_declared` }. 2017071 only (`version="2017071"` or
 //!   `TransactionVersion="20170715"`); a message declaring no version at all (the
 //!   namespace-less REMS NewRx) is read as 2017071 with `version_declared: false`; any other
-//!   version → [`MappingError::UnsupportedVersion`] naming it. Never panics on any input.
+//!   version → [`MappingError::UnsupportedVersion`](crate::MappingError::UnsupportedVersion) naming it. Never panics on any input.
 //! - [`message_to_fhir`]`(&Message, &`[`InboundContext`]`)` → `Vec<Value>` (see
 //!   [`to_fhir`] for the resources and their ids).
 //! - [`task_update`]`(&Message)` → `Option<`[`TaskUpdate`]`>` (`status`, `business_status`)
@@ -33,6 +35,7 @@
 
 pub mod codes;
 pub mod controlled;
+pub mod dispense;
 pub mod fhir;
 pub mod header;
 pub mod model;
@@ -51,6 +54,7 @@ pub mod xml;
 pub use controlled::{
     DEA_SCHEDULE_EXTENSION, ScheduledIngredient, ScheduledIngredients, controlled_substance,
 };
+pub use dispense::medication_dispense_to_rx_fill;
 pub use header::Header;
 pub use model::{
     Address, BenefitsCoordination, Body, Communication, FillStatus, MedicationData, Message, Name,
@@ -70,6 +74,3 @@ pub use write::write_message;
 
 #[cfg(test)]
 mod tests;
-
-#[allow(unused_imports)]
-use crate::MappingError;

@@ -223,12 +223,14 @@ pub fn parse(xml: &[u8]) -> Result<Element, MappingError> {
                 }
             }
             Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
+                // SCRIPT has no mixed content: text after an element's first child is the
+                // indentation between children, not data.
+                if let Some(top) = stack.last_mut().filter(|top| top.children.is_empty()) {
                     let text = t
                         .decode()
                         .map_err(|e| xml_error(position, e.to_string()))?;
                     top.text.push_str(&text);
-                } else if !t.iter().all(u8::is_ascii_whitespace) {
+                } else if stack.is_empty() && !t.iter().all(u8::is_ascii_whitespace) {
                     return Err(xml_error(position, "text outside the root element"));
                 }
             }
