@@ -99,36 +99,43 @@ impl Message {
     }
 }
 
-/// One segment: its id and raw fields. `fields[0]` is the segment id; for MSH, `fields[1]`
-/// is the field separator and `fields[2]` the encoding characters, so `field(n)` is SEG-n
-/// for every segment.
+/// One segment: its raw ER7 text and where each field lies in it. `bounds[0]` is the segment
+/// id; for MSH, `bounds[1]` is the field separator and `bounds[2]` the encoding characters,
+/// so `field(n)` is SEG-n for every segment.
 #[derive(Debug, Clone)]
 pub struct Segment {
-    pub(crate) fields: Vec<String>,
+    pub(crate) raw: String,
+    pub(crate) bounds: Vec<(u32, u32)>,
     pub(crate) delimiters: Delimiters,
 }
 
 impl Segment {
     /// The segment id, e.g. `PID` or `ZDS`.
     pub fn id(&self) -> &str {
-        &self.fields[0]
+        self.slice(0)
+    }
+
+    fn slice(&self, n: usize) -> &str {
+        self.bounds
+            .get(n)
+            .and_then(|&(a, b)| self.raw.get(a as usize..b as usize))
+            .unwrap_or("")
     }
 
     /// Number of the last field present (0 for a segment with only its id).
     pub fn last_field(&self) -> usize {
-        self.fields.len() - 1
+        self.bounds.len().saturating_sub(1)
     }
 
     /// SEG-`n` (1-based); an absent field reads as empty.
     pub fn field(&self, n: usize) -> Piece<'_> {
-        let raw = self.fields.get(n).map_or("", String::as_str);
-        let level = if self.id() == "MSH" && (n == 1 || n == 2) {
+        let level = if (n == 1 || n == 2) && self.id() == "MSH" {
             Level::Literal
         } else {
             Level::Field
         };
         Piece {
-            raw,
+            raw: self.slice(n),
             level,
             d: self.delimiters,
         }
@@ -141,16 +148,7 @@ impl Segment {
 
     /// The segment as ER7 text with the message's delimiters (no terminator).
     pub fn to_er7(&self) -> String {
-        let sep = self.delimiters.field.to_string();
-        if self.id() == "MSH" {
-            let rest = self.fields.get(3..).unwrap_or(&[]).join(&sep);
-            format!(
-                "MSH{sep}{}{sep}{rest}",
-                self.fields.get(2).map_or("", |s| s)
-            )
-        } else {
-            self.fields.join(&sep)
-        }
+        self.raw.clone()
     }
 }
 

@@ -120,19 +120,26 @@ fn segment(line: &str, d: Delimiters, first: bool, index: usize) -> Result<Segme
             index + 1
         )));
     }
-    let fields = if first {
-        let after = &line[3 + d.field.len_utf8()..];
-        let (encoding, rest) = after.split_once(d.field).unwrap_or((after, ""));
-        let mut f = vec!["MSH".to_owned(), d.field.to_string(), encoding.to_owned()];
-        if !rest.is_empty() || after.contains(d.field) {
-            f.extend(rest.split(d.field).map(str::to_owned));
+    if line.len() > u32::MAX as usize {
+        return Err(invalid(format!("segment {}: longer than 4 GiB", index + 1)));
+    }
+    // Field n spans bounds[n]; for MSH, field 1 is the separator itself (byte 3). The id was
+    // checked above, so a longer line has the separator at byte 3.
+    let sep = d.field.len_utf8();
+    let mut bounds = vec![(0u32, 3u32)];
+    if first {
+        bounds.push((3, (3 + sep) as u32));
+    }
+    if line.len() > 3 {
+        let mut at = 3 + sep;
+        for part in line[at..].split(d.field) {
+            bounds.push((at as u32, (at + part.len()) as u32));
+            at += part.len() + sep;
         }
-        f
-    } else {
-        line.split(d.field).map(str::to_owned).collect()
-    };
+    }
     Ok(Segment {
-        fields,
+        raw: line.to_owned(),
+        bounds,
         delimiters: d,
     })
 }
