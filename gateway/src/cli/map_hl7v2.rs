@@ -297,7 +297,7 @@ pub fn from_fhir(mut input: impl Read, event: Option<&str>) -> ExitCode {
             Ok(m) => {
                 let sep = if report.mapped == 0 { "" } else { "\n" };
                 report.mapped += 1;
-                if write!(out, "{sep}{}\n", m.message).is_err() {
+                if writeln!(out, "{sep}{}", m.message).is_err() {
                     return ExitCode::from(1);
                 }
                 for w in m.warnings {

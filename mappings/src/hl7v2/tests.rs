@@ -223,3 +223,82 @@ fn unsupported_messages_and_versions() {
     let m = parse(b"MSH|^~\\&|A|B|C|D|2024||SIU^S12|1|P|2.5\rPID|1||X").expect("parse");
     assert!(message_to_fhir(&m, &ctx).is_err(), "SIU without SCH");
 }
+
+#[test]
+fn obx_value_types_sn_st_tx_dt_and_reference_ranges() {
+    let msg = parse(
+        b"MSH|^~\\&|LAB||||20240301||ORU^R01|7|P|2.5.1\r\
+PID|1||P1^^^LAB^MR||Doe^Jane\r\
+OBR|1|||24331-1^Lipid panel^LN|||20240301083000-0500\r\
+OBX|1|SN|2093-3^Cholesterol^LN||>^200|mg/dL^^UCUM|<200|H|||F\r\
+OBX|2|SN|5811-5^Specific gravity^LN||^1.010^-^1.030||1.005-1.030||||F\r\
+OBX|3|SN|8061-4^ANA titer^LN||^1^:^160||||||F\r\
+OBX|4|TX|19146-0^Comment^LN||first line~second \\T\\ line||||||C\r\
+OBX|5|DT|11778-8^Delivery date^LN||20240915||||||P\r\
+OBX|6|NM|2345-7^Glucose^LN||+0095.50|mg/dL|70-99|HH|||F|||20240301084500\r\
+OBX|7|NM|2339-0^Glucose^LN||abc|mg/dL||||F\r\
+OBX|8|ED|X^Image^L||^AP^PDF^Base64^AAA=||||||F\r",
+    )
+    .expect("parse");
+    let ctx = Context::new(Some("America/Chicago")).expect("zone");
+    let m = message_to_fhir(&msg, &ctx).expect("map");
+    let obs: Vec<&serde_json::Value> = m
+        .resources
+        .iter()
+        .map(|r| &r.resource)
+        .filter(|r| r["resourceType"] == "Observation")
+        .collect();
+    assert_eq!(obs.len(), 8);
+    assert_eq!(obs[0]["valueQuantity"]["comparator"], ">");
+    assert_eq!(obs[0]["valueQuantity"]["value"].to_string(), "200");
+    assert_eq!(obs[0]["valueQuantity"]["code"], "mg/dL");
+    assert_eq!(
+        obs[0]["referenceRange"][0]["high"]["value"].to_string(),
+        "200"
+    );
+    assert_eq!(
+        obs[0]["effectiveDateTime"], "2024-03-01T08:30:00-05:00",
+        "from OBR-7"
+    );
+    assert_eq!(obs[1]["valueRange"]["low"]["value"].to_string(), "1.010");
+    assert_eq!(obs[1]["valueRange"]["high"]["value"].to_string(), "1.030");
+    assert_eq!(
+        obs[1]["referenceRange"][0]["low"]["value"].to_string(),
+        "1.005"
+    );
+    assert_eq!(obs[2]["valueRatio"]["numerator"]["value"].to_string(), "1");
+    assert_eq!(
+        obs[2]["valueRatio"]["denominator"]["value"].to_string(),
+        "160"
+    );
+    assert_eq!(obs[3]["valueString"], "first line\nsecond & line");
+    assert_eq!(obs[3]["status"], "corrected");
+    assert_eq!(obs[4]["valueDateTime"], "2024-09-15");
+    assert_eq!(obs[4]["status"], "preliminary");
+    assert_eq!(obs[5]["valueQuantity"]["value"].to_string(), "95.50");
+    assert_eq!(
+        obs[5]["effectiveDateTime"], "2024-03-01T08:45:00-06:00",
+        "zone rule, CST"
+    );
+    assert_eq!(obs[5]["interpretation"][0]["coding"][0]["code"], "HH");
+    assert_eq!(
+        obs[5]["referenceRange"][0]["low"]["value"].to_string(),
+        "70"
+    );
+    assert_eq!(obs[6]["valueString"], "abc");
+    assert!(obs[7].get("valueString").is_none() && obs[7].get("valueQuantity").is_none());
+    assert!(
+        m.warnings
+            .iter()
+            .any(|w| w.contains("type NM is not a number"))
+    );
+    assert!(
+        m.warnings
+            .iter()
+            .any(|w| w.contains("type ED is not mapped"))
+    );
+    assert!(
+        obs.iter()
+            .all(|o| o["subject"]["reference"] == m.resources[8].full_url.as_str())
+    );
+}
