@@ -32,6 +32,10 @@ pub enum AdapterConfig {
     Fhir(crate::fhir::FhirConfig),
     /// `kind: store` — the embedded FHIR store (SQLite or PostgreSQL).
     Store(crate::store::StoreConfig),
+    /// `kind: ncpdp` — e-prescribing to pharmacies in NCPDP SCRIPT 2017071.
+    Ncpdp(crate::ncpdp::NcpdpConfig),
+    /// `kind: sandbox-pharmacy` — the built-in pharmacy answering NCPDP SCRIPT.
+    SandboxPharmacy(crate::sandbox_pharmacy::SandboxPharmacyConfig),
 }
 
 impl AdapterConfig {
@@ -40,6 +44,8 @@ impl AdapterConfig {
         match self {
             Self::Fhir(_) => "fhir",
             Self::Store(_) => "store",
+            Self::Ncpdp(_) => "ncpdp",
+            Self::SandboxPharmacy(_) => "sandbox-pharmacy",
         }
     }
 
@@ -48,6 +54,8 @@ impl AdapterConfig {
         match self {
             Self::Fhir(c) => c.validate(),
             Self::Store(c) => c.validate(),
+            Self::Ncpdp(c) => c.validate(),
+            Self::SandboxPharmacy(c) => c.validate(),
         }
     }
 
@@ -56,7 +64,8 @@ impl AdapterConfig {
     /// adapters are built in config order; the gateway's config validation checks it.
     pub fn references(&self) -> Vec<(String, String)> {
         match self {
-            Self::Fhir(_) | Self::Store(_) => Vec::new(),
+            Self::Fhir(_) | Self::Store(_) | Self::SandboxPharmacy(_) => Vec::new(),
+            Self::Ncpdp(c) => vec![("store".into(), c.store.clone())],
         }
     }
 
@@ -72,6 +81,8 @@ impl AdapterConfig {
         match self {
             Self::Fhir(c) => crate::fhir::build(name, c, ctx).await,
             Self::Store(c) => crate::store::build(name, c, ctx).await,
+            Self::Ncpdp(c) => crate::ncpdp::build(name, c, ctx).await,
+            Self::SandboxPharmacy(c) => crate::sandbox_pharmacy::build(name, c, ctx).await,
         }
     }
 }

@@ -14,8 +14,10 @@ pub mod endpoint;
 pub mod error;
 pub mod fhir;
 pub mod interaction;
+pub mod ncpdp;
 pub mod outbox;
 pub mod outcome;
+pub mod sandbox_pharmacy;
 pub mod store;
 
 use std::sync::{Arc, OnceLock};

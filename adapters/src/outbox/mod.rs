@@ -16,6 +16,7 @@ mod queue;
 
 pub use backoff::Backoff;
 pub use config::{OutboxConfig, RetryConfig};
+pub use db::now_ms;
 pub use dispatch::{Deliver, Delivery, Dispatcher};
 pub use inbox::Inbox;
 pub use queue::{Enqueued, Message, MessageState, NewMessage, Outbox, StateCounts};

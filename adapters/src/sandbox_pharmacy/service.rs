@@ -1,0 +1,395 @@
+//! The sandbox pharmacy adapter and its endpoints: `POST /sandbox/pharmacy/script`
+//! (SCRIPT in, Status/Error out), `GET /sandbox/pharmacy/stats` and, with `admin: true`,
+//! `POST /sandbox/pharmacy/mode`. All require HTTP Basic with the sandbox secret.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use fhirgate_conformance::IssueCode;
+use fhirgate_mappings::ncpdp::{Body, Header, Message, error, parse_message, status};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+
+use super::config::{Mode, SandboxPharmacyConfig};
+use super::follow_up;
+use super::ledger::{Entry, Ledger};
+use super::required::missing_elements;
+use crate::ncpdp::credential::{self, Secret, basic_credentials};
+use crate::outcome::error_response;
+use crate::{
+    Adapter, AdapterError, BuildContext, Endpoint, FhirRequest, FhirResponse, SharedAdapter,
+};
+
+/// Counters for tests and demos (`GET /sandbox/pharmacy/stats`).
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Every POST to the script endpoint.
+    pub posts: AtomicU64,
+    /// POSTs refused because the pharmacy was `down`.
+    pub refused_down: AtomicU64,
+    /// NewRx messages received while up (repeats included).
+    pub new_rx_received: AtomicU64,
+    /// Repeats of a MessageID answered from the ledger.
+    pub repeats: AtomicU64,
+    /// Follow-ups (RxFill, CancelRxResponse) the gateway accepted.
+    pub follow_ups_sent: AtomicU64,
+}
+
+/// State shared by the endpoints and the follow-up tasks.
+pub(crate) struct Sandbox {
+    pub name: String,
+    pub config: SandboxPharmacyConfig,
+    pub secret: Secret,
+    mode: AtomicU8,
+    pub ledger: Ledger,
+    pub stats: Stats,
+    pub self_url: Arc<std::sync::OnceLock<url::Url>>,
+    pub http: reqwest::Client,
+}
+
+impl Sandbox {
+    pub fn mode(&self) -> Mode {
+        match self.mode.load(Ordering::SeqCst) {
+            1 => Mode::Down,
+            2 => Mode::Slow,
+            3 => Mode::Error601,
+            _ => Mode::Up,
+        }
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        let n = match mode {
+            Mode::Up => 0,
+            Mode::Down => 1,
+            Mode::Slow => 2,
+            Mode::Error601 => 3,
+        };
+        self.mode.store(n, Ordering::SeqCst);
+    }
+
+    fn authorized(&self, headers: &http::HeaderMap) -> bool {
+        basic_credentials(headers).is_some_and(|(_, password)| self.secret.matches(&password))
+    }
+}
+
+/// The adapter (it serves no FHIR; its endpoints are the point).
+struct SandboxAdapter {
+    sandbox: Arc<Sandbox>,
+}
+
+/// Builds the sandbox pharmacy: loads (creating) its secret and ledger, and resumes
+/// follow-ups owed from before a restart.
+///
+/// Errors: [`AdapterError::Config`] when the secret or ledger cannot be read or created.
+pub async fn build(
+    name: &str,
+    config: &SandboxPharmacyConfig,
+    ctx: &BuildContext,
+) -> Result<SharedAdapter, AdapterError> {
+    let secret = match &config.credential {
+        Some(_) => credential::load(name, config.credential.as_ref(), None, &ctx.data_dir)?
+            .ok_or_else(|| AdapterError::Config {
+                adapter: name.to_owned(),
+                detail: "no credential".into(),
+            })?,
+        None => credential::load_or_create(name, &config.credential_file, &ctx.data_dir)?,
+    };
+    let dir = ctx.data_dir.join("sandbox-pharmacy");
+    std::fs::create_dir_all(&dir).map_err(|e| AdapterError::Config {
+        adapter: name.to_owned(),
+        detail: format!("cannot create {}: {e}", dir.display()),
+    })?;
+    let ledger = Ledger::open(name, dir.join(format!("{}.jsonl", config.ncpdp_id)))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| AdapterError::Config {
+            adapter: name.to_owned(),
+            detail: format!("HTTP client: {e}"),
+        })?;
+    let sandbox = Arc::new(Sandbox {
+        name: name.to_owned(),
+        config: config.clone(),
+        secret,
+        mode: AtomicU8::new(0),
+        ledger,
+        stats: Stats::default(),
+        self_url: ctx.self_url.clone(),
+        http,
+    });
+    sandbox.set_mode(config.mode);
+    for id in sandbox.ledger.owed().await {
+        follow_up::spawn(sandbox.clone(), id);
+    }
+    Ok(Arc::new(SandboxAdapter { sandbox }))
+}
+
+#[async_trait::async_trait]
+impl Adapter for SandboxAdapter {
+    fn name(&self) -> &str {
+        &self.sandbox.name
+    }
+
+    async fn handle(&self, _req: FhirRequest) -> Result<FhirResponse, AdapterError> {
+        Ok(error_response(
+            StatusCode::NOT_IMPLEMENTED,
+            IssueCode::NotSupported,
+            "the sandbox pharmacy serves no FHIR interactions; it speaks NCPDP SCRIPT at /sandbox/pharmacy/script",
+        ))
+    }
+
+    async fn check(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
+    fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {
+        let mut out: Vec<Arc<dyn Endpoint>> = vec![
+            Arc::new(Script(self.sandbox.clone())),
+            Arc::new(StatsEndpoint(self.sandbox.clone())),
+        ];
+        if self.sandbox.config.admin {
+            out.push(Arc::new(ModeEndpoint(self.sandbox.clone())));
+        }
+        out
+    }
+}
+
+fn xml(status: StatusCode, body: String) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    r
+}
+
+fn plain(status: StatusCode, body: &str) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(body.to_owned()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn unauthorized() -> Response<Bytes> {
+    let mut r = plain(
+        StatusCode::UNAUTHORIZED,
+        "sandbox pharmacy credential required",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"sandbox-pharmacy\""),
+    );
+    r
+}
+
+/// A header answering `m` from this pharmacy.
+fn answer_header(s: &Sandbox, m: Option<&Message>) -> Header {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let now = crate::ncpdp::now_rfc3339();
+    match m {
+        Some(m) => {
+            let mut h = Header::reply_to(m, id, now);
+            h.from_id = s.config.ncpdp_id.clone();
+            h
+        }
+        None => Header {
+            message_id: id,
+            sent_time: now,
+            from_id: s.config.ncpdp_id.clone(),
+            ..Header::default()
+        },
+    }
+}
+
+struct Script(Arc<Sandbox>);
+
+#[async_trait::async_trait]
+impl Endpoint for Script {
+    fn path(&self) -> &str {
+        "/sandbox/pharmacy/script"
+    }
+
+    async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let s = &self.0;
+        s.stats.posts.fetch_add(1, Ordering::Relaxed);
+        if request.method() != Method::POST {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+        }
+        if !s.authorized(request.headers()) {
+            return unauthorized();
+        }
+        let mode = s.mode();
+        if mode == Mode::Down {
+            s.stats.refused_down.fetch_add(1, Ordering::Relaxed);
+            let h = answer_header(s, None);
+            return xml(
+                StatusCode::SERVICE_UNAVAILABLE,
+                error(&h, "600", None, "pharmacy system down; try again later"),
+            );
+        }
+        if mode == Mode::Slow {
+            tokio::time::sleep(Duration::from_secs_f64(s.config.slow_seconds)).await;
+        }
+        let m = match parse_message(request.body()) {
+            Ok(m) => m,
+            Err(e) => {
+                let h = answer_header(s, None);
+                return xml(
+                    StatusCode::BAD_REQUEST,
+                    error(&h, "900", None, &e.to_string()),
+                );
+            }
+        };
+        if matches!(m.body, Body::NewRx(_)) {
+            s.stats.new_rx_received.fetch_add(1, Ordering::Relaxed);
+        }
+        if mode == Mode::Error601 && matches!(m.body, Body::NewRx(_)) {
+            let h = answer_header(s, Some(&m));
+            return xml(
+                StatusCode::OK,
+                error(
+                    &h,
+                    "601",
+                    None,
+                    "receiver unable to process (sandbox mode error-601)",
+                ),
+            );
+        }
+        let request_xml = String::from_utf8_lossy(request.body()).into_owned();
+        let decided = s
+            .ledger
+            .once(&s.name, &m.header.message_id, || decide(s, &m, request_xml))
+            .await;
+        match decided {
+            Ok((status_code, answer, first)) => {
+                if first {
+                    if let Some(e) = s.ledger.get(&m.header.message_id).await
+                        && e.follow_up
+                    {
+                        follow_up::spawn(s.clone(), m.header.message_id.clone());
+                    }
+                } else {
+                    s.stats.repeats.fetch_add(1, Ordering::Relaxed);
+                }
+                xml(
+                    StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK),
+                    answer,
+                )
+            }
+            Err(e) => {
+                tracing::warn!(adapter = %s.name, error = %e, "sandbox ledger write failed");
+                let h = answer_header(s, Some(&m));
+                xml(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error(&h, "600", None, "pharmacy storage failed; try again later"),
+                )
+            }
+        }
+    }
+}
+
+/// What the pharmacy answers a message seen for the first time.
+fn decide(s: &Sandbox, m: &Message, request: String) -> Entry {
+    let h = answer_header(s, Some(m));
+    let refuse = |why: &str| Entry {
+        kind: m.body.name().to_owned(),
+        status: 400,
+        answer: error(&h, "900", None, why),
+        request: String::new(),
+        follow_up: false,
+        done: true,
+    };
+    if m.header.to.as_deref() != Some(s.config.ncpdp_id.as_str()) {
+        return refuse("To does not name this pharmacy");
+    }
+    match &m.body {
+        Body::NewRx(_) => {
+            let missing = missing_elements(m);
+            if !missing.is_empty() {
+                return refuse(&format!(
+                    "missing required elements: {}",
+                    missing.join("; ")
+                ));
+            }
+        }
+        Body::CancelRx(_) => {}
+        other => return refuse(&format!("{} is not accepted by a pharmacy", other.name())),
+    }
+    Entry {
+        kind: m.body.name().to_owned(),
+        status: 200,
+        answer: status(&h, "010", None),
+        request,
+        follow_up: true,
+        done: false,
+    }
+}
+
+struct StatsEndpoint(Arc<Sandbox>);
+
+#[async_trait::async_trait]
+impl Endpoint for StatsEndpoint {
+    fn path(&self) -> &str {
+        "/sandbox/pharmacy/stats"
+    }
+
+    async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let s = &self.0;
+        if !s.authorized(request.headers()) {
+            return unauthorized();
+        }
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let body = serde_json::json!({
+            "mode": s.mode().as_str(),
+            "posts": n(&s.stats.posts),
+            "refused_down": n(&s.stats.refused_down),
+            "new_rx_received": n(&s.stats.new_rx_received),
+            "repeats": n(&s.stats.repeats),
+            "follow_ups_sent": n(&s.stats.follow_ups_sent),
+            "distinct_new_rx": s.ledger.count("NewRx").await,
+            "distinct_cancel_rx": s.ledger.count("CancelRx").await,
+        });
+        let mut r = Response::new(Bytes::from(body.to_string()));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    }
+}
+
+struct ModeEndpoint(Arc<Sandbox>);
+
+#[async_trait::async_trait]
+impl Endpoint for ModeEndpoint {
+    fn path(&self) -> &str {
+        "/sandbox/pharmacy/mode"
+    }
+
+    async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let s = &self.0;
+        if !s.authorized(request.headers()) {
+            return unauthorized();
+        }
+        if request.method() != Method::POST {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+        }
+        let text = String::from_utf8_lossy(request.body());
+        match Mode::parse(text.trim()) {
+            Some(mode) => {
+                s.set_mode(mode);
+                tracing::info!(adapter = %s.name, mode = mode.as_str(), "sandbox pharmacy mode switched");
+                plain(StatusCode::OK, mode.as_str())
+            }
+            None => plain(
+                StatusCode::BAD_REQUEST,
+                "mode is one of up, down, slow, error-601",
+            ),
+        }
+    }
+}
