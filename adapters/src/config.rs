@@ -36,6 +36,10 @@ pub enum AdapterConfig {
     Ncpdp(crate::ncpdp::NcpdpConfig),
     /// `kind: sandbox-pharmacy` — the built-in pharmacy answering NCPDP SCRIPT.
     SandboxPharmacy(crate::sandbox_pharmacy::SandboxPharmacyConfig),
+    /// `kind: x12` — insurer eligibility (X12 270/271) through a clearinghouse (CAQH CORE).
+    X12(crate::x12::X12Config),
+    /// `kind: sandbox-payer` — the built-in payer answering eligibility from the store.
+    SandboxPayer(crate::sandbox_payer::SandboxPayerConfig),
 }
 
 impl AdapterConfig {
@@ -46,6 +50,8 @@ impl AdapterConfig {
             Self::Store(_) => "store",
             Self::Ncpdp(_) => "ncpdp",
             Self::SandboxPharmacy(_) => "sandbox-pharmacy",
+            Self::X12(_) => "x12",
+            Self::SandboxPayer(_) => "sandbox-payer",
         }
     }
 
@@ -56,6 +62,8 @@ impl AdapterConfig {
             Self::Store(c) => c.validate(),
             Self::Ncpdp(c) => c.validate(),
             Self::SandboxPharmacy(c) => c.validate(),
+            Self::X12(c) => c.validate(),
+            Self::SandboxPayer(c) => c.validate(),
         }
     }
 
@@ -66,6 +74,8 @@ impl AdapterConfig {
         match self {
             Self::Fhir(_) | Self::Store(_) | Self::SandboxPharmacy(_) => Vec::new(),
             Self::Ncpdp(c) => vec![("store".into(), c.store.clone())],
+            Self::X12(c) => vec![("store".into(), c.store.clone())],
+            Self::SandboxPayer(c) => vec![("store".into(), c.store.clone())],
         }
     }
 
@@ -83,6 +93,8 @@ impl AdapterConfig {
             Self::Store(c) => crate::store::build(name, c, ctx).await,
             Self::Ncpdp(c) => crate::ncpdp::build(name, c, ctx).await,
             Self::SandboxPharmacy(c) => crate::sandbox_pharmacy::build(name, c, ctx).await,
+            Self::X12(c) => crate::x12::build(name, c, ctx).await,
+            Self::SandboxPayer(c) => crate::sandbox_payer::build(name, c, ctx).await,
         }
     }
 }

@@ -17,8 +17,10 @@ pub mod interaction;
 pub mod ncpdp;
 pub mod outbox;
 pub mod outcome;
+pub mod sandbox_payer;
 pub mod sandbox_pharmacy;
 pub mod store;
+pub mod x12;
 
 use std::sync::{Arc, OnceLock};
 
