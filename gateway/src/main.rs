@@ -63,13 +63,14 @@ enum Command {
     /// Exit 0 all mapped, 1 nothing mapped, 3 some mapped (refusals in an OperationOutcome on
     /// stderr), 2 usage error.
     Map {
-        /// Source format: omh, healthkit, fitbit, hl7v2 or fhir.
+        /// Source format: omh, healthkit, fitbit, hl7v2, ncpdp or fhir.
         #[arg(long)]
         from: String,
-        /// Target format: fhir, omh or hl7v2.
+        /// Target format: fhir, omh, hl7v2 or ncpdp.
         #[arg(long)]
         to: String,
-        /// Patient id for `Observation.subject` (required for wearable sources).
+        /// Patient id for `Observation.subject` (required for wearable sources); for `ncpdp`
+        /// the patient the message's resources refer to, instead of a Patient from it.
         #[arg(long)]
         patient: Option<String>,
         /// IANA zone for source times without an offset (Fitbit); without it such times

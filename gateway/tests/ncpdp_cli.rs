@@ -34,7 +34,10 @@ fn sandbox_bundle() -> Value {
         .find(|e| e["resource"]["resourceType"] == "Patient")
         .expect("patient")
         .clone();
-    sandbox["entry"].as_array_mut().expect("entries").push(patient);
+    sandbox["entry"]
+        .as_array_mut()
+        .expect("entries")
+        .push(patient);
     sandbox
 }
 
@@ -58,19 +61,45 @@ fn map(args: &[&str]) -> (i32, String, Value) {
 
 fn to_ncpdp(input: &Value) -> (i32, String, Value) {
     let (_dir, path) = temp_json(input);
-    map(&["map", "--from", "fhir", "--to", "ncpdp", &path.to_string_lossy()])
+    map(&[
+        "map",
+        "--from",
+        "fhir",
+        "--to",
+        "ncpdp",
+        &path.to_string_lossy(),
+    ])
 }
 
 #[test]
 fn new_rx_maps_to_one_collection_bundle() {
-    let (code, out, err) = map(&["map", "--from", "ncpdp", "--to", "fhir", &script("NewRx_2017071_basic.xml")]);
+    let (code, out, err) = map(&[
+        "map",
+        "--from",
+        "ncpdp",
+        "--to",
+        "fhir",
+        &script("NewRx_2017071_basic.xml"),
+    ]);
     assert_eq!(code, 0, "{err}");
     let bundle: Value = serde_json::from_str(&out).expect("bundle");
     assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "collection");
     let entries = bundle["entry"].as_array().expect("entries");
-    let types: Vec<&str> = entries.iter().filter_map(|e| e["resource"]["resourceType"].as_str()).collect();
-    assert_eq!(types, ["MedicationRequest", "Patient", "Practitioner", "Organization", "Medication"]);
+    let types: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["resource"]["resourceType"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "MedicationRequest",
+            "Patient",
+            "Practitioner",
+            "Organization",
+            "Medication"
+        ]
+    );
     let mr = &entries[0]["resource"];
     assert_eq!(mr["dispenseRequest"]["quantity"]["code"], "C48480");
     assert_eq!(mr["dispenseRequest"]["numberOfRepeatsAllowed"], 1);
@@ -80,33 +109,62 @@ fn new_rx_maps_to_one_collection_bundle() {
 #[test]
 fn patient_option_names_the_subject_instead_of_a_new_patient() {
     let (code, out, err) = map(&[
-        "map", "--from", "ncpdp", "--to", "fhir", "--patient", "e4531916-b162-4f4b-90c2-ce37e132b8d4",
+        "map",
+        "--from",
+        "ncpdp",
+        "--to",
+        "fhir",
+        "--patient",
+        "e4531916-b162-4f4b-90c2-ce37e132b8d4",
         &script("fhirgate-RxFill_2017071_dispensed.xml"),
     ]);
     assert_eq!(code, 0, "{err}");
     let bundle: Value = serde_json::from_str(&out).expect("bundle");
     let entries = bundle["entry"].as_array().expect("entries");
-    assert!(entries.iter().all(|e| e["resource"]["resourceType"] != "Patient"));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["resource"]["resourceType"] != "Patient")
+    );
     let d = &entries[0]["resource"];
     assert_eq!(d["resourceType"], "MedicationDispense");
-    assert_eq!(d["subject"]["reference"], "Patient/e4531916-b162-4f4b-90c2-ce37e132b8d4");
+    assert_eq!(
+        d["subject"]["reference"],
+        "Patient/e4531916-b162-4f4b-90c2-ce37e132b8d4"
+    );
 }
 
 #[test]
 fn other_versions_and_broken_xml_exit_1_with_an_operation_outcome() {
-    let (code, out, err) = map(&["map", "--from", "ncpdp", "--to", "fhir", &script("Error_2023011_900.xml")]);
+    let (code, out, err) = map(&[
+        "map",
+        "--from",
+        "ncpdp",
+        "--to",
+        "fhir",
+        &script("Error_2023011_900.xml"),
+    ]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert_eq!(err["resourceType"], "OperationOutcome");
     assert_eq!(err["issue"][0]["code"], "not-supported");
-    let d = err["issue"][0]["diagnostics"].as_str().expect("diagnostics");
+    let d = err["issue"][0]["diagnostics"]
+        .as_str()
+        .expect("diagnostics");
     assert!(d.contains("2023011") && d.contains("2017071"), "{d}");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let truncated = dir.path().join("truncated.xml");
     let bytes = std::fs::read(script("NewRx_2017071_basic.xml")).expect("read");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
-    let (code, _, err) = map(&["map", "--from", "ncpdp", "--to", "fhir", &truncated.to_string_lossy()]);
+    let (code, _, err) = map(&[
+        "map",
+        "--from",
+        "ncpdp",
+        "--to",
+        "fhir",
+        &truncated.to_string_lossy(),
+    ]);
     assert_eq!(code, 1);
     assert_eq!(err["issue"][0]["code"], "structure");
 }
@@ -119,15 +177,32 @@ fn sandbox_prescription_maps_to_a_new_rx() {
     let m = parse_message(out.trim().as_bytes()).expect("SCRIPT");
     assert!(matches!(m.body, Body::NewRx(_)));
     assert_eq!(m.header.to.as_deref(), Some("9999999"));
-    assert_eq!(m.header.prescriber_order_number.as_deref(), Some("RX-0000001"));
+    assert_eq!(
+        m.header.prescriber_order_number.as_deref(),
+        Some("RX-0000001")
+    );
     assert_eq!(m.header.message_id.len(), 32);
-    assert!(m.header.sent_time.as_deref().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        m.header
+            .sent_time
+            .as_deref()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
     let t = m.body.transaction().expect("transaction");
-    assert_eq!(t.pharmacy.as_ref().and_then(|p| p.ncpdp_id.as_deref()), Some("9999999"));
-    assert_eq!(t.prescriber.as_ref().and_then(|p| p.npi.as_deref()), Some("1234567893"));
+    assert_eq!(
+        t.pharmacy.as_ref().and_then(|p| p.ncpdp_id.as_deref()),
+        Some("9999999")
+    );
+    assert_eq!(
+        t.prescriber.as_ref().and_then(|p| p.npi.as_deref()),
+        Some("1234567893")
+    );
     let med = t.medication_prescribed.as_ref().expect("medication");
     assert_eq!(med.number_of_refills.as_deref(), Some("3"));
-    assert_eq!(med.quantity.as_ref().and_then(|q| q.unit_code.as_deref()), Some("C48542"));
+    assert_eq!(
+        med.quantity.as_ref().and_then(|q| q.unit_code.as_deref()),
+        Some("C48542")
+    );
 }
 
 #[test]
@@ -140,7 +215,10 @@ fn cancelled_request_maps_to_a_cancel_rx_and_a_dispense_to_an_rx_fill() {
     }
     let (code, out, err) = to_ncpdp(&bundle);
     assert_eq!(code, 0, "{err}");
-    assert!(matches!(parse_message(out.trim().as_bytes()).expect("SCRIPT").body, Body::CancelRx(_)));
+    assert!(matches!(
+        parse_message(out.trim().as_bytes()).expect("SCRIPT").body,
+        Body::CancelRx(_)
+    ));
 
     let mut bundle = sandbox_bundle();
     bundle["entry"].as_array_mut().expect("entries").push(json!({"resource": {
@@ -156,7 +234,11 @@ fn cancelled_request_maps_to_a_cancel_rx_and_a_dispense_to_an_rx_fill() {
     assert_eq!(code, 0, "{err}");
     let m = parse_message(out.trim().as_bytes()).expect("SCRIPT");
     assert!(matches!(m.body, Body::RxFill(_)));
-    assert_eq!(m.header.from.as_deref(), Some("9999999"), "the pharmacy sends RxFill");
+    assert_eq!(
+        m.header.from.as_deref(),
+        Some("9999999"),
+        "the pharmacy sends RxFill"
+    );
     let t = m.body.transaction().expect("transaction");
     let d = t.medication_dispensed.as_ref().expect("dispensed");
     assert_eq!(d.last_fill_date.as_deref(), Some("2024-01-16"));
@@ -165,27 +247,49 @@ fn cancelled_request_maps_to_a_cancel_rx_and_a_dispense_to_an_rx_fill() {
 
 #[test]
 fn incomplete_prescription_exits_1_naming_each_missing_element() {
-    let (code, out, err) = to_ncpdp(&read_json("tests/fixtures/fhir-r4/medicationrequest0301.json"));
+    let (code, out, err) = to_ncpdp(&read_json(
+        "tests/fixtures/fhir-r4/medicationrequest0301.json",
+    ));
     assert_eq!(code, 1);
     assert!(out.is_empty());
     let issues = err["issue"].as_array().expect("issues");
-    let expressions: Vec<&str> = issues.iter().filter_map(|i| i["expression"][0].as_str()).collect();
+    let expressions: Vec<&str> = issues
+        .iter()
+        .filter_map(|i| i["expression"][0].as_str())
+        .collect();
     for expected in [
         "MedicationRequest.requester",
         "MedicationRequest.subject",
         "MedicationRequest.dispenseRequest.quantity.unit",
         "MedicationRequest.dispenseRequest.performer",
     ] {
-        assert!(expressions.contains(&expected), "{expected} not in {expressions:?}");
+        assert!(
+            expressions.contains(&expected),
+            "{expected} not in {expressions:?}"
+        );
     }
-    assert!(issues.iter().all(|i| i["code"] == "required" && i["severity"] == "error"));
+    assert!(
+        issues
+            .iter()
+            .all(|i| i["code"] == "required" && i["severity"] == "error")
+    );
 
     // A NewRx fixture mapped to FHIR lacks the pharmacy's NCPDP ID (it names an NPI only).
-    let (_, bundle, _) = map(&["map", "--from", "ncpdp", "--to", "fhir", &script("NewRx_2017071_basic.xml")]);
+    let (_, bundle, _) = map(&[
+        "map",
+        "--from",
+        "ncpdp",
+        "--to",
+        "fhir",
+        &script("NewRx_2017071_basic.xml"),
+    ]);
     let (code, _, err) = to_ncpdp(&serde_json::from_str(&bundle).expect("bundle"));
     assert_eq!(code, 1);
     let d = err.to_string();
-    assert!(d.contains("Organization.identifier:NCPDPProviderIdentificationNumber"), "{d}");
+    assert!(
+        d.contains("Organization.identifier:NCPDPProviderIdentificationNumber"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -203,6 +307,8 @@ fn controlled_substance_maps_with_an_epcs_warning() {
     assert_eq!(code, 0);
     assert!(parse_message(out.trim().as_bytes()).is_ok());
     assert_eq!(err["issue"][0]["severity"], "warning");
-    let d = err["issue"][0]["diagnostics"].as_str().expect("diagnostics");
+    let d = err["issue"][0]["diagnostics"]
+        .as_str()
+        .expect("diagnostics");
     assert!(d.contains("oxycodone") && d.contains("EPCS"), "{d}");
 }

@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use fhirgate_mappings::ncpdp::{
-    Header, InboundContext, Prescription, medication_request_to_new_rx, message_to_fhir, missing_new_rx_elements,
-    parse_message,
+    Header, InboundContext, Prescription, medication_request_to_new_rx, message_to_fhir,
+    missing_new_rx_elements, parse_message,
 };
 use serde_json::Value;
 
@@ -46,9 +46,16 @@ fn sandbox_prescription() -> Prescription {
     let synthea = json("adapters/seed/synthea-r4-transaction-Buster_Hoeger.json");
     let patient = synthea["entry"]
         .as_array()
-        .and_then(|e| e.iter().find(|e| e["resource"]["resourceType"] == "Patient").cloned())
+        .and_then(|e| {
+            e.iter()
+                .find(|e| e["resource"]["resourceType"] == "Patient")
+                .cloned()
+        })
         .expect("patient");
-    bundle["entry"].as_array_mut().expect("entries").push(patient);
+    bundle["entry"]
+        .as_array_mut()
+        .expect("entries")
+        .push(patient);
     Prescription::from_bundle(&bundle).expect("prescription")
 }
 
@@ -106,7 +113,10 @@ fn main() {
     let block: Vec<Vec<u8>> = (0..BLOCK)
         .map(|i| {
             let src = &sources[i % sources.len()];
-            let id = parse_message(src.as_bytes()).expect("fixture parses").header.message_id;
+            let id = parse_message(src.as_bytes())
+                .expect("fixture parses")
+                .header
+                .message_id;
             src.replacen(&format!(">{id}<"), &format!(">bench-{i:08}<"), 1)
                 .replacen("<LastName>", &format!("<LastName>N{i}"), 1)
                 .into_bytes()
@@ -124,7 +134,12 @@ fn main() {
             black_box(message_to_fhir(&m, &ctx).expect("to FHIR"));
         }
     });
-    report("NewRx → FHIR (parse_message + message_to_fhir)", count, in_bytes, timing);
+    report(
+        "NewRx → FHIR (parse_message + message_to_fhir)",
+        count,
+        in_bytes,
+        timing,
+    );
 
     let headers: Vec<Header> = (0..BLOCK).map(header).collect();
     let mut out_bytes = 0;
@@ -137,5 +152,10 @@ fn main() {
             black_box(xml);
         }
     });
-    report("FHIR → NewRx (required-element check + medication_request_to_new_rx)", count, out_bytes, timing);
+    report(
+        "FHIR → NewRx (required-element check + medication_request_to_new_rx)",
+        count,
+        out_bytes,
+        timing,
+    );
 }

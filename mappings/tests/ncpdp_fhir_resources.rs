@@ -14,7 +14,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fhirgate_mappings::ncpdp::{InboundContext, Prescription, medication_request_to_new_rx, message_to_fhir, parse_message};
+use fhirgate_mappings::ncpdp::{
+    InboundContext, Prescription, medication_request_to_new_rx, message_to_fhir, parse_message,
+};
 use ncpdp_support::{header, sandbox_bundle, script_fixtures};
 use serde_json::Value;
 
@@ -34,10 +36,22 @@ fn venv_python() -> PathBuf {
     lock.lock().expect("lock");
     let ready = venv.join(".ready");
     if !ready.exists() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 -m venv").success();
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv")
+            .success();
         assert!(ok, "python3 -m venv failed");
         let ok = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "fhir.resources==6.4.0", "pydantic<2"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "fhir.resources==6.4.0",
+                "pydantic<2",
+            ])
             .status()
             .expect("pip")
             .success();
@@ -79,7 +93,13 @@ fn all_resources() -> Vec<Value> {
     }
     let p = Prescription::from_bundle(&sandbox_bundle()).expect("prescription");
     let xml = medication_request_to_new_rx(&p, &header()).expect("NewRx");
-    out.extend(message_to_fhir(&parse_message(xml.as_bytes()).expect("parse"), &InboundContext::default()).expect("fhir"));
+    out.extend(
+        message_to_fhir(
+            &parse_message(xml.as_bytes()).expect("parse"),
+            &InboundContext::default(),
+        )
+        .expect("fhir"),
+    );
     out
 }
 
@@ -91,24 +111,52 @@ fn every_mapped_resource_is_valid_r4_per_fhir_resources() {
         // Bindings the validator does not check.
         match r["resourceType"].as_str() {
             Some("MedicationRequest") => {
-                assert!(["active", "cancelled", "draft"].contains(&r["status"].as_str().expect("status")), "{r}");
-                assert!(["order", "proposal"].contains(&r["intent"].as_str().expect("intent")), "{r}");
+                assert!(
+                    ["active", "cancelled", "draft"]
+                        .contains(&r["status"].as_str().expect("status")),
+                    "{r}"
+                );
+                assert!(
+                    ["order", "proposal"].contains(&r["intent"].as_str().expect("intent")),
+                    "{r}"
+                );
                 let q = &r["dispenseRequest"]["quantity"];
                 if q["code"].is_string() {
                     assert_eq!(q["system"], "http://ncimeta.nci.nih.gov", "{r}");
                 }
                 let d = &r["dispenseRequest"]["expectedSupplyDuration"];
                 if d.is_object() {
-                    assert_eq!((d["system"].as_str(), d["code"].as_str()), (Some("http://unitsofmeasure.org"), Some("d")));
+                    assert_eq!(
+                        (d["system"].as_str(), d["code"].as_str()),
+                        (Some("http://unitsofmeasure.org"), Some("d"))
+                    );
                 }
             }
             Some("MedicationDispense") => {
-                assert!(["completed", "declined"].contains(&r["status"].as_str().expect("status")), "{r}");
+                assert!(
+                    ["completed", "declined"].contains(&r["status"].as_str().expect("status")),
+                    "{r}"
+                );
             }
             Some("Task") => {
-                assert!(["requested", "received", "accepted", "completed", "rejected", "failed", "cancelled", "in-progress"]
-                    .contains(&r["status"].as_str().expect("status")), "{r}");
-                assert_eq!(r["code"]["coding"][0]["system"], "http://hl7.org/fhir/CodeSystem/task-code");
+                assert!(
+                    [
+                        "requested",
+                        "received",
+                        "accepted",
+                        "completed",
+                        "rejected",
+                        "failed",
+                        "cancelled",
+                        "in-progress"
+                    ]
+                    .contains(&r["status"].as_str().expect("status")),
+                    "{r}"
+                );
+                assert_eq!(
+                    r["code"]["coding"][0]["system"],
+                    "http://hl7.org/fhir/CodeSystem/task-code"
+                );
                 assert_eq!(r["intent"], "order");
             }
             Some("Patient") => {
@@ -122,8 +170,17 @@ fn every_mapped_resource_is_valid_r4_per_fhir_resources() {
     }
     let file = target_dir().join(format!("ncpdp-resources-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec(&resources).expect("json")).expect("write");
-    let out = Command::new(venv_python()).arg("-c").arg(CHECK).arg(&file).output().expect("run python");
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(CHECK)
+        .arg(&file)
+        .output()
+        .expect("run python");
     let _ = std::fs::remove_file(&file);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "fhir.resources refused:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "fhir.resources refused:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

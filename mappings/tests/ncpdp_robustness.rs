@@ -34,7 +34,9 @@ fn every_truncation_of_every_fixture_is_an_error_not_a_panic() {
 fn truncated_message_names_the_position() {
     let bytes = script_fixture("NewRx_2017071_basic.xml");
     match parse_message(&bytes[..700]) {
-        Err(MappingError::Xml { position, detail, .. }) => {
+        Err(MappingError::Xml {
+            position, detail, ..
+        }) => {
             assert!(position > 0 && position <= 700, "{position}");
             assert!(!detail.is_empty());
         }
@@ -51,7 +53,9 @@ fn mutated_bytes_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    let specials = [b'<', b'>', b'&', b'/', b'"', b'\'', b';', 0, 0xFF, b'#', b'x', b':'];
+    let specials = [
+        b'<', b'>', b'&', b'/', b'"', b'\'', b';', 0, 0xFF, b'#', b'x', b':',
+    ];
     for (_, bytes) in script_fixtures() {
         for _ in 0..400 {
             let mut m = bytes.clone();
@@ -66,7 +70,10 @@ fn mutated_bytes_never_panic() {
 
 #[test]
 fn garbage_and_hostile_documents_are_refused() {
-    let deep = format!("<Message><Header><MessageID>1</MessageID></Header><Body>{}</Body></Message>", "<a>".repeat(200));
+    let deep = format!(
+        "<Message><Header><MessageID>1</MessageID></Header><Body>{}</Body></Message>",
+        "<a>".repeat(200)
+    );
     let bomb = r#"<?xml version="1.0"?><!DOCTYPE Message [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Message><Header><MessageID>&b;</MessageID></Header></Message>"#;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
@@ -115,8 +122,20 @@ fn minimal_and_oddly_shaped_messages_parse_without_panicking() {
     }
     let m = parse_message(cases[4]).expect("parses");
     assert_eq!(m.header.message_id, "id-<1>");
-    assert_eq!(task_update(&m).expect("verify").business_status["coding"][0]["code"], "verify-010");
-    let odd = message_to_fhir(&parse_message(cases[3]).expect("parses"), &InboundContext::default()).expect("maps");
+    assert_eq!(
+        task_update(&m).expect("verify").business_status["coding"][0]["code"],
+        "verify-010"
+    );
+    let odd = message_to_fhir(
+        &parse_message(cases[3]).expect("parses"),
+        &InboundContext::default(),
+    )
+    .expect("maps");
     let dr = &odd[0]["dispenseRequest"];
-    assert!(dr["quantity"].is_null() && dr["expectedSupplyDuration"].is_null() && dr["numberOfRepeatsAllowed"].is_null(), "{dr}");
+    assert!(
+        dr["quantity"].is_null()
+            && dr["expectedSupplyDuration"].is_null()
+            && dr["numberOfRepeatsAllowed"].is_null(),
+        "{dr}"
+    );
 }

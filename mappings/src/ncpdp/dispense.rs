@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::codes::unit_of_quantity;
+use super::fhir;
 use super::header::Header;
 use super::model::{Body, FillStatus, QuantityData};
 use super::number::number_text;
@@ -11,7 +12,6 @@ use super::outbound::{days_supply, prescription_to_transaction};
 use super::prescription::Prescription;
 use super::sig::dosages_to_sig;
 use super::write::write_message;
-use super::fhir;
 use crate::MappingError;
 
 /// `MedicationDispense.status` → `FillStatus`: `completed` → Dispensed, `in-progress` →
@@ -26,7 +26,9 @@ fn fill_status(d: &Value) -> Result<FillStatus, MappingError> {
         other => {
             return Err(MappingError::invalid(
                 "fhir",
-                format!("MedicationDispense.status {other:?} has no RxFill FillStatus (completed, in-progress, declined)"),
+                format!(
+                    "MedicationDispense.status {other:?} has no RxFill FillStatus (completed, in-progress, declined)"
+                ),
             ));
         }
     })
@@ -40,9 +42,16 @@ fn fill_status(d: &Value) -> Result<FillStatus, MappingError> {
 ///
 /// Errors: [`MappingError::Invalid`] (format `fhir`) when `dispense` is not a
 /// MedicationDispense or its status has no FillStatus.
-pub fn medication_dispense_to_rx_fill(dispense: &Value, p: &Prescription, h: &Header) -> Result<String, MappingError> {
+pub fn medication_dispense_to_rx_fill(
+    dispense: &Value,
+    p: &Prescription,
+    h: &Header,
+) -> Result<String, MappingError> {
     if dispense["resourceType"] != "MedicationDispense" {
-        return Err(MappingError::invalid("fhir", "expected a MedicationDispense"));
+        return Err(MappingError::invalid(
+            "fhir",
+            "expected a MedicationDispense",
+        ));
     }
     let fill = fill_status(dispense)?;
     let mut t = prescription_to_transaction(p)?;
@@ -69,11 +78,17 @@ pub fn medication_dispense_to_rx_fill(dispense: &Value, p: &Prescription, h: &He
         .or(dispense["whenPrepared"].as_str())
         .and_then(|d| d.get(..10))
         .map(str::to_owned);
-    if let Some(sig) = dispense["dosageInstruction"].as_array().and_then(|d| dosages_to_sig(d)) {
+    if let Some(sig) = dispense["dosageInstruction"]
+        .as_array()
+        .and_then(|d| dosages_to_sig(d))
+    {
         dispensed.sig = Some(sig);
     }
     dispensed.note = None;
-    let is_dispensed = matches!(fill, FillStatus::Dispensed { .. } | FillStatus::PartiallyDispensed { .. });
+    let is_dispensed = matches!(
+        fill,
+        FillStatus::Dispensed { .. } | FillStatus::PartiallyDispensed { .. }
+    );
     t.medication_dispensed = is_dispensed.then_some(dispensed);
     t.fill_status = Some(fill);
     t.benefits_coordination.clear();

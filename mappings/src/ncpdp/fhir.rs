@@ -28,7 +28,12 @@ pub fn name(resource: &Value) -> Name {
     let Some(n) = human_name(resource) else {
         return Name::default();
     };
-    let given: Vec<String> = n["given"].as_array().into_iter().flatten().filter_map(text).collect();
+    let given: Vec<String> = n["given"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(text)
+        .collect();
     Name {
         last: text(&n["family"]),
         first: given.first().cloned(),
@@ -43,11 +48,20 @@ pub fn name(resource: &Value) -> Name {
 /// Location). State names become USPS codes.
 pub fn address(resource: &Value, prefer: &str) -> Option<Address> {
     let a = match &resource["address"] {
-        Value::Array(list) => list.iter().find(|a| a["use"] == prefer).or_else(|| list.first())?,
+        Value::Array(list) => list
+            .iter()
+            .find(|a| a["use"] == prefer)
+            .or_else(|| list.first())?,
         v @ Value::Object(_) => v,
         _ => return None,
     };
-    let lines: Vec<String> = a["line"].as_array().into_iter().flatten().filter_map(text).take(2).collect();
+    let lines: Vec<String> = a["line"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(text)
+        .take(2)
+        .collect();
     let out = Address {
         lines,
         city: text(&a["city"]),
@@ -71,7 +85,11 @@ fn digits(phone: &str) -> Option<String> {
 
 /// `CommunicationNumbers` from `telecom` (phone preferring `prefer`, fax, email).
 pub fn communication(resource: &Value, prefer: &str) -> Communication {
-    let telecom: Vec<&Value> = resource["telecom"].as_array().into_iter().flatten().collect();
+    let telecom: Vec<&Value> = resource["telecom"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
     let of = |system: &str| {
         let mut hits = telecom.iter().filter(|t| t["system"] == system);
         let all: Vec<&&Value> = hits.by_ref().collect();
@@ -112,10 +130,12 @@ pub fn drug_description(concept: &Value) -> Option<String> {
 
 /// `ProductCode` (qualifier `ND`) from an NDC coding.
 pub fn product_code(concept: &Value) -> Option<QualifiedCode> {
-    codes::coding_codes(concept, NDC).next().map(|c| QualifiedCode {
-        code: c.to_owned(),
-        qualifier: Some("ND".to_owned()),
-    })
+    codes::coding_codes(concept, NDC)
+        .next()
+        .map(|c| QualifiedCode {
+            code: c.to_owned(),
+            qualifier: Some("ND".to_owned()),
+        })
 }
 
 /// `DrugDBCode` from an RxNorm coding. The qualifier is the RxNorm term type, which FHIR
@@ -126,7 +146,10 @@ pub fn drug_db_code(concept: &Value) -> Option<QualifiedCode> {
         .as_array()?
         .iter()
         .find(|c| c["system"] == RXNORM && c["code"].is_string())?;
-    let name = coding["display"].as_str().or(concept["text"].as_str()).unwrap_or("");
+    let name = coding["display"]
+        .as_str()
+        .or(concept["text"].as_str())
+        .unwrap_or("");
     let branded = name.contains('[');
     let qualifier = match (name.trim_start().starts_with('{'), branded) {
         (true, true) => "BPK",
@@ -152,12 +175,22 @@ pub fn npi_valid(npi: &str) -> bool {
     if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
-    let digits: Vec<u32> = format!("80840{npi}").bytes().map(|b| u32::from(b - b'0')).collect();
+    let digits: Vec<u32> = format!("80840{npi}")
+        .bytes()
+        .map(|b| u32::from(b - b'0'))
+        .collect();
     let sum: u32 = digits
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }

@@ -16,7 +16,10 @@ pub fn decimal(text: &str) -> Option<Value> {
         None => (digits, None),
     };
     let ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !ok(int) || frac.is_some_and(|f| f.is_empty() || !ok(f)) || (int.is_empty() && frac.is_none()) {
+    if !ok(int)
+        || frac.is_some_and(|f| f.is_empty() || !ok(f))
+        || (int.is_empty() && frac.is_none())
+    {
         return None;
     }
     let int = int.trim_start_matches('0');
@@ -41,7 +44,11 @@ pub fn number_text(v: &Value) -> Option<String> {
 pub fn integer(text: &str) -> Option<Value> {
     let t = text.trim();
     let t = t.trim_start_matches('0');
-    let t = if t.is_empty() && !text.trim().is_empty() { "0" } else { t };
+    let t = if t.is_empty() && !text.trim().is_empty() {
+        "0"
+    } else {
+        t
+    };
     (!t.is_empty() && t.len() <= 9 && t.bytes().all(|b| b.is_ascii_digit()))
         .then(|| serde_json::from_str(t).ok())
         .flatten()

@@ -11,7 +11,10 @@
 
 use serde_json::Value;
 
-use super::codes::{NCI, NCI_THESAURUS, NCPDP_ID, NPI, dea_schedule_nci, gender_to_script, identifier, unit_of_quantity};
+use super::codes::{
+    NCI, NCI_THESAURUS, NCPDP_ID, NPI, dea_schedule_nci, gender_to_script, identifier,
+    unit_of_quantity,
+};
 use super::controlled::schedule_flag;
 use super::fhir::{self, DEA_SYSTEMS};
 use super::header::Header;
@@ -24,7 +27,10 @@ use super::write::write_message;
 use crate::MappingError;
 
 fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    v.as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 fn patient(p: &Value) -> Option<PatientData> {
@@ -63,9 +69,14 @@ fn prescriber(p: &Prescription) -> Option<PrescriberData> {
     }
     Some(PrescriberData {
         npi: identifier(pr, NPI).map(str::to_owned),
-        dea_number: DEA_SYSTEMS.iter().find_map(|s| identifier(pr, s)).map(str::to_owned),
+        dea_number: DEA_SYSTEMS
+            .iter()
+            .find_map(|s| identifier(pr, s))
+            .map(str::to_owned),
         state_license_number: None,
-        practice_location: org.and_then(|o| text(&o["name"])).or_else(|| loc.and_then(|l| text(&l["name"]))),
+        practice_location: org
+            .and_then(|o| text(&o["name"]))
+            .or_else(|| loc.and_then(|l| text(&l["name"]))),
         name: fhir::name(pr),
         address: fhir::address(pr, "work")
             .or_else(|| loc.and_then(|l| fhir::address(l, "work")))
@@ -76,7 +87,11 @@ fn prescriber(p: &Prescription) -> Option<PrescriberData> {
 
 fn benefits(c: &Value) -> BenefitsCoordination {
     let group = c["class"].as_array().into_iter().flatten().find(|k| {
-        k["type"]["coding"].as_array().into_iter().flatten().any(|x| x["code"] == "group")
+        k["type"]["coding"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|x| x["code"] == "group")
     });
     BenefitsCoordination {
         payer_id: text(&c["payor"][0]["identifier"]["value"]),
@@ -91,14 +106,20 @@ fn benefits(c: &Value) -> BenefitsCoordination {
 pub(crate) fn days_supply(d: &Value) -> Option<String> {
     let unit_ok = d["code"] == "d" || matches!(d["unit"].as_str(), Some("d" | "day" | "days"));
     let v = number_text(&d["value"])?;
-    let whole = v.split_once('.').map_or(v.as_str(), |(i, f)| if f.bytes().all(|b| b == b'0') { i } else { "" });
+    let whole = v.split_once('.').map_or(v.as_str(), |(i, f)| {
+        if f.bytes().all(|b| b == b'0') { i } else { "" }
+    });
     (unit_ok && !whole.is_empty() && !whole.starts_with('-')).then(|| whole.to_owned())
 }
 
 fn substitutions(s: &Value) -> String {
     let allowed = match (&s["allowedBoolean"], &s["allowedCodeableConcept"]) {
         (Value::Bool(b), _) => *b,
-        (_, c @ Value::Object(_)) => !c["coding"].as_array().into_iter().flatten().any(|x| x["code"] == "N"),
+        (_, c @ Value::Object(_)) => !c["coding"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|x| x["code"] == "N"),
         _ => true,
     };
     if allowed { "0" } else { "1" }.to_owned()
@@ -110,24 +131,41 @@ fn medication(p: &Prescription) -> MedicationData {
     let concept = fhir::drug_concept(mr, med);
     let dr = &mr["dispenseRequest"];
     let q = &dr["quantity"];
-    let notes: Vec<String> = mr["note"].as_array().into_iter().flatten().filter_map(|n| text(&n["text"])).collect();
+    let notes: Vec<String> = mr["note"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| text(&n["text"]))
+        .collect();
     let strength = med.and_then(|m| {
         let num = &m["ingredient"][0]["strength"]["numerator"];
         let value = number_text(&num["value"])?;
         let form = &m["form"]["coding"];
         Some(Strength {
             value: Some(value),
-            form_code: form.as_array().into_iter().flatten().find(|c| matches!(c["system"].as_str(), Some(NCI | NCI_THESAURUS))).and_then(|c| text(&c["code"])),
+            form_code: form
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| matches!(c["system"].as_str(), Some(NCI | NCI_THESAURUS)))
+                .and_then(|c| text(&c["code"])),
             unit_code: unit_of_quantity(num).map(|u| u.nci.to_owned()),
         })
     });
-    let schedule = [med, Some(mr)].into_iter().flatten().find_map(schedule_flag).flatten();
+    let schedule = [med, Some(mr)]
+        .into_iter()
+        .flatten()
+        .find_map(schedule_flag)
+        .flatten();
     MedicationData {
         drug_description: fhir::drug_description(concept),
         product_code: fhir::product_code(concept),
         strength,
         drug_db_code: fhir::drug_db_code(concept),
-        dea_schedule: schedule.as_deref().and_then(dea_schedule_nci).map(str::to_owned),
+        dea_schedule: schedule
+            .as_deref()
+            .and_then(dea_schedule_nci)
+            .map(str::to_owned),
         quantity: number_text(&q["value"]).map(|value| QuantityData {
             value,
             code_list_qualifier: Some("38".to_owned()),
@@ -137,9 +175,13 @@ fn medication(p: &Prescription) -> MedicationData {
         written_date: text(&mr["authoredOn"]),
         last_fill_date: None,
         substitutions: Some(substitutions(&mr["substitution"])),
-        number_of_refills: Some(number_text(&dr["numberOfRepeatsAllowed"]).unwrap_or_else(|| "0".to_owned())),
+        number_of_refills: Some(
+            number_text(&dr["numberOfRepeatsAllowed"]).unwrap_or_else(|| "0".to_owned()),
+        ),
         note: (!notes.is_empty()).then(|| notes.join(" ")),
-        sig: mr["dosageInstruction"].as_array().and_then(|d| dosages_to_sig(d)),
+        sig: mr["dosageInstruction"]
+            .as_array()
+            .and_then(|d| dosages_to_sig(d)),
     }
 }
 
@@ -150,7 +192,10 @@ fn medication(p: &Prescription) -> MedicationData {
 /// MedicationRequest.
 pub fn prescription_to_transaction(p: &Prescription) -> Result<RxTransaction, MappingError> {
     if p.medication_request["resourceType"] != "MedicationRequest" {
-        return Err(MappingError::invalid("fhir", "Prescription.medication_request is not a MedicationRequest"));
+        return Err(MappingError::invalid(
+            "fhir",
+            "Prescription.medication_request is not a MedicationRequest",
+        ));
     }
     Ok(RxTransaction {
         benefits_coordination: p.coverage.iter().map(benefits).collect(),
@@ -167,7 +212,10 @@ fn checked(p: &Prescription) -> Result<RxTransaction, MappingError> {
     if !missing.is_empty() {
         return Err(MappingError::MissingElements {
             format: "ncpdp",
-            elements: missing.iter().map(|m| format!("{}: {}", m.path, m.reason)).collect(),
+            elements: missing
+                .iter()
+                .map(|m| format!("{}: {}", m.path, m.reason))
+                .collect(),
         });
     }
     prescription_to_transaction(p)
@@ -189,7 +237,10 @@ pub fn medication_request_to_new_rx(p: &Prescription, h: &Header) -> Result<Stri
 ///
 /// Errors: [`MappingError::Invalid`] for another status; otherwise as
 /// [`medication_request_to_new_rx`].
-pub fn medication_request_to_cancel_rx(p: &Prescription, h: &Header) -> Result<String, MappingError> {
+pub fn medication_request_to_cancel_rx(
+    p: &Prescription,
+    h: &Header,
+) -> Result<String, MappingError> {
     let status = p.medication_request["status"].as_str().unwrap_or("");
     if !matches!(status, "cancelled" | "stopped") {
         return Err(MappingError::invalid(
@@ -198,7 +249,10 @@ pub fn medication_request_to_cancel_rx(p: &Prescription, h: &Header) -> Result<S
         ));
     }
     let mut t = checked(p)?;
-    if let (Some(m), Some(reason)) = (t.medication_prescribed.as_mut(), text(&p.medication_request["statusReason"]["text"])) {
+    if let (Some(m), Some(reason)) = (
+        t.medication_prescribed.as_mut(),
+        text(&p.medication_request["statusReason"]["text"]),
+    ) {
         m.note = Some(reason);
     }
     Ok(write_message(h, &Body::CancelRx(Box::new(t))))

@@ -60,11 +60,18 @@ fn expect<'a>(m: &'a Message, name: &str) -> Result<&'a RxTransaction, MappingEr
 /// Errors: [`MappingError::Invalid`] when `new_rx` is not a NewRx.
 pub fn rx_fill(new_rx: &Message, h: &Header, fill: &FillStatus) -> Result<String, MappingError> {
     let t = expect(new_rx, "NewRx")?;
-    let dispensed = matches!(fill, FillStatus::Dispensed { .. } | FillStatus::PartiallyDispensed { .. });
-    let medication_dispensed = t.medication_prescribed.clone().filter(|_| dispensed).map(|mut m| {
-        m.last_fill_date = h.sent_time.get(..10).map(str::to_owned);
-        m
-    });
+    let dispensed = matches!(
+        fill,
+        FillStatus::Dispensed { .. } | FillStatus::PartiallyDispensed { .. }
+    );
+    let medication_dispensed =
+        t.medication_prescribed
+            .clone()
+            .filter(|_| dispensed)
+            .map(|mut m| {
+                m.last_fill_date = h.sent_time.get(..10).map(str::to_owned);
+                m
+            });
     let out = RxTransaction {
         fill_status: Some(fill.clone()),
         patient: t.patient.clone(),
@@ -94,9 +101,16 @@ fn answer(request: &RxTransaction, response: &Response) -> RxTransaction {
 /// MedicationPrescribed repeated with `Response` = `response`.
 ///
 /// Errors: [`MappingError::Invalid`] when `request` is not an RxRenewalRequest.
-pub fn rx_renewal_response(request: &Message, h: &Header, response: &Response) -> Result<String, MappingError> {
+pub fn rx_renewal_response(
+    request: &Message,
+    h: &Header,
+    response: &Response,
+) -> Result<String, MappingError> {
     let t = expect(request, "RxRenewalRequest")?;
-    Ok(write_message(h, &Body::RxRenewalResponse(Box::new(answer(t, response)))))
+    Ok(write_message(
+        h,
+        &Body::RxRenewalResponse(Box::new(answer(t, response))),
+    ))
 }
 
 /// The prescriber's decision on a parsed RxChangeRequest → RxChangeResponse. When approved,
@@ -104,13 +118,19 @@ pub fn rx_renewal_response(request: &Message, h: &Header, response: &Response) -
 /// proposed), else the original prescription.
 ///
 /// Errors: [`MappingError::Invalid`] when `request` is not an RxChangeRequest.
-pub fn rx_change_response(request: &Message, h: &Header, response: &Response) -> Result<String, MappingError> {
+pub fn rx_change_response(
+    request: &Message,
+    h: &Header,
+    response: &Response,
+) -> Result<String, MappingError> {
     let t = expect(request, "RxChangeRequest")?;
     let mut out = answer(t, response);
-    if matches!(response, Response::Approved { .. } | Response::ApprovedWithChanges { .. }) {
-        if let Some(m) = t.medication_requested.first() {
-            out.medication_prescribed = Some(m.clone());
-        }
+    if matches!(
+        response,
+        Response::Approved { .. } | Response::ApprovedWithChanges { .. }
+    ) && let Some(m) = t.medication_requested.first()
+    {
+        out.medication_prescribed = Some(m.clone());
     }
     Ok(write_message(h, &Body::RxChangeResponse(Box::new(out))))
 }

@@ -111,9 +111,27 @@ pub fn write_sig(w: &mut Writer, sig: &Sig) {
             w.close("DoseAdministration");
         }
         for (outer, value_name, value, unit_name, unit) in [
-            ("Frequency", "FrequencyNumericValue", &i.frequency, "FrequencyUnits", &i.frequency_unit),
-            ("Interval", "IntervalNumericValue", &i.interval, "IntervalUnits", &i.interval_unit),
-            ("Duration", "DurationNumericValue", &i.duration, "DurationText", &i.duration_unit),
+            (
+                "Frequency",
+                "FrequencyNumericValue",
+                &i.frequency,
+                "FrequencyUnits",
+                &i.frequency_unit,
+            ),
+            (
+                "Interval",
+                "IntervalNumericValue",
+                &i.interval,
+                "IntervalUnits",
+                &i.interval_unit,
+            ),
+            (
+                "Duration",
+                "DurationNumericValue",
+                &i.duration,
+                "DurationText",
+                &i.duration_unit,
+            ),
         ] {
             if value.is_some() && unit.is_some() {
                 w.open("TimingAndDuration");
@@ -174,22 +192,31 @@ pub fn sig_to_dosages(sig: &Sig) -> Vec<Value> {
         if count > 1 {
             d.insert("sequence".into(), json!(n + 1));
         }
-        if n == 0 {
-            if let Some(t) = &sig.text {
-                d.insert("text".into(), t.as_str().into());
-            }
+        if n == 0
+            && let Some(t) = &sig.text
+        {
+            d.insert("text".into(), t.as_str().into());
         }
         let mut repeat = Map::new();
-        if let (Some(v), Some((_, unit))) = (i.frequency.as_deref().and_then(|v| v.parse::<u32>().ok()), time_unit(&i.frequency_unit)) {
+        if let (Some(v), Some((_, unit))) = (
+            i.frequency.as_deref().and_then(|v| v.parse::<u32>().ok()),
+            time_unit(&i.frequency_unit),
+        ) {
             repeat.insert("frequency".into(), json!(v));
             repeat.insert("period".into(), json!(1));
             repeat.insert("periodUnit".into(), unit.into());
-        } else if let (Some(v), Some((_, unit))) = (i.interval.as_deref().and_then(decimal), time_unit(&i.interval_unit)) {
+        } else if let (Some(v), Some((_, unit))) = (
+            i.interval.as_deref().and_then(decimal),
+            time_unit(&i.interval_unit),
+        ) {
             repeat.insert("frequency".into(), json!(1));
             repeat.insert("period".into(), v);
             repeat.insert("periodUnit".into(), unit.into());
         }
-        if let (Some(v), Some((name, unit))) = (i.duration.as_deref().and_then(decimal), time_unit(&i.duration_unit)) {
+        if let (Some(v), Some((name, unit))) = (
+            i.duration.as_deref().and_then(decimal),
+            time_unit(&i.duration_unit),
+        ) {
             repeat.insert(
                 "boundsDuration".into(),
                 json!({"value": v, "unit": name, "system": UCUM, "code": unit}),
@@ -220,7 +247,11 @@ pub fn sig_to_dosages(sig: &Sig) -> Vec<Value> {
         if let (Some(v), Some(u)) = (i.dose_quantity.as_deref().and_then(decimal), &i.dose_unit) {
             let mut q = Map::new();
             q.insert("value".into(), v);
-            let term = u.code.as_deref().and_then(unit_by_nci).map(|x| x.term.to_ascii_lowercase());
+            let term = u
+                .code
+                .as_deref()
+                .and_then(unit_by_nci)
+                .map(|x| x.term.to_ascii_lowercase());
             if let Some(t) = u.text.clone().or(term) {
                 q.insert("unit".into(), t.into());
             }
@@ -232,10 +263,10 @@ pub fn sig_to_dosages(sig: &Sig) -> Vec<Value> {
         }
         out.push(Value::Object(d));
     }
-    if out.is_empty() {
-        if let Some(t) = &sig.text {
-            out.push(json!({"text": t}));
-        }
+    if out.is_empty()
+        && let Some(t) = &sig.text
+    {
+        out.push(json!({"text": t}));
     }
     out
 }
@@ -256,11 +287,14 @@ fn code_of(concept: &Value, system: &str, qualifier: &str) -> Option<SigCode> {
 }
 
 fn snomed_time(ucum: &str) -> Option<SigCode> {
-    TIME_UNITS.iter().find(|(_, _, u)| *u == ucum).map(|(code, name, _)| SigCode {
-        text: Some((*name).to_owned()),
-        code: Some((*code).to_owned()),
-        qualifier: Some("SNOMED".to_owned()),
-    })
+    TIME_UNITS
+        .iter()
+        .find(|(_, _, u)| *u == ucum)
+        .map(|(code, name, _)| SigCode {
+            text: Some((*name).to_owned()),
+            code: Some((*code).to_owned()),
+            qualifier: Some("SNOMED".to_owned()),
+        })
 }
 
 /// A structured `Instruction` for one FHIR `Dosage`, when it has structured parts SCRIPT
@@ -306,7 +340,10 @@ fn dosage_to_instruction(d: &Value) -> Option<SigInstruction> {
         }
     }
     let b = &r["boundsDuration"];
-    if let (Some(v), Some(u)) = (number_text(&b["value"]), b["code"].as_str().and_then(snomed_time)) {
+    if let (Some(v), Some(u)) = (
+        number_text(&b["value"]),
+        b["code"].as_str().and_then(snomed_time),
+    ) {
         i.duration = Some(v);
         i.duration_unit = Some(u);
     }
@@ -330,6 +367,7 @@ pub fn dosages_to_sig(dosages: &[Value]) -> Option<Sig> {
         .filter(|t| !t.is_empty())
         .collect();
     let text = (!texts.is_empty()).then(|| texts.join("; "));
-    let instructions: Vec<SigInstruction> = dosages.iter().filter_map(dosage_to_instruction).collect();
+    let instructions: Vec<SigInstruction> =
+        dosages.iter().filter_map(dosage_to_instruction).collect();
     (text.is_some() || !instructions.is_empty()).then_some(Sig { text, instructions })
 }

@@ -67,7 +67,11 @@ pub fn task_update(m: &Message) -> Option<TaskUpdate> {
                 Some(dc) => format!("Error {} ({dc})", s.code),
                 None => format!("Error {}", s.code),
             };
-            Some(update("failed", format!("error-{}", s.code), with_description(head, s.description.as_deref())))
+            Some(update(
+                "failed",
+                format!("error-{}", s.code),
+                with_description(head, s.description.as_deref()),
+            ))
         }
         Body::RxFill(t) => {
             let fill = t.fill_status.as_ref()?;
@@ -78,13 +82,22 @@ pub fn task_update(m: &Message) -> Option<TaskUpdate> {
                 FillStatus::Transferred { .. } => "cancelled",
             };
             let code = format!("rxfill-{}", fill.name().to_ascii_lowercase());
-            Some(update(status, code, with_description(format!("RxFill {}", fill.name()), fill.note())))
+            Some(update(
+                status,
+                code,
+                with_description(format!("RxFill {}", fill.name()), fill.note()),
+            ))
         }
         Body::CancelRxResponse(t) => {
             let r = t.response.as_ref()?;
             let (status, detail) = match r {
-                Response::Approved { note } | Response::ApprovedWithChanges { note } => ("cancelled", note.clone()),
-                Response::Denied { reason_code, reason } => (
+                Response::Approved { note } | Response::ApprovedWithChanges { note } => {
+                    ("cancelled", note.clone())
+                }
+                Response::Denied {
+                    reason_code,
+                    reason,
+                } => (
                     "in-progress",
                     match (reason_code, reason) {
                         (Some(c), Some(r)) => Some(format!("{c} {r}")),
@@ -94,7 +107,11 @@ pub fn task_update(m: &Message) -> Option<TaskUpdate> {
                 Response::Replace { note } => ("cancelled", note.clone()),
             };
             let code = format!("cancelrxresponse-{}", r.name().to_ascii_lowercase());
-            Some(update(status, code, with_description(format!("CancelRxResponse {}", r.name()), detail.as_deref())))
+            Some(update(
+                status,
+                code,
+                with_description(format!("CancelRxResponse {}", r.name()), detail.as_deref()),
+            ))
         }
         _ => None,
     }
@@ -107,7 +124,9 @@ pub fn task_update(m: &Message) -> Option<TaskUpdate> {
 pub fn decision_from_task(task: &Value) -> Option<Response> {
     let text = |v: &Value| v.as_str().map(str::to_owned);
     match task["status"].as_str()? {
-        "accepted" | "completed" => Some(Response::Approved { note: text(&task["note"][0]["text"]) }),
+        "accepted" | "completed" => Some(Response::Approved {
+            note: text(&task["note"][0]["text"]),
+        }),
         "rejected" => Some(Response::Denied {
             reason_code: text(&task["statusReason"]["coding"][0]["code"]),
             reason: text(&task["statusReason"]["text"]),

@@ -50,12 +50,14 @@ pub fn write_message(h: &Header, body: &Body) -> String {
 
 fn direction(body: &Body) -> Direction {
     match body {
-        Body::NewRx(_) | Body::CancelRx(_) | Body::RxRenewalResponse(_) | Body::RxChangeResponse(_) => {
-            Direction::ToPharmacy
-        }
-        Body::RxFill(_) | Body::CancelRxResponse(_) | Body::RxRenewalRequest(_) | Body::RxChangeRequest(_) => {
-            Direction::ToPrescriber
-        }
+        Body::NewRx(_)
+        | Body::CancelRx(_)
+        | Body::RxRenewalResponse(_)
+        | Body::RxChangeResponse(_) => Direction::ToPharmacy,
+        Body::RxFill(_)
+        | Body::CancelRxResponse(_)
+        | Body::RxRenewalRequest(_)
+        | Body::RxChangeRequest(_) => Direction::ToPrescriber,
         Body::Status(_) | Body::Error(_) | Body::Verify(_) => Direction::Either,
     }
 }
@@ -63,18 +65,32 @@ fn direction(body: &Body) -> Direction {
 fn write_header(w: &mut Writer, h: &Header, d: Direction) {
     let (to_q, from_q) = d.qualifiers();
     w.open("Header");
-    w.text_with("To", &[("Qualifier", h.to_qualifier.as_deref().unwrap_or(to_q))], &h.to_ncpdp_id);
-    w.text_with("From", &[("Qualifier", h.from_qualifier.as_deref().unwrap_or(from_q))], &h.from_id);
+    w.text_with(
+        "To",
+        &[("Qualifier", h.to_qualifier.as_deref().unwrap_or(to_q))],
+        &h.to_ncpdp_id,
+    );
+    w.text_with(
+        "From",
+        &[("Qualifier", h.from_qualifier.as_deref().unwrap_or(from_q))],
+        &h.from_id,
+    );
     w.text_with("MessageID", &[], &h.message_id);
     w.leaf("RelatesToMessageID", h.relates_to_message_id.as_deref());
     w.text_with("SentTime", &[], &h.sent_time);
     w.open("SenderSoftware");
     w.leaf("SenderSoftwareDeveloper", Some("fhirgate"));
     w.leaf("SenderSoftwareProduct", Some("fhirgate"));
-    w.leaf("SenderSoftwareVersionRelease", Some(env!("CARGO_PKG_VERSION")));
+    w.leaf(
+        "SenderSoftwareVersionRelease",
+        Some(env!("CARGO_PKG_VERSION")),
+    );
     w.close("SenderSoftware");
     w.leaf("RxReferenceNumber", h.rx_reference_number.as_deref());
-    w.leaf("PrescriberOrderNumber", h.prescriber_order_number.as_deref());
+    w.leaf(
+        "PrescriberOrderNumber",
+        h.prescriber_order_number.as_deref(),
+    );
     w.close("Header");
 }
 
@@ -88,16 +104,24 @@ fn write_status(w: &mut Writer, name: &str, s: &StatusBody) {
 
 fn write_transaction(w: &mut Writer, name: &str, t: &RxTransaction) {
     w.open(name);
-    w.leaf("RequestReferenceNumber", t.request_reference_number.as_deref());
+    w.leaf(
+        "RequestReferenceNumber",
+        t.request_reference_number.as_deref(),
+    );
     w.leaf("MessageRequestCode", t.message_request_code.as_deref());
     if let Some(r) = &t.response {
         w.open("Response");
         w.open(r.name());
         match r {
-            Response::Approved { note } | Response::ApprovedWithChanges { note } | Response::Replace { note } => {
+            Response::Approved { note }
+            | Response::ApprovedWithChanges { note }
+            | Response::Replace { note } => {
                 w.leaf("Note", note.as_deref());
             }
-            Response::Denied { reason_code, reason } => {
+            Response::Denied {
+                reason_code,
+                reason,
+            } => {
                 w.leaf("ReasonCode", reason_code.as_deref());
                 w.leaf("DenialReason", reason.as_deref());
             }
@@ -177,7 +201,11 @@ fn write_communication(w: &mut Writer, c: &Communication) {
 fn write_patient(w: &mut Writer, p: &PatientData) {
     w.open("Patient");
     w.open("HumanPatient");
-    w.wrapped("Identification", "MedicalRecordIdentificationNumberEHR", p.medical_record_number.as_deref());
+    w.wrapped(
+        "Identification",
+        "MedicalRecordIdentificationNumberEHR",
+        p.medical_record_number.as_deref(),
+    );
     write_name(w, &p.name);
     w.leaf("Gender", p.gender.as_deref());
     w.wrapped("DateOfBirth", "Date", p.birth_date.as_deref());
@@ -211,7 +239,11 @@ fn write_prescriber(w: &mut Writer, p: &PrescriberData) {
         w.leaf("NPI", p.npi.as_deref());
         w.close("Identification");
     }
-    w.wrapped("PracticeLocation", "BusinessName", p.practice_location.as_deref());
+    w.wrapped(
+        "PracticeLocation",
+        "BusinessName",
+        p.practice_location.as_deref(),
+    );
     write_name(w, &p.name);
     write_address(w, &p.address);
     write_communication(w, &p.communication);
@@ -230,7 +262,10 @@ fn write_code(w: &mut Writer, name: &str, c: &Option<QualifiedCode>) {
 fn write_medication(w: &mut Writer, name: &str, m: &MedicationData) {
     w.open(name);
     w.leaf("DrugDescription", m.drug_description.as_deref());
-    let coded = m.product_code.is_some() || m.strength.is_some() || m.drug_db_code.is_some() || m.dea_schedule.is_some();
+    let coded = m.product_code.is_some()
+        || m.strength.is_some()
+        || m.drug_db_code.is_some()
+        || m.dea_schedule.is_some();
     if coded {
         w.open("DrugCoded");
         write_code(w, "ProductCode", &m.product_code);

@@ -160,7 +160,10 @@ fn xml_error(position: u64, detail: impl Into<String>) -> MappingError {
     }
 }
 
-fn element_of(e: &quick_xml::events::BytesStart<'_>, position: u64) -> Result<Element, MappingError> {
+fn element_of(
+    e: &quick_xml::events::BytesStart<'_>,
+    position: u64,
+) -> Result<Element, MappingError> {
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|err| xml_error(position, err.to_string()))?;
@@ -170,7 +173,11 @@ fn element_of(e: &quick_xml::events::BytesStart<'_>, position: u64) -> Result<El
             .map_err(|err| xml_error(position, err.to_string()))?
             .into_owned();
         // Keep `xmlns` (default namespace) under its own name for the namespace check.
-        let key = if a.key.as_ref() == b"xmlns" { "xmlns".to_owned() } else { key };
+        let key = if a.key.as_ref() == b"xmlns" {
+            "xmlns".to_owned()
+        } else {
+            key
+        };
         attrs.push((key, value));
     }
     Ok(Element {
@@ -196,9 +203,14 @@ pub fn parse(xml: &[u8]) -> Result<Element, MappingError> {
             .read_event_into(&mut buf)
             .map_err(|e| xml_error(position, e.to_string()))?;
         match event {
-            Event::Start(e) | Event::Empty(e) if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS => {
+            Event::Start(e) | Event::Empty(e)
+                if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS =>
+            {
                 let _ = e;
-                return Err(xml_error(position, "message nests too deep or holds too many elements"));
+                return Err(xml_error(
+                    position,
+                    "message nests too deep or holds too many elements",
+                ));
             }
             Event::Start(e) => {
                 count += 1;
@@ -226,9 +238,7 @@ pub fn parse(xml: &[u8]) -> Result<Element, MappingError> {
                 // SCRIPT has no mixed content: text after an element's first child is the
                 // indentation between children, not data.
                 if let Some(top) = stack.last_mut().filter(|top| top.children.is_empty()) {
-                    let text = t
-                        .decode()
-                        .map_err(|e| xml_error(position, e.to_string()))?;
+                    let text = t.decode().map_err(|e| xml_error(position, e.to_string()))?;
                     top.text.push_str(&text);
                 } else if stack.is_empty() && !t.iter().all(u8::is_ascii_whitespace) {
                     return Err(xml_error(position, "text outside the root element"));
@@ -236,7 +246,10 @@ pub fn parse(xml: &[u8]) -> Result<Element, MappingError> {
             }
             Event::GeneralRef(r) => {
                 let Some(top) = stack.last_mut() else {
-                    return Err(xml_error(position, "entity reference outside the root element"));
+                    return Err(xml_error(
+                        position,
+                        "entity reference outside the root element",
+                    ));
                 };
                 let name = r.decode().map_err(|e| xml_error(position, e.to_string()))?;
                 match resolve_entity(&name) {
@@ -250,7 +263,12 @@ pub fn parse(xml: &[u8]) -> Result<Element, MappingError> {
                 }
             }
             Event::DocType(_) => return Err(xml_error(position, "DTDs are not accepted")),
-            Event::Eof => return Err(xml_error(position, "the document ends before its root element closes")),
+            Event::Eof => {
+                return Err(xml_error(
+                    position,
+                    "the document ends before its root element closes",
+                ));
+            }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
         buf.clear();

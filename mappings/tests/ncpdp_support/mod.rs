@@ -23,14 +23,19 @@ pub fn script_fixture(name: &str) -> Vec<u8> {
 
 /// Every SCRIPT fixture: (file name, bytes).
 pub fn script_fixtures() -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(root().join("tests/fixtures/ncpdp-script"))
-        .expect("dir")
-        .map(|e| {
-            let path = e.expect("entry").path();
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
-            (name, std::fs::read(&path).expect("read"))
-        })
-        .collect();
+    let mut out: Vec<(String, Vec<u8>)> =
+        std::fs::read_dir(root().join("tests/fixtures/ncpdp-script"))
+            .expect("dir")
+            .map(|e| {
+                let path = e.expect("entry").path();
+                let name = path
+                    .file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned();
+                (name, std::fs::read(&path).expect("read"))
+            })
+            .collect();
     out.sort();
     out
 }
@@ -46,7 +51,10 @@ pub fn sandbox_bundle() -> Value {
         .find(|e| e["resource"]["resourceType"] == "Patient")
         .expect("patient")
         .clone();
-    sandbox["entry"].as_array_mut().expect("entries").push(patient);
+    sandbox["entry"]
+        .as_array_mut()
+        .expect("entries")
+        .push(patient);
     sandbox
 }
 

@@ -88,9 +88,17 @@ impl<'a> Builder<'a> {
     }
 
     /// Adds the MedicationRequest (and its Medication) first in the list.
-    fn request(&mut self, t: &RxTransaction, status: &str, intent: &str, use_requested: bool) -> Option<String> {
+    fn request(
+        &mut self,
+        t: &RxTransaction,
+        status: &str,
+        intent: &str,
+        use_requested: bool,
+    ) -> Option<String> {
         let med = if use_requested {
-            t.medication_requested.first().or(t.medication_prescribed.as_ref())
+            t.medication_requested
+                .first()
+                .or(t.medication_prescribed.as_ref())
         } else {
             t.medication_prescribed.as_ref()
         }?;
@@ -130,23 +138,34 @@ fn describe_change(code: Option<&str>) -> String {
 /// carries no `MedicationPrescribed`, or an RxFill no `FillStatus`.
 pub fn message_to_fhir(m: &Message, ctx: &InboundContext) -> Result<Vec<Value>, MappingError> {
     let mut b = Builder::new(m, ctx);
-    let no_med = || MappingError::invalid("ncpdp", format!("{} has no MedicationPrescribed", m.body.name()));
+    let no_med = || {
+        MappingError::invalid(
+            "ncpdp",
+            format!("{} has no MedicationPrescribed", m.body.name()),
+        )
+    };
     let h = &m.header;
     match &m.body {
         Body::NewRx(t) | Body::CancelRx(t) => {
             b.parties(t);
-            let status = if matches!(m.body, Body::NewRx(_)) { "active" } else { "cancelled" };
+            let status = if matches!(m.body, Body::NewRx(_)) {
+                "active"
+            } else {
+                "cancelled"
+            };
             b.request(t, status, "order", false).ok_or_else(no_med)?;
-            if let (Body::CancelRx(_), Some(id)) = (&m.body, ctx.medication_request.as_deref()) {
-                if let Some(local) = id.strip_prefix("MedicationRequest/") {
-                    b.out[0]["id"] = local.into();
-                }
+            if let (Body::CancelRx(_), Some(id)) = (&m.body, ctx.medication_request.as_deref())
+                && let Some(local) = id.strip_prefix("MedicationRequest/")
+            {
+                b.out[0]["id"] = local.into();
             }
         }
         Body::RxRenewalRequest(t) | Body::RxChangeRequest(t) => {
             b.parties(t);
             let change = matches!(m.body, Body::RxChangeRequest(_));
-            let proposal = b.request(t, "draft", "proposal", change).ok_or_else(no_med)?;
+            let proposal = b
+                .request(t, "draft", "proposal", change)
+                .ok_or_else(no_med)?;
             let description = if change {
                 describe_change(t.message_request_code.as_deref())
             } else {
@@ -161,25 +180,42 @@ pub fn message_to_fhir(m: &Message, ctx: &InboundContext) -> Result<Vec<Value>, 
                 requester: b.refs.pharmacy.clone(),
                 owner: b.refs.prescriber.clone(),
                 authored_on: h.sent_time.clone(),
-                identifier: t.request_reference_number.clone().or_else(|| Some(h.message_id.clone())),
+                identifier: t
+                    .request_reference_number
+                    .clone()
+                    .or_else(|| Some(h.message_id.clone())),
             };
             b.task(parts);
         }
         Body::RxRenewalResponse(t) | Body::RxChangeResponse(t) => {
             b.parties(t);
-            let approved = matches!(t.response, Some(Response::Approved { .. } | Response::ApprovedWithChanges { .. }));
-            let focus = if approved { b.request(t, "active", "order", false) } else { None };
+            let approved = matches!(
+                t.response,
+                Some(Response::Approved { .. } | Response::ApprovedWithChanges { .. })
+            );
+            let focus = if approved {
+                b.request(t, "active", "order", false)
+            } else {
+                None
+            };
             let r = t.response.as_ref();
             let parts = TaskParts {
                 status: if approved { "completed" } else { "rejected" },
                 code: "approve",
-                description: format!("{} {}", m.body.name(), r.map_or("without Response", Response::name)),
+                description: format!(
+                    "{} {}",
+                    m.body.name(),
+                    r.map_or("without Response", Response::name)
+                ),
                 business_status: r.map(|r| json!({"text": r.name()})),
                 focus: focus.or_else(|| ctx.medication_request.clone()),
                 requester: b.refs.prescriber.clone(),
                 owner: b.refs.pharmacy.clone(),
                 authored_on: h.sent_time.clone(),
-                identifier: t.request_reference_number.clone().or_else(|| Some(h.message_id.clone())),
+                identifier: t
+                    .request_reference_number
+                    .clone()
+                    .or_else(|| Some(h.message_id.clone())),
             };
             b.task(parts);
         }

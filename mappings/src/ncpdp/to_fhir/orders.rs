@@ -61,7 +61,14 @@ fn identifiers(h: &ParsedHeader) -> Option<Value> {
 }
 
 /// MedicationRequest for `m` with `status` and `intent` (order, proposal).
-pub fn medication_request(id: &str, status: &str, intent: &str, h: &ParsedHeader, m: &MedicationData, refs: &Refs) -> Value {
+pub fn medication_request(
+    id: &str,
+    status: &str,
+    intent: &str,
+    h: &ParsedHeader,
+    m: &MedicationData,
+    refs: &Refs,
+) -> Value {
     let mut out = Map::new();
     out.insert("resourceType".into(), "MedicationRequest".into());
     out.insert("id".into(), id.into());
@@ -77,7 +84,8 @@ pub fn medication_request(id: &str, status: &str, intent: &str, h: &ParsedHeader
     // `subject` is required; a message without a patient still names one by display.
     out.insert(
         "subject".into(),
-        reference(&refs.patient).unwrap_or_else(|| json!({"display": "patient not named in the SCRIPT message"})),
+        reference(&refs.patient)
+            .unwrap_or_else(|| json!({"display": "patient not named in the SCRIPT message"})),
     );
     if let Some(d) = &m.written_date {
         out.insert("authoredOn".into(), d.as_str().into());
@@ -96,13 +104,19 @@ pub fn medication_request(id: &str, status: &str, intent: &str, h: &ParsedHeader
     if !indications.is_empty() {
         out.insert("reasonCode".into(), Value::Array(indications));
     }
-    if intent == "proposal" {
-        if let Some(r) = reference(&refs.related_request) {
-            out.insert("basedOn".into(), json!([r]));
-        }
+    if intent == "proposal"
+        && let Some(r) = reference(&refs.related_request)
+    {
+        out.insert("basedOn".into(), json!([r]));
     }
     if !refs.coverage.is_empty() {
-        out.insert("insurance".into(), refs.coverage.iter().map(|c| json!({"reference": c})).collect());
+        out.insert(
+            "insurance".into(),
+            refs.coverage
+                .iter()
+                .map(|c| json!({"reference": c}))
+                .collect(),
+        );
     }
     if let Some(n) = &m.note {
         out.insert("note".into(), json!([{"text": n}]));
@@ -159,10 +173,13 @@ pub fn medication_dispense(id: &str, t: &RxTransaction, refs: &Refs) -> Value {
     out.insert("resourceType".into(), "MedicationDispense".into());
     out.insert("id".into(), id.into());
     out.insert("status".into(), status.into());
-    if status == "declined" {
-        if let Some(f) = fill {
-            out.insert("statusReasonCodeableConcept".into(), json!({"text": f.name()}));
-        }
+    if status == "declined"
+        && let Some(f) = fill
+    {
+        out.insert(
+            "statusReasonCodeableConcept".into(),
+            json!({"text": f.name()}),
+        );
     }
     out.insert("medicationCodeableConcept".into(), drug_concept(m));
     if let Some(r) = reference(&refs.patient) {
@@ -229,7 +246,10 @@ pub fn task(id: &str, parts: TaskParts<'_>, patient: &Option<String>) -> Value {
     out.insert("resourceType".into(), "Task".into());
     out.insert("id".into(), id.into());
     if let Some(i) = parts.identifier {
-        out.insert("identifier".into(), json!([{"system": "http://fhirgate.dev/NamingSystem/ncpdp-message-id", "value": i}]));
+        out.insert(
+            "identifier".into(),
+            json!([{"system": "http://fhirgate.dev/NamingSystem/ncpdp-message-id", "value": i}]),
+        );
     }
     out.insert("status".into(), parts.status.into());
     if let Some(b) = parts.business_status {

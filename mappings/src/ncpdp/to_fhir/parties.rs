@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::codes::{NCI, NCPDP_ID, NDC, NPI, RXNORM, dea_schedule_of_nci, gender_to_fhir, unit_by_nci};
+use super::super::codes::{
+    NCI, NCPDP_ID, NDC, NPI, RXNORM, dea_schedule_of_nci, gender_to_fhir, unit_by_nci,
+};
 use super::super::controlled::DEA_SCHEDULE_EXTENSION;
 use super::super::fhir::DEA_SYSTEMS;
 use super::super::model::*;
@@ -23,7 +25,11 @@ fn s(v: &Option<String>) -> Option<Value> {
 pub fn human_name(n: &Name) -> Option<Value> {
     let mut m = Map::new();
     put(&mut m, "family", s(&n.last));
-    let given: Vec<Value> = [&n.first, &n.middle].into_iter().flatten().map(|g| g.as_str().into()).collect();
+    let given: Vec<Value> = [&n.first, &n.middle]
+        .into_iter()
+        .flatten()
+        .map(|g| g.as_str().into())
+        .collect();
     if !given.is_empty() {
         m.insert("given".into(), Value::Array(given));
     }
@@ -80,7 +86,11 @@ pub fn patient(id: &str, p: &PatientData) -> Value {
     }
     put(&mut m, "name", human_name(&p.name).map(|n| json!([n])));
     put(&mut m, "telecom", telecom(&p.communication, "home"));
-    put(&mut m, "gender", p.gender.as_deref().map(|g| gender_to_fhir(g).into()));
+    put(
+        &mut m,
+        "gender",
+        p.gender.as_deref().map(|g| gender_to_fhir(g).into()),
+    );
     put(&mut m, "birthDate", s(&p.birth_date));
     put(&mut m, "address", address(&p.address, "home"));
     Value::Object(m)
@@ -91,7 +101,11 @@ pub fn practitioner(id: &str, p: &PrescriberData) -> Value {
     let mut m = Map::new();
     m.insert("resourceType".into(), "Practitioner".into());
     m.insert("id".into(), id.into());
-    put(&mut m, "identifier", identifiers(&[(NPI, &p.npi), (DEA_SYSTEMS[0], &p.dea_number)]));
+    put(
+        &mut m,
+        "identifier",
+        identifiers(&[(NPI, &p.npi), (DEA_SYSTEMS[0], &p.dea_number)]),
+    );
     put(&mut m, "name", human_name(&p.name).map(|n| json!([n])));
     put(&mut m, "telecom", telecom(&p.communication, "work"));
     put(&mut m, "address", address(&p.address, "work"));
@@ -103,7 +117,11 @@ pub fn pharmacy(id: &str, p: &PharmacyData) -> Value {
     let mut m = Map::new();
     m.insert("resourceType".into(), "Organization".into());
     m.insert("id".into(), id.into());
-    put(&mut m, "identifier", identifiers(&[(NCPDP_ID, &p.ncpdp_id), (NPI, &p.npi)]));
+    put(
+        &mut m,
+        "identifier",
+        identifiers(&[(NCPDP_ID, &p.ncpdp_id), (NPI, &p.npi)]),
+    );
     m.insert("active".into(), true.into());
     m.insert(
         "type".into(),
@@ -119,8 +137,18 @@ pub fn pharmacy(id: &str, p: &PharmacyData) -> Value {
 /// `group`, payer → `payor` by identifier and display).
 pub fn coverage(id: &str, b: &BenefitsCoordination, beneficiary: &str) -> Value {
     let mut payor = Map::new();
-    put(&mut payor, "identifier", b.payer_id.as_ref().map(|v| json!({"value": v})));
-    payor.insert("display".into(), b.payer_name.clone().unwrap_or_else(|| "pharmacy benefit payer".to_owned()).into());
+    put(
+        &mut payor,
+        "identifier",
+        b.payer_id.as_ref().map(|v| json!({"value": v})),
+    );
+    payor.insert(
+        "display".into(),
+        b.payer_name
+            .clone()
+            .unwrap_or_else(|| "pharmacy benefit payer".to_owned())
+            .into(),
+    );
     let mut m = Map::new();
     m.insert("resourceType".into(), "Coverage".into());
     m.insert("id".into(), id.into());
@@ -145,7 +173,11 @@ pub fn drug_concept(m: &MedicationData) -> Value {
     if let Some(c) = &m.drug_db_code {
         coding.push(json!({"system": RXNORM, "code": c.code, "display": display}));
     }
-    if let Some(c) = m.product_code.as_ref().filter(|c| matches!(c.qualifier.as_deref(), Some("ND") | None)) {
+    if let Some(c) = m
+        .product_code
+        .as_ref()
+        .filter(|c| matches!(c.qualifier.as_deref(), Some("ND") | None))
+    {
         coding.push(json!({"system": NDC, "code": c.code, "display": display}));
     }
     for c in coding.iter_mut() {
@@ -169,12 +201,18 @@ pub fn medication(id: &str, m: &MedicationData) -> Value {
     out.insert("resourceType".into(), "Medication".into());
     out.insert("id".into(), id.into());
     if let Some(schedule) = m.dea_schedule.as_deref().and_then(dea_schedule_of_nci) {
-        out.insert("extension".into(), json!([{"url": DEA_SCHEDULE_EXTENSION, "valueCode": schedule}]));
+        out.insert(
+            "extension".into(),
+            json!([{"url": DEA_SCHEDULE_EXTENSION, "valueCode": schedule}]),
+        );
     }
     out.insert("code".into(), drug_concept(m));
     if let Some(st) = &m.strength {
         if let Some(form) = &st.form_code {
-            out.insert("form".into(), json!({"coding": [{"system": NCI, "code": form}]}));
+            out.insert(
+                "form".into(),
+                json!({"coding": [{"system": NCI, "code": form}]}),
+            );
         }
         if let Some(v) = st.value.as_deref().and_then(decimal) {
             let mut num = Map::new();
