@@ -424,3 +424,29 @@ fn contained_resources_and_practitioner_roles_resolve() {
     assert!(Prescription::from_bundle(&two).is_err());
     assert!(Prescription::from_bundle(&json!({"resourceType": "Patient"})).is_err());
 }
+
+#[test]
+fn prescriber_dea_number_is_carried_both_ways() {
+    let mut p = sandbox();
+    p.prescriber["identifier"]
+        .as_array_mut()
+        .expect("identifiers")
+        .push(json!({"system": "urn:oid:2.16.840.1.113883.4.814", "value": "BP1234563"}));
+    let m = new_rx(&p);
+    let pr = m
+        .body
+        .transaction()
+        .and_then(|t| t.prescriber.clone())
+        .expect("prescriber");
+    assert_eq!(pr.dea_number.as_deref(), Some("BP1234563"));
+    let back = fhirgate_mappings::ncpdp::message_to_fhir(&m, &Default::default()).expect("fhir");
+    let practitioner = back
+        .iter()
+        .find(|r| r["resourceType"] == "Practitioner")
+        .expect("practitioner");
+    assert_eq!(
+        practitioner["identifier"][1]["system"],
+        "http://terminology.hl7.org/NamingSystem/USDEANumber"
+    );
+    assert_eq!(practitioner["identifier"][1]["value"], "BP1234563");
+}

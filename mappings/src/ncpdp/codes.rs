@@ -18,7 +18,7 @@ pub const NDC: &str = "http://hl7.org/fhir/sid/ndc";
 /// US NPI (prescriber, pharmacy).
 pub const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
 /// DEA number (prescriber).
-pub const DEA: &str = "http://terminology.hl7.org/NamingSystem/usdeanumber";
+pub const DEA: &str = "http://terminology.hl7.org/NamingSystem/USDEANumber";
 /// The pharmacy's NCPDP Provider ID.
 pub const NCPDP_ID: &str =
     "http://terminology.hl7.org/NamingSystem/NCPDPProviderIdentificationNumber";
