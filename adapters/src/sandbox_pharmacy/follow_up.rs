@@ -37,15 +37,15 @@ async fn build(s: &Sandbox, m: &Message) -> Option<String> {
     match &m.body {
         Body::NewRx(_) => rx_fill(m, &h, &FillStatus::Dispensed { note: None }).ok(),
         Body::CancelRx(t) => {
-            // Approved while the NewRx's fill is still owed (it is then never sent).
-            let fill_owed = match m.header.relates_to_message_id.as_deref() {
-                Some(new_rx) => s.ledger.get(new_rx).await.is_some_and(|e| !e.done),
-                None => false,
-            };
-            let response = if fill_owed {
-                if let Some(new_rx) = m.header.relates_to_message_id.as_deref() {
-                    s.ledger.done(&s.name, new_rx).await.ok()?;
-                }
+            // Decided on receipt: approved when the NewRx's fill was still owed (it is then
+            // never sent).
+            let approved = s
+                .ledger
+                .get(&m.header.message_id)
+                .await
+                .and_then(|e| e.approved)
+                .unwrap_or(false);
+            let response = if approved {
                 Response::Approved { note: None }
             } else {
                 Response::Denied {

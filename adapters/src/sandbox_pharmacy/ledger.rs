@@ -27,6 +27,9 @@ pub(crate) struct Entry {
     /// Whether the follow-up was sent (or is no longer due).
     #[serde(default)]
     pub done: bool,
+    /// For a CancelRx: whether it was approved (the fill was still owed on receipt).
+    #[serde(default)]
+    pub approved: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize)]

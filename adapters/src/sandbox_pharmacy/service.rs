@@ -261,10 +261,27 @@ impl Endpoint for Script {
             );
         }
         let request_xml = String::from_utf8_lossy(request.body()).into_owned();
+        // A CancelRx is approved when the fill of the NewRx it names is still owed.
+        let cancels = m
+            .header
+            .relates_to_message_id
+            .clone()
+            .filter(|_| matches!(m.body, Body::CancelRx(_)));
+        let fill_owed = match &cancels {
+            Some(new_rx) => s.ledger.get(new_rx).await.is_some_and(|e| !e.done),
+            None => false,
+        };
         let decided = s
             .ledger
-            .once(&s.name, &m.header.message_id, || decide(s, &m, request_xml))
+            .once(&s.name, &m.header.message_id, || {
+                decide(s, &m, request_xml, fill_owed)
+            })
             .await;
+        if let (Ok((200, _, true)), Some(new_rx), true) = (&decided, &cancels, fill_owed)
+            && let Err(e) = s.ledger.done(&s.name, new_rx).await
+        {
+            tracing::warn!(adapter = %s.name, error = %e, "sandbox ledger write failed");
+        }
         match decided {
             Ok((status_code, answer, first)) => {
                 if first {
@@ -294,7 +311,7 @@ impl Endpoint for Script {
 }
 
 /// What the pharmacy answers a message seen for the first time.
-fn decide(s: &Sandbox, m: &Message, request: String) -> Entry {
+fn decide(s: &Sandbox, m: &Message, request: String, fill_owed: bool) -> Entry {
     let h = answer_header(s, Some(m));
     let refuse = |why: &str| Entry {
         kind: m.body.name().to_owned(),
@@ -303,6 +320,7 @@ fn decide(s: &Sandbox, m: &Message, request: String) -> Entry {
         request: String::new(),
         follow_up: false,
         done: true,
+        approved: None,
     };
     if m.header.to.as_deref() != Some(s.config.ncpdp_id.as_str()) {
         return refuse("To does not name this pharmacy");
@@ -327,6 +345,7 @@ fn decide(s: &Sandbox, m: &Message, request: String) -> Entry {
         request,
         follow_up: true,
         done: false,
+        approved: matches!(m.body, Body::CancelRx(_)).then_some(fill_owed),
     }
 }
 
