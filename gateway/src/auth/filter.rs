@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::access::{Subject, admits};
 use super::enforce::hidden;
 use super::error::AuthError;
+use super::scope::Permission;
 use crate::error::GatewayError;
 
 /// Largest answer the filter buffers, in bytes; larger answers to restricted callers are
@@ -116,7 +117,13 @@ fn visible(subject: &Subject, rt: &str, resource: &Value) -> bool {
                     .all(|p| p.get("resource").is_none_or(|r| nested_visible(subject, r)))
             });
     }
-    admits(&subject.any_grants(rt), rt, resource)
+    let mut grants = subject.any_grants(rt);
+    if rt == "CoverageEligibilityResponse" {
+        // The answer of `$submit`, which needs `c` on CoverageEligibilityRequest (DESIGN.md):
+        // that grant shows the response for the same patients, never anyone else's.
+        grants.extend(subject.grants("CoverageEligibilityRequest", Permission::Create));
+    }
+    admits(&grants, rt, resource)
 }
 
 fn nested_visible(subject: &Subject, resource: &Value) -> bool {

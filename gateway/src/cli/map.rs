@@ -72,6 +72,9 @@ pub fn run(args: &MapArgs) -> ExitCode {
         // NCPDP SCRIPT 2017071 (issue 7): see map_ncpdp.rs.
         ("ncpdp", "fhir") => super::map_ncpdp::to_fhir(input, args.patient.as_deref()),
         ("fhir", "ncpdp") => super::map_ncpdp::from_fhir(input),
+        // X12 270/271 eligibility (issue 8): see map_x12.rs.
+        ("x12", "fhir") => super::map_x12::to_fhir(input),
+        ("fhir", "x12") => super::map_x12::from_fhir(input),
         (from, "fhir") => {
             let format = match from.parse::<Format>() {
                 Ok(f) => f,

@@ -3,3 +3,4 @@
 pub mod map;
 pub mod map_hl7v2;
 pub mod map_ncpdp;
+pub mod map_x12;

@@ -24,4 +24,4 @@ pub mod writer;
 
 pub use envelope::{Document, Item, Reader, TransactionSet, parse};
 pub use syntax::{Delimiters, Element, Segment};
-pub use writer::{InterchangeSpec, transaction_set, write_interchange};
+pub use writer::{InterchangeSpec, civil_date_time, transaction_set, write_interchange};

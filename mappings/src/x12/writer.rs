@@ -38,6 +38,21 @@ pub struct InterchangeSpec {
     pub line_breaks: bool,
 }
 
+/// A civil (zone-less) date-time for [`InterchangeSpec::created`] and the eligibility
+/// controls, from calendar parts; `None` when they name no real date and time.
+pub fn civil_date_time(year: i32, month: u8, day: u8, hour: u8, minute: u8) -> Option<DateTime> {
+    DateTime::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+        i8::try_from(hour).ok()?,
+        i8::try_from(minute).ok()?,
+        0,
+        0,
+    )
+    .ok()
+}
+
 /// A transaction set `ST*{id}*{control}*{version}` … `SE*{count}*{control}` around `body`.
 pub fn transaction_set(id: &str, control: &str, version: &str, body: Vec<Segment>) -> Vec<Segment> {
     let count = (body.len() + 2).to_string();
