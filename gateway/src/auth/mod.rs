@@ -182,6 +182,41 @@ where
     Fut: Future<Output = Result<FhirResponse, GatewayError>>,
 {
     request.principal = Some(identity.principal.clone());
+    let subject = subject_of(state, identity, &request).await?;
+    enforce::authorize(state, &subject, &mut request).await?;
+    if subject.sees_everything() {
+        return next(request).await;
+    }
+    let interaction = request.interaction;
+    let if_none_match = conditional::take(&mut request);
+    let answer = next(request).await?;
+    let answer = filter::filter(&subject, answer).await?;
+    conditional::finish(interaction, if_none_match, answer)
+}
+
+/// Authorizes `request` for `identity` as [`protect`] does, but leaves the answer to the
+/// caller, unfiltered: only for answers that carry no resource, so nothing could need
+/// filtering. Used by `$ingest`, whose batch-response (statuses, the `Location`s of the
+/// path patient's own Observations, OperationOutcomes) is streamed and must not be
+/// buffered by [`filter::filter`]. Returns the request with its principal set.
+pub async fn authorize_unfiltered(
+    state: &AppState,
+    identity: Arc<Identity>,
+    mut request: FhirRequest,
+) -> Result<FhirRequest, GatewayError> {
+    request.principal = Some(identity.principal.clone());
+    let subject = subject_of(state, identity, &request).await?;
+    enforce::authorize(state, &subject, &mut request).await?;
+    Ok(request)
+}
+
+/// The caller's [`Subject`]: its identity and, for `user/` scopes under the `care_team`
+/// policy, the patients it may reach.
+async fn subject_of(
+    state: &AppState,
+    identity: Arc<Identity>,
+    request: &FhirRequest,
+) -> Result<Subject, GatewayError> {
     let user_reach = match state.auth.user_patients {
         UserPatients::CareTeam if identity.scopes.has_context(scope::Context::User) => {
             let user = identity.principal.fhir_user.clone().unwrap_or_default();
@@ -190,7 +225,7 @@ where
                 None => {
                     let set = lookup::care_team_patients(
                         state,
-                        &request,
+                        request,
                         Some(&user).filter(|u| !u.is_empty()).map(String::as_str),
                     )
                     .await?;
@@ -202,19 +237,10 @@ where
         }
         _ => Reach::All,
     };
-    let subject = Subject {
+    Ok(Subject {
         identity,
         user_reach,
-    };
-    enforce::authorize(state, &subject, &mut request).await?;
-    if subject.sees_everything() {
-        return next(request).await;
-    }
-    let interaction = request.interaction;
-    let if_none_match = conditional::take(&mut request);
-    let answer = next(request).await?;
-    let answer = filter::filter(&subject, answer).await?;
-    conditional::finish(interaction, if_none_match, answer)
+    })
 }
 
 impl Auth {

@@ -2,15 +2,14 @@
 //! `timezone`, `ingest.timezone` from the config applies.
 //!
 //! The body is never buffered whole: it is streamed ([`bridge`]) into the mapping driver
-//! ([`source::map_reader`]) on a blocking thread, mapped readings come back through a
-//! bounded channel and are written in batches of `ingest.batch_size` ([`batch::write`]).
-//! Authorization is the edge's: `$ingest` needs `c` on Observation for that patient
-//! (`auth::enforce`). The answer is a `batch-response` Bundle, one entry per reading in
-//! source order: `201 Created`, `200 OK` (already present: same identifier), or `400 Bad
-//! Request` with an OperationOutcome naming the reading and the reason. A body that is not
-//! the format at all (no reading found) answers 400; one over `ingest.max_bytes` 413.
-//! Left for later: the answer itself is held in memory (one small entry per reading), and
-//! the mapper's warnings (e.g. Fitbit without `timezone`) are only logged.
+//! ([`super::source::map_readings`]) on a blocking thread; mapped readings come back through
+//! a bounded channel to the [`Writer`], which stores them in batches of `ingest.batch_size`
+//! ([`super::batch::write`]) and appends their batch-response entries to a file-backed pipe
+//! ([`super::spool`]) that the response body streams. Authorization is the edge's: `$ingest`
+//! needs `c` on Observation for that patient (`auth::enforce`); the answer carries no
+//! resource, so it skips the post-filter. The answer's shape, when it begins, and how a
+//! failure after that shows are in [`super::answer`]: before it begins, a body that is not
+//! the format at all answers 400 and one over `ingest.max_bytes` 413.
 
 use std::io::BufReader;
 use std::net::IpAddr;
@@ -19,16 +18,14 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
-use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
-use fhirgate_adapters::{FhirRequest, FhirResponse, ResponseBody};
-use fhirgate_mappings::MappingError;
-use fhirgate_mappings::wearables::{Context, Observation};
-use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use fhirgate_adapters::{AdapterError, FhirRequest, FhirResponse, ResponseBody};
+use fhirgate_mappings::wearables::Context;
+use tokio::sync::{mpsc, oneshot};
 
-use super::source::{Format, SourceError, map_reader};
-use super::{batch, bridge, issue};
+use super::answer::{Item, Writer};
+use super::source::{Format, map_readings};
+use super::{bridge, spool};
 use crate::auth::Identity;
 use crate::edge::negotiate::{check_accept, check_content_type};
 use crate::error::{FHIR_JSON, GatewayError};
@@ -88,16 +85,12 @@ pub async fn handle(
     };
     let labels = EdgeLabels::of(&fhir);
     let (format, zone) = (param("format"), param("timezone"));
-    let result = crate::auth::protect(state, identity, fhir, |f| {
-        run(state.clone(), f, body, format, zone)
-    })
-    .await;
+    // No post-filter: the answer carries no resource (see `answer`), and is streamed.
+    let result = match crate::auth::authorize_unfiltered(state, identity, fhir).await {
+        Ok(fhir) => run(state.clone(), fhir, body, format, zone).await,
+        Err(e) => Err(e),
+    };
     (result, labels)
-}
-
-enum Item {
-    Reading(Result<Observation, MappingError>),
-    End(Result<Vec<String>, SourceError>),
 }
 
 async fn run(
@@ -118,100 +111,52 @@ async fn run(
     let zone = zone.or_else(|| state.config.ingest.timezone.clone());
     let ctx = Context::new(&patient, zone.as_deref())
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let (spool, answer) =
+        spool::create(&state.config.server.data_dir.join("ingest")).map_err(|e| {
+            tracing::warn!(error = %e, "ingest answer spool could not be created");
+            GatewayError::Adapter(AdapterError::Unavailable {
+                adapter: "ingest".into(),
+                detail: "the answer could not be spooled".into(),
+            })
+        })?;
     let cfg = &state.config.ingest;
-    let (reader, too_large) = bridge::pump(body, cfg.max_bytes.as_u64());
-    let (tx, mut rx) = mpsc::channel::<Item>(cfg.batch_size * 2);
+    let (reader, over_limit) = bridge::pump(body, cfg.max_bytes.as_u64());
+    let (tx, rx) = mpsc::channel::<Item>(cfg.batch_size * 2);
     tokio::task::spawn_blocking(move || {
-        let result = map_reader(
+        // Once the reader has said "over the limit", any error is the cut's, not a reading's.
+        let cut = || over_limit.load(Ordering::SeqCst);
+        let result = map_readings(
             format,
             BufReader::with_capacity(1 << 16, reader),
             &ctx,
-            |item| {
-                tx.blocking_send(Item::Reading(item))
+            |item, warnings| {
+                if item.is_err() && cut() {
+                    return Err("cut".to_owned());
+                }
+                tx.blocking_send(Item::Reading(item, warnings.to_vec()))
                     .map_err(|_| "ingest stopped".to_owned())
             },
         );
-        let _ = tx.blocking_send(Item::End(result));
+        let end = if cut() { Item::Cut } else { Item::End(result) };
+        let _ = tx.blocking_send(end);
     });
-    let mut entries: Vec<Value> = Vec::new();
-    let mut pending: Vec<(usize, Observation)> = Vec::with_capacity(cfg.batch_size);
-    let mut end = Err(SourceError::Sink("the mapper stopped".into()));
-    while let Some(item) = rx.recv().await {
-        match item {
-            Item::Reading(Ok(obs)) => {
-                pending.push((entries.len(), obs));
-                entries.push(Value::Null);
-                if pending.len() >= cfg.batch_size {
-                    flush(&state, &request, &mut pending, &mut entries).await;
-                }
-            }
-            Item::Reading(Err(e)) => {
-                let i = issue::refused(entries.len(), &e);
-                entries.push(batch::failed_entry(
-                    "400 Bad Request",
-                    i.code,
-                    i.diagnostics,
-                ));
-            }
-            Item::End(r) => {
-                end = r;
-                break;
-            }
+    let (head_tx, head_rx) = oneshot::channel();
+    let writer = Writer::new(state.clone(), request, spool, head_tx);
+    tokio::spawn(writer.run(rx));
+    match head_rx.await {
+        Ok(Ok(())) => {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+            Ok(FhirResponse {
+                status: StatusCode::OK,
+                headers,
+                body: ResponseBody::Stream(answer.into_stream()),
+            })
         }
-    }
-    flush(&state, &request, &mut pending, &mut entries).await;
-    if too_large.load(Ordering::SeqCst) {
-        return Err(GatewayError::PayloadTooLarge {
-            limit: cfg.max_bytes.as_u64(),
-        });
-    }
-    match end {
-        Ok(warnings) if !warnings.is_empty() => {
-            tracing::info!(warnings = warnings.len(), "ingest mapped with warnings")
-        }
-        Ok(_) => {}
-        Err(SourceError::Mapping(e)) if entries.is_empty() => {
-            return Err(GatewayError::BadRequest(e.to_string()));
-        }
-        Err(SourceError::Mapping(e)) => {
-            let i = issue::refused(entries.len(), &e);
-            entries.push(batch::failed_entry(
-                "400 Bad Request",
-                i.code,
-                i.diagnostics,
-            ));
-        }
-        Err(SourceError::Sink(e)) => return Err(GatewayError::BadRequest(e)),
-    }
-    if entries.is_empty() {
-        return Err(GatewayError::BadRequest(
-            "the body holds no readings".into(),
-        ));
-    }
-    let bundle = json!({"resourceType": "Bundle", "type": "batch-response", "entry": entries});
-    let mut headers = axum::http::HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
-    Ok(FhirResponse {
-        status: StatusCode::OK,
-        headers,
-        body: ResponseBody::Full(Bytes::from(bundle.to_string())),
-    })
-}
-
-async fn flush(
-    state: &AppState,
-    request: &FhirRequest,
-    pending: &mut Vec<(usize, Observation)>,
-    entries: &mut [Value],
-) {
-    if pending.is_empty() {
-        return;
-    }
-    let (indices, observations): (Vec<usize>, Vec<Observation>) = pending.drain(..).unzip();
-    let answers = batch::write(state, request, &observations, &indices).await;
-    for (index, answer) in indices.into_iter().zip(answers) {
-        if let Some(slot) = entries.get_mut(index) {
-            *slot = answer;
-        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(GatewayError::Adapter(AdapterError::Unavailable {
+            adapter: "ingest".into(),
+            detail: "the ingest stopped before answering".into(),
+        })),
     }
 }

@@ -4,11 +4,13 @@
 //! Observations through the Observation route in batch Bundles with conditional create on
 //! their identifier, and answers a `batch-response` Bundle with one entry per reading.
 
+pub mod answer;
 pub mod batch;
 pub mod bridge;
 pub mod config;
 pub mod handler;
 pub mod issue;
 pub mod source;
+pub mod spool;
 
 pub use handler::{handle, is_ingest};

@@ -63,38 +63,64 @@ pub enum SourceError {
 }
 
 /// Maps `input` of `format`, calling `emit` once per reading in source order; returns the
-/// warnings. `emit` returning `Err` stops the mapping with [`SourceError::Sink`].
+/// warnings (those about single readings once each, then those about the whole input).
+/// `emit` returning `Err` stops the mapping with [`SourceError::Sink`].
 pub fn map_reader<R: BufRead>(
     format: Format,
     input: R,
     ctx: &Context,
     mut emit: impl FnMut(Result<Observation, MappingError>) -> Result<(), String>,
 ) -> Result<Vec<String>, SourceError> {
+    let mut warnings: Vec<String> = Vec::new();
+    let mut whole = map_readings(format, input, ctx, |item, about| {
+        for w in about {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        emit(item)
+    })?;
+    warnings.append(&mut whole);
+    Ok(warnings)
+}
+
+/// Like [`map_reader`], but `emit` also gets the warnings that concern that reading (a
+/// Fitbit time kept at date precision for want of a zone), and the warnings returned are
+/// only those about the input as a whole (HealthKit elements outside the mapped measures),
+/// known at its end.
+pub fn map_readings<R: BufRead>(
+    format: Format,
+    input: R,
+    ctx: &Context,
+    mut emit: impl FnMut(Result<Observation, MappingError>, &[String]) -> Result<(), String>,
+) -> Result<Vec<String>, SourceError> {
     match format {
         Format::Healthkit => {
             let mut reader = ExportReader::new(input, ctx.clone());
             for item in reader.by_ref() {
-                emit(item).map_err(SourceError::Sink)?;
+                emit(item, &[]).map_err(SourceError::Sink)?;
             }
             Ok(reader.warnings())
         }
         Format::Fitbit => {
+            // Fitbit's warnings (no zone) concern every reading of the payload.
             let value = read_json("fitbit", input)?;
             let mapped = fitbit::payload_to_observations(&value, ctx)?;
             for item in mapped.observations {
-                emit(item).map_err(SourceError::Sink)?;
+                emit(item, &mapped.warnings).map_err(SourceError::Sink)?;
             }
-            Ok(mapped.warnings)
+            Ok(Vec::new())
         }
         Format::Omh => {
             let mut sink_error = None;
-            let mut each = |point: Value| match emit(omh::data_point_to_observation(&point, ctx)) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    sink_error = Some(e.clone());
-                    Err(e)
-                }
-            };
+            let mut each =
+                |point: Value| match emit(omh::data_point_to_observation(&point, ctx), &[]) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        sink_error = Some(e.clone());
+                        Err(e)
+                    }
+                };
             let mut de = serde_json::Deserializer::from_reader(input);
             let result = de.deserialize_any(Items(&mut each)).and_then(|()| de.end());
             if let Some(e) = sink_error {
