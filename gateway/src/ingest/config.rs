@@ -9,8 +9,9 @@ use serde::Deserialize;
 pub struct IngestConfig {
     /// Largest accepted `$ingest` body (e.g. `2GiB`), independent of `server.body_limit`
     /// because a HealthKit export is large and is streamed, never buffered whole. A declared
-    /// larger `Content-Length` answers 413; a chunked body is cut off at the limit with 413
-    /// (readings already stored stay stored; re-sending is idempotent). Default 2 GiB.
+    /// larger `Content-Length` answers 413. A chunked body is cut at the limit: the readings
+    /// wholly within it are stored and answered, then a final `413` entry ends the answer
+    /// (413 alone when none was). Re-sending is idempotent. Default 2 GiB.
     pub max_bytes: ByteSize,
     /// Readings per batch Bundle sent to the Observation route's adapter, 1 to 1000 (the
     /// embedded store processes at most 1000 entries per Bundle). Default 100.
