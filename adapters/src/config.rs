@@ -40,6 +40,8 @@ pub enum AdapterConfig {
     X12(crate::x12::X12Config),
     /// `kind: sandbox-payer` — the built-in payer answering eligibility from the store.
     SandboxPayer(crate::sandbox_payer::SandboxPayerConfig),
+    /// `kind: hl7v2` — an HL7 v2 EHR over MLLP (SIU/ADT out, SIU/ADT/ORU/RDE in).
+    Hl7v2(crate::hl7v2::Hl7v2Config),
 }
 
 impl AdapterConfig {
@@ -52,6 +54,7 @@ impl AdapterConfig {
             Self::SandboxPharmacy(_) => "sandbox-pharmacy",
             Self::X12(_) => "x12",
             Self::SandboxPayer(_) => "sandbox-payer",
+            Self::Hl7v2(_) => "hl7v2",
         }
     }
 
@@ -64,6 +67,7 @@ impl AdapterConfig {
             Self::SandboxPharmacy(c) => c.validate(),
             Self::X12(c) => c.validate(),
             Self::SandboxPayer(c) => c.validate(),
+            Self::Hl7v2(c) => c.validate(),
         }
     }
 
@@ -76,6 +80,7 @@ impl AdapterConfig {
             Self::Ncpdp(c) => vec![("store".into(), c.store.clone())],
             Self::X12(c) => vec![("store".into(), c.store.clone())],
             Self::SandboxPayer(c) => vec![("store".into(), c.store.clone())],
+            Self::Hl7v2(c) => vec![("store".into(), c.store.clone())],
         }
     }
 
@@ -95,6 +100,7 @@ impl AdapterConfig {
             Self::SandboxPharmacy(c) => crate::sandbox_pharmacy::build(name, c, ctx).await,
             Self::X12(c) => crate::x12::build(name, c, ctx).await,
             Self::SandboxPayer(c) => crate::sandbox_payer::build(name, c, ctx).await,
+            Self::Hl7v2(c) => crate::hl7v2::build(name, c, ctx).await,
         }
     }
 }

@@ -133,6 +133,16 @@ async fn dispatch(state: &AppState, request: FhirRequest) -> Result<FhirResponse
     }
     let answer = primary.handle(request.clone()).await?;
     if answer.status.is_success() {
+        // Secondaries learn the id and version the primary assigned (its `Location`).
+        let mut request = request;
+        request
+            .headers
+            .remove(fhirgate_adapters::hl7v2::PRIMARY_LOCATION);
+        if let Some(location) = answer.headers.get(axum::http::header::LOCATION) {
+            request
+                .headers
+                .insert(fhirgate_adapters::hl7v2::PRIMARY_LOCATION, location.clone());
+        }
         for secondary in adapters {
             match secondary.handle(request.clone()).await {
                 Ok(r) if r.status.is_success() => {}

@@ -1,0 +1,310 @@
+//! The `hl7v2` adapter end to end (issue 9 items 2–3), through the real binary with the
+//! embedded store: an Appointment created over FHIR reaches an MLLP peer started by the test
+//! as SIU^S12 and is ACKed; with the peer down it is delivered once when the peer comes up;
+//! inbound SIU^S12 fixtures become Appointments readable over FHIR after an AA, a repeat is
+//! ACKed again without a second write, and garbage or a refused write is answered AR/AE with
+//! nothing half-written.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Gateway, auth_section, fixture, free_port};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn config(peer_port: u16) -> String {
+    let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
+    format!(
+        "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\n  ehr-v2:\n    kind: hl7v2\n    store: store\n    send:\n      host: 127.0.0.1\n      port: {peer_port}\n      connect_timeout_ms: 500\n      ack_timeout_ms: 3000\n    listen:\n      address: 127.0.0.1:0\n    timezone: America/New_York\n    receiving_application: TESTEHR\n    retry:\n      initial_ms: 100\n      max_ms: 400\nroutes:\n  - resources: [Appointment, Encounter]\n    interactions: [create, update]\n    adapters: [store, ehr-v2]\n  - resources: [\"*\"]\n    interactions: [\"*\"]\n    adapters: [store]\n"
+    )
+}
+
+/// Reads MLLP frames (0x0B … 0x1C 0x0D) from `stream`.
+async fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+        if buf.ends_with(&[0x1C, 0x0D]) {
+            let start = buf.iter().position(|&b| b == 0x0B)?;
+            return Some(buf[start + 1..buf.len() - 2].to_vec());
+        }
+    }
+}
+
+fn frame(message: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x0B];
+    out.extend_from_slice(message);
+    out.extend_from_slice(&[0x1C, 0x0D]);
+    out
+}
+
+/// Field `n` of segment `seg` (MSH counted so that MSH-9 is `field("MSH", 9)`).
+fn field(message: &str, seg: &str, n: usize) -> String {
+    let line = message
+        .split('\r')
+        .find(|l| l.starts_with(&format!("{seg}|")))
+        .unwrap_or_else(|| panic!("no {seg} in {message:?}"));
+    let idx = if seg == "MSH" { n - 1 } else { n };
+    line.split('|').nth(idx).unwrap_or("").to_owned()
+}
+
+/// An MLLP peer ACKing every message AA; returns what it received.
+async fn peer(listener: TcpListener) -> Arc<Mutex<Vec<String>>> {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                while let Some(m) = read_frame(&mut s).await {
+                    let text = String::from_utf8_lossy(&m).into_owned();
+                    let cid = field(&text, "MSH", 10);
+                    seen.lock().unwrap().push(text);
+                    let ack = format!(
+                        "MSH|^~\\&|TESTEHR||FHIRGATE||20260101120000||ACK^S12^ACK|A{cid}|P|2.5.1\rMSA|AA|{cid}\r"
+                    );
+                    let _ = s.write_all(&frame(ack.as_bytes())).await;
+                }
+            });
+        }
+    });
+    got
+}
+
+async fn put(client: &reqwest::Client, gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
+    let r = client
+        .put(gw.fhir(path))
+        .header("content-type", "application/fhir+json")
+        .json(body)
+        .send()
+        .await
+        .expect("put");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn seed_and_book(gw: &Gateway, tag: &str) -> (u16, Value) {
+    let client = gw.system_client();
+    let patient = json!({"resourceType": "Patient", "id": format!("p-{tag}"),
+        "identifier": [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": format!("MRN-{tag}")}],
+        "name": [{"family": "Everyman", "given": ["Adam"]}], "gender": "male", "birthDate": "1980-01-02"});
+    assert_eq!(
+        put(&client, gw, &format!("/Patient/p-{tag}"), &patient)
+            .await
+            .0,
+        201
+    );
+    let doc = json!({"resourceType": "Practitioner", "id": format!("d-{tag}"),
+        "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
+        "name": [{"family": "Careful", "given": ["Carla"]}]});
+    assert_eq!(
+        put(&client, gw, &format!("/Practitioner/d-{tag}"), &doc)
+            .await
+            .0,
+        201
+    );
+    let appt = json!({"resourceType": "Appointment", "status": "booked",
+        "appointmentType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0276", "code": "ROUTINE"}]},
+        "start": "2026-12-01T09:30:00-05:00", "end": "2026-12-01T09:50:00-05:00",
+        "participant": [
+            {"actor": {"reference": format!("Patient/p-{tag}")}, "status": "accepted"},
+            {"actor": {"reference": format!("Practitioner/d-{tag}")}, "status": "accepted"}]});
+    let r = client
+        .post(gw.fhir("/Appointment"))
+        .header("content-type", "application/fhir+json")
+        .json(&appt)
+        .send()
+        .await
+        .expect("post");
+    (r.status().as_u16(), r.json().await.expect("json"))
+}
+
+async fn wait_for(got: &Arc<Mutex<Vec<String>>>, n: usize, secs: u64) -> Vec<String> {
+    for _ in 0..secs * 10 {
+        if got.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    got.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_appointment_created_over_fhir_reaches_the_peer_as_siu_s12() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = peer(listener).await;
+    let gw = Gateway::start(&config(port));
+    let (status, created) = seed_and_book(&gw, "a1").await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let msgs = wait_for(&got, 1, 15).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let m = &msgs[0];
+    assert_eq!(field(m, "MSH", 9), "SIU^S12^SIU_S12");
+    assert_eq!(field(m, "MSH", 12), "2.5.1");
+    assert_eq!(field(m, "MSH", 5), "TESTEHR");
+    assert!(
+        field(m, "SCH", 1).starts_with(&id),
+        "SCH-1 placer id: {m:?}"
+    );
+    assert_eq!(field(m, "SCH", 25).split('^').next(), Some("Booked"));
+    assert_eq!(field(m, "TQ1", 7), "20261201093000-0500");
+    assert!(
+        field(m, "PID", 3).starts_with("MRN-a1^"),
+        "PID-3: {}",
+        field(m, "PID", 3)
+    );
+    assert!(
+        field(m, "AIP", 3).starts_with("1234567893^Careful^Carla"),
+        "{m:?}"
+    );
+    // Delivered once: no second copy after the ACK.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(got.lock().unwrap().len(), 1);
+    assert!(
+        gw.logs()
+            .iter()
+            .any(|l| l.contains("HL7 v2 message delivered")),
+        "delivery logged"
+    );
+}
+
+#[tokio::test]
+async fn with_the_peer_down_the_message_is_delivered_once_when_it_returns() {
+    let port = free_port();
+    let gw = Gateway::start(&config(port));
+    let (status, created) = seed_and_book(&gw, "b1").await;
+    assert_eq!(status, 201, "the store's answer is the client's: {created}");
+    tokio::time::sleep(Duration::from_secs(2)).await; // several failed attempts
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let got = peer(listener).await;
+    let msgs = wait_for(&got, 1, 20).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let msgs: Vec<String> = if msgs.is_empty() {
+        msgs
+    } else {
+        got.lock().unwrap().clone()
+    };
+    let ids: HashSet<String> = msgs.iter().map(|m| field(m, "MSH", 10)).collect();
+    assert_eq!(ids.len(), 1, "one MSH-10 through every retry: {ids:?}");
+    assert_eq!(msgs.len(), 1, "delivered once");
+}
+
+async fn send(addr: &str, message: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.expect("connect listener");
+    s.write_all(&frame(message)).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(20), read_frame(&mut s))
+        .await
+        .expect("ACK in time")
+        .expect("an ACK frame");
+    String::from_utf8(answer).expect("utf-8 ACK")
+}
+
+fn listener_addr(gw: &Gateway) -> String {
+    std::fs::read_to_string(gw.dir.path().join("data/hl7v2-ehr-v2.addr")).expect("addr file")
+}
+
+async fn search(gw: &Gateway, query: &str) -> Vec<Value> {
+    let b: Value = gw
+        .system_client()
+        .get(gw.fhir(query))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    b["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["search"]["mode"] != "outcome")
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_inbound_siu_becomes_an_appointment_once_and_bad_input_writes_nothing() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let siu = fixture("hl7v2/SIU_S12_v2.8_new_appointment.hl7");
+    let ack = send(&addr, &siu).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    assert_eq!(field(&ack, "MSA", 2), "MSG00012");
+    let found = search(&gw, "/Appointment?status=booked").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let a = &found[0];
+    assert_eq!(
+        a["start"], "2021-09-24T09:30:00+02:15",
+        "offset kept exactly"
+    );
+    assert_eq!(a["end"], "2021-09-24T10:20:00+02:15");
+    let patient_ref = a["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["actor"]["reference"].as_str())
+        .find(|r| r.starts_with("Patient/"))
+        .expect("patient participant")
+        .to_owned();
+    let client = gw.system_client();
+    let p: Value = client
+        .get(gw.fhir(&format!("/{patient_ref}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["resourceType"], "Patient", "the reference resolves: {p}");
+    assert_eq!(p["name"][0]["family"], "EVERYMAN");
+
+    // The same message again: the same answer, no second Appointment or Patient.
+    let patients = search(&gw, "/Patient?_count=500").await.len();
+    let again = send(&addr, &siu).await;
+    assert_eq!(field(&again, "MSA", 1), "AA");
+    assert_eq!(
+        field(&again, "MSH", 10),
+        field(&ack, "MSH", 10),
+        "the recorded ACK"
+    );
+    assert_eq!(search(&gw, "/Appointment").await.len(), 1);
+    assert_eq!(search(&gw, "/Patient?_count=500").await.len(), patients);
+
+    // Garbage: AR.
+    let garbage = send(&addr, b"this is not HL7").await;
+    assert_eq!(field(&garbage, "MSA", 1), "AR", "{garbage}");
+
+    // A refused write: a copy of the message (new MSH-10 and appointment ids) whose
+    // patient now matches two stored Patients, so its conditional create is refused and
+    // the transaction writes nothing, not even the Appointment it would create.
+    let mut twin = p.clone();
+    twin["id"] = json!("twin");
+    twin.as_object_mut().unwrap().remove("meta");
+    assert_eq!(put(&client, &gw, "/Patient/twin", &twin).await.0, 201);
+    let text = String::from_utf8(siu.clone()).unwrap();
+    let copy = text
+        .replace("|MSG00012|", "|MSG00013|")
+        .replace("SCH|12345|36996|", "SCH|54321|69963|");
+    let before = search(&gw, "/Appointment").await.len();
+    let refused = send(&addr, copy.as_bytes()).await;
+    assert_eq!(field(&refused, "MSA", 1), "AE", "{refused}");
+    assert_eq!(field(&refused, "MSA", 2), "MSG00013");
+    assert!(!field(&refused, "MSA", 3).is_empty(), "MSA-3 says why");
+    assert!(refused.contains("\rERR|"), "{refused}");
+    assert_eq!(
+        search(&gw, "/Appointment").await.len(),
+        before,
+        "no Appointment half-written"
+    );
+    assert_eq!(search(&gw, "/Appointment?identifier=54321").await.len(), 0);
+}
