@@ -203,3 +203,54 @@ impl X12Config {
         problems
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox_payer::SandboxPayerConfig;
+
+    fn problems<T: serde::de::DeserializeOwned>(
+        v: serde_json::Value,
+        validate: fn(&T) -> Vec<ConfigProblem>,
+    ) -> Vec<String> {
+        let config: T = serde_json::from_value(v).expect("parses");
+        validate(&config).into_iter().map(|p| p.path).collect()
+    }
+
+    #[test]
+    fn x12_settings_are_checked_without_io() {
+        let ok = serde_json::json!({"store": "store", "endpoint": "https://ch.example.org/core", "sender_id": "S", "receiver_id": "R"});
+        assert!(problems::<X12Config>(ok.clone(), X12Config::validate).is_empty());
+        let mut bad = ok.clone();
+        bad["endpoint"] = "ftp://x".into();
+        bad["password"] = "p".into();
+        bad["timeout_seconds"] = 0.into();
+        bad["interchange"] = serde_json::json!({"sender_id": "MUCH-TOO-LONG-SENDER-ID", "usage": "X", "trace_originator": "a*b"});
+        assert_eq!(
+            problems::<X12Config>(bad, X12Config::validate),
+            vec![
+                "interchange.sender_id",
+                "interchange.trace_originator",
+                "interchange.usage",
+                "endpoint",
+                "username",
+                "timeout_seconds"
+            ]
+        );
+        let unknown: Result<X12Config, _> = serde_json::from_value(
+            serde_json::json!({"store": "s", "endpoint": "https://x", "sender_id": "S", "receiver_id": "R", "extra": 1}),
+        );
+        assert!(unknown.is_err(), "unknown keys are errors");
+    }
+
+    #[test]
+    fn sandbox_payer_settings_are_checked_without_io() {
+        let ok = serde_json::json!({"store": "store"});
+        assert!(problems::<SandboxPayerConfig>(ok, SandboxPayerConfig::validate).is_empty());
+        let bad = serde_json::json!({"store": "store", "copay": "25,00", "deductible": "-1", "insurance_type": "ZZ", "organizations": []});
+        assert_eq!(
+            problems::<SandboxPayerConfig>(bad, SandboxPayerConfig::validate),
+            vec!["copay", "deductible", "insurance_type", "organizations"]
+        );
+    }
+}

@@ -315,7 +315,7 @@ mod tests {
         };
         assert!(
             same.check()
-                .unwrap_err()
+                .expect_err("refused")
                 .to_string()
                 .contains("same character")
         );
@@ -323,6 +323,12 @@ mod tests {
             segment: b'A',
             ..Delimiters::DEFAULT
         };
-        assert!(letter.check().unwrap_err().to_string().contains("letter"));
+        assert!(
+            letter
+                .check()
+                .expect_err("refused")
+                .to_string()
+                .contains("letter")
+        );
     }
 }
