@@ -25,7 +25,8 @@ pub struct Hl7v2Config {
     /// `America/New_York`). Unset: such times keep date precision, with a warning.
     #[serde(default)]
     pub timezone: Option<String>,
-    /// MSH-12 version of outbound messages, 2.3 to 2.8.2. Default `2.5.1`.
+    /// MSH-12 version of outbound messages, `"2.3"` to `"2.8.2"` (quoted: YAML reads `2.8` as a
+    /// number). Default `2.5.1`.
     #[serde(default = "default_version")]
     pub version: String,
     /// Where a virtual visit is marked in PV1 (HL7 table 0004 has no virtual class).
