@@ -109,7 +109,11 @@ impl Base {
         // Fast path: the authority exactly as this base writes it (the usual case for links a
         // server writes under its own base). Otherwise parse to compare normalized parts.
         let raw_authority = &rest[..authority_end];
-        if !raw_authority.eq_ignore_ascii_case(self.authority()) && !self.same_origin(link) {
+        if !raw_authority.eq_ignore_ascii_case(self.authority())
+            && !self
+                .known_origin(raw_authority)
+                .unwrap_or_else(|| self.same_origin(link))
+        {
             return None;
         }
         // Dot segments would be normalized away by a client: leave such links alone.
@@ -132,6 +136,54 @@ impl Base {
             pos += 1 + len;
         }
         Some(scheme.len() + 3 + authority_end + pos)
+    }
+
+    /// Whether a link's raw authority (its scheme already matched) names this base's origin,
+    /// decided without parsing the URL when that is certain: `None` when only a full parse
+    /// can tell (user info, IPv6, a differing host that is or ends like an IPv4 number,
+    /// non-ASCII or percent-encoded hosts, an empty port). Ports are compared as numbers
+    /// and hosts case-insensitively — exactly what the WHATWG URL parser normalizes there.
+    fn known_origin(&self, raw_authority: &str) -> Option<bool> {
+        if raw_authority.contains(['@', '[', '%']) {
+            return None;
+        }
+        let (host, port) = match raw_authority.rsplit_once(':') {
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                // Not a valid port: the link does not parse, so it is no origin of ours.
+                let Ok(port) = p.parse::<u16>() else {
+                    return Some(false);
+                };
+                (h, Some(port))
+            }
+            Some(_) => return None,
+            None => (raw_authority, self.default_port()),
+        };
+        if port != self.port {
+            return Some(false);
+        }
+        if host.eq_ignore_ascii_case(&self.host) {
+            return Some(true);
+        }
+        let last_label = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+        let domain = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && !last_label.bytes().all(|b| b.is_ascii_digit())
+            && !last_label
+                .get(..2)
+                .is_some_and(|p| p.eq_ignore_ascii_case("0x"));
+        // A domain is only lower-cased by the parser; other hosts need the full parse.
+        domain.then_some(false)
+    }
+
+    /// The default port of this base's scheme.
+    fn default_port(&self) -> Option<u16> {
+        match self.scheme.as_str() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        }
     }
 
     /// Whether `link` parses to this base's scheme, host and effective port, without user info.

@@ -11,8 +11,9 @@ use serde_json::value::RawValue;
 use crate::fhir::rewrite::{Base, rewrite};
 
 /// The members of a resource the link rewrite reads; everything else is skipped unparsed.
-/// `link` and `entry` are read on every resource (a nested Bundle is recognised only after
-/// its `resourceType`, which may come last) and used only when it is a Bundle.
+/// `link` and `entry` are read (a Bundle is recognised only after its `resourceType`, which
+/// may come last) and used only when it is a Bundle; entry resources are kept as raw text
+/// and read again only when they may be Bundles themselves.
 #[derive(Deserialize)]
 struct View<'a> {
     #[serde(rename = "resourceType", borrow, default)]
@@ -36,7 +37,7 @@ struct EntryView<'a> {
     #[serde(borrow, default)]
     response: Option<ResponseView<'a>>,
     #[serde(borrow, default)]
-    resource: Option<Box<View<'a>>>,
+    resource: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -96,8 +97,9 @@ fn collect(
         fix(entry.full_url, body, upstream, public, edits)?;
         let location = entry.response.as_ref().and_then(|r| r.location);
         fix(location, body, upstream, public, edits)?;
-        if let Some(resource) = &entry.resource {
-            collect(resource, body, upstream, public, edits)?;
+        if let Some(resource) = entry.resource.filter(|r| may_be_bundle(r.get())) {
+            let nested: View<'_> = serde_json::from_str(resource.get()).map_err(|_| Declined)?;
+            collect(&nested, body, upstream, public, edits)?;
         }
     }
     Ok(())
@@ -127,4 +129,11 @@ fn fix(
         edits.push((start, start + text.len(), json));
     }
     Ok(())
+}
+
+/// Whether a resource's JSON text could be a Bundle: its `resourceType` can only say
+/// `Bundle` with those letters or with `\u` escapes. Other resources (the entries of a
+/// searchset) are not read a second time.
+fn may_be_bundle(text: &str) -> bool {
+    text.contains("Bundle") || text.contains("\\u")
 }

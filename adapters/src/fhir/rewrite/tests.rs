@@ -244,3 +244,43 @@ fn ipv6_hosts_match() {
         Some("https://gw.example.org/fhir/Patient/1")
     );
 }
+
+#[test]
+fn origin_shortcut_agrees_with_the_url_parser() {
+    let bases = [
+        "http://127.0.0.1:18091/fhir",
+        "https://gw.example.org/fhir",
+        "http://Ehr.Internal:8080/fhir",
+    ];
+    let links = [
+        "http://127.0.0.1:18093/fhir/Observation/1",
+        "http://127.0.0.1:18091/fhir/Observation/1",
+        "http://127.1:18091/fhir/Observation/1",
+        "http://0x7f.0.0.1:18091/fhir/Observation/1",
+        "https://GW.EXAMPLE.ORG:443/fhir/Patient/1",
+        "https://gw.example.org:0443/fhir/Patient/1",
+        "https://gw.example.org:/fhir/Patient/1",
+        "https://gw.example.org./fhir/Patient/1",
+        "https://user@gw.example.org/fhir/Patient/1",
+        "https://g%77.example.org/fhir/Patient/1",
+        "http://ehr.internal:8080/fhir/x",
+        "http://ehr.internal:80/fhir/x",
+        "http://ehr.internal/fhir/x",
+        "http://other.internal:8080/fhir/x",
+        "http://[::1]:8080/fhir/x",
+    ];
+    for b in bases {
+        let base = base(b);
+        for link in links {
+            let rest = link.split_once("://").map(|(_, r)| r).unwrap_or("");
+            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+            if let Some(known) = base.known_origin(authority) {
+                assert_eq!(known, base.same_origin(link), "{b} vs {link}");
+            }
+        }
+    }
+    // The common cases are decided without parsing.
+    assert_eq!(base(bases[0]).known_origin("127.0.0.1:18093"), Some(false));
+    assert_eq!(base(bases[1]).known_origin("gw.example.org"), Some(true));
+    assert_eq!(base(bases[1]).known_origin("ehr.example.org"), Some(false));
+}
