@@ -13,6 +13,12 @@ use super::reader::SegmentReader;
 use super::syntax::{Delimiters, Segment};
 use crate::MappingError;
 
+mod checks;
+mod document;
+
+use checks::{check_isa, check_version, unclosed};
+pub use document::{Document, parse};
+
 /// The interchange a transaction set arrived in (ISA, X12.5 §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterchangeHeader {
@@ -365,97 +371,4 @@ impl<R: BufRead> Iterator for Reader<R> {
             }
         }
     }
-}
-
-fn unclosed(what: &str, control: &str, trailer: &str) -> MappingError {
-    MappingError::invalid(
-        "x12",
-        format!("the input ends inside {what} {control:?} (no {trailer})"),
-    )
-}
-
-/// ISA fixed lengths (X12.5: ISA06/ISA08 are 15 characters, ISA13 is 9 digits).
-fn check_isa(isa: &Segment, warnings: &mut Vec<String>) {
-    for (n, len) in [(6, 15), (8, 15)] {
-        if isa.get(n).len() != len {
-            warnings.push(format!(
-                "ISA{n:02} is {} characters long, not {len}",
-                isa.get(n).len()
-            ));
-        }
-    }
-    let ctl = isa.get(13);
-    if ctl.len() != 9 || !ctl.bytes().all(|b| b.is_ascii_digit()) {
-        warnings.push(format!("ISA13 {ctl:?} is not 9 digits"));
-    }
-}
-
-/// GS08 and ST03 name the same implementation guide; GS01 fits ST01.
-fn check_version(group: &GroupHeader, st: &Segment, warnings: &mut Vec<String>) {
-    let (gs08, st03) = (group.gs.get(8), st.get(3));
-    if !st03.is_empty() && gs08 != st03 {
-        warnings.push(format!(
-            "transaction set {}: ST03 {st03:?} differs from GS08 {gs08:?}",
-            st.get(2)
-        ));
-    }
-    let expected = match st.get(1) {
-        "270" => "HS",
-        "271" => "HB",
-        "999" => "FA",
-        "837" => "HC",
-        "835" => "HP",
-        "276" => "HR",
-        "277" => "HN",
-        _ => return,
-    };
-    if group.gs.get(1) != expected {
-        warnings.push(format!(
-            "transaction set {}: a {} belongs in a GS01 {expected} group, not {:?}",
-            st.get(2),
-            st.get(1),
-            group.gs.get(1)
-        ));
-    }
-}
-
-/// Everything in an input: its items, in order, and the envelope warnings.
-#[derive(Debug, Clone, Default)]
-pub struct Document {
-    /// Transaction sets and TA1 acknowledgments, in input order.
-    pub items: Vec<Item>,
-    /// Count and control-number mismatches (see [`Reader::warnings`]).
-    pub warnings: Vec<String>,
-}
-
-impl Document {
-    /// The transaction sets, in order.
-    pub fn transactions(&self) -> impl Iterator<Item = &TransactionSet> {
-        self.items.iter().filter_map(|i| match i {
-            Item::Transaction(t) => Some(t),
-            Item::InterchangeAck { .. } => None,
-        })
-    }
-}
-
-/// Reads a whole input into memory.
-///
-/// Errors: [`MappingError::Invalid`] (format `x12`) for input that is not X12 or whose
-/// envelopes are broken (see the module docs); never panics.
-pub fn parse(input: &[u8]) -> Result<Document, MappingError> {
-    let mut reader = Reader::new(input);
-    let mut items = Vec::new();
-    for item in reader.by_ref() {
-        items.push(item?);
-    }
-    if items.is_empty() {
-        return Err(MappingError::invalid(
-            "x12",
-            "the input holds no interchange",
-        ));
-    }
-    Ok(Document {
-        items,
-        warnings: reader.warnings,
-    })
 }
