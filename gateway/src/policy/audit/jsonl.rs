@@ -101,8 +101,30 @@ impl JsonlSink {
     }
 
     /// Appends `records` (exact bytes) after the head, then replaces the checkpoint. The
-    /// head advances only when both writes succeed.
-    pub fn append(&mut self, records: &[Vec<u8>], key: &[u8]) -> Result<(), PolicyError> {
+    /// head advances only when both writes succeed. Blocking file I/O.
+    pub fn append<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = &'r [u8]>,
+        key: &[u8],
+    ) -> Result<(), PolicyError> {
+        let previous = self.head;
+        self.append_log(records, key)?;
+        if let Err(e) = self.write_checkpoint(key) {
+            self.head = previous;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Appends `records` after the head and makes them durable (write, then fsync when
+    /// configured); the head advances when that succeeds. The checkpoint is not touched:
+    /// the writer acknowledges the records first and then calls [`JsonlSink::checkpoint`]
+    /// (a checkpoint lagging the log is brought up to date at the next start). Blocking.
+    pub fn append_log<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = &'r [u8]>,
+        key: &[u8],
+    ) -> Result<(), PolicyError> {
         let mut head = self.head;
         let mut out = Vec::new();
         for r in records {
@@ -127,13 +149,14 @@ impl JsonlSink {
         if self.fsync {
             file.sync_data().map_err(|e| PolicyError::sink(SINK, e))?;
         }
-        let previous = self.head;
         self.head = head;
-        if let Err(e) = self.write_checkpoint(key) {
-            self.head = previous;
-            return Err(e);
-        }
         Ok(())
+    }
+
+    /// Replaces the checkpoint with the current head (atomically: a temporary file renamed
+    /// over it). Blocking.
+    pub fn checkpoint(&self, key: &[u8]) -> Result<(), PolicyError> {
+        self.write_checkpoint(key)
     }
 
     fn write_checkpoint(&self, key: &[u8]) -> Result<(), PolicyError> {

@@ -84,12 +84,65 @@ impl Sink {
         key: &[u8],
     ) -> Result<(), PolicyError> {
         match self {
-            Self::Jsonl(s) => {
-                let records: Vec<Vec<u8>> = batch.iter().map(|(r, _)| r.clone()).collect();
-                s.append(&records, key)
-            }
+            Self::Jsonl(s) => s.append(batch.iter().map(|(r, _)| r.as_slice()), key),
             Self::Sql(s) => s.append(batch, key).await,
         }
+    }
+
+    /// [`Sink::append`] for the writer task, holding the sink's lock; `durable` is called
+    /// with the outcome as soon as the records are durable. The JSON-lines sink's blocking
+    /// file I/O (write and fsync — milliseconds on many disks) runs on tokio's blocking
+    /// pool, so the runtime's workers keep serving requests (and the next batch grows)
+    /// meanwhile. Its checkpoint is replaced before `durable` when `idle()` says no other
+    /// request is waiting (so a trail at rest always verifies), and otherwise left to
+    /// [`Sink::checkpoint_locked`]; returns whether it was replaced. SQL sinks append and
+    /// checkpoint in one transaction.
+    pub async fn append_locked(
+        mut sink: tokio::sync::OwnedMutexGuard<Self>,
+        batch: Vec<(Vec<u8>, Index)>,
+        key: std::sync::Arc<Vec<u8>>,
+        durable: impl FnOnce(bool) + Send + 'static,
+        idle: impl FnOnce() -> bool + Send + 'static,
+    ) -> Result<bool, PolicyError> {
+        if matches!(&*sink, Self::Sql(_)) {
+            let result = sink.append(&batch, &key).await;
+            durable(result.is_ok());
+            return result.map(|()| true);
+        }
+        tokio::task::spawn_blocking(move || {
+            let Self::Jsonl(s) = &mut *sink else {
+                durable(false);
+                return Ok(false);
+            };
+            let logged = s.append_log(batch.iter().map(|(r, _)| r.as_slice()), &key);
+            let checkpointed = logged.is_ok() && idle() && {
+                if let Err(e) = s.checkpoint(&key) {
+                    tracing::error!(error = %e, "audit checkpoint not updated");
+                }
+                true
+            };
+            durable(logged.is_ok());
+            logged.map(|()| checkpointed)
+        })
+        .await
+        .map_err(|e| PolicyError::sink("jsonl", e))?
+    }
+
+    /// Replaces the JSON-lines checkpoint with the current head (on the blocking pool);
+    /// SQL sinks keep theirs in step already.
+    pub async fn checkpoint_locked(
+        sink: tokio::sync::OwnedMutexGuard<Self>,
+        key: std::sync::Arc<Vec<u8>>,
+    ) -> Result<(), PolicyError> {
+        if matches!(&*sink, Self::Sql(_)) {
+            return Ok(());
+        }
+        tokio::task::spawn_blocking(move || match &*sink {
+            Self::Jsonl(s) => s.checkpoint(&key),
+            Self::Sql(_) => Ok(()),
+        })
+        .await
+        .map_err(|e| PolicyError::sink("jsonl", e))?
     }
 
     /// Every stored record, in stored order.

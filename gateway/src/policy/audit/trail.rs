@@ -46,7 +46,7 @@ impl AuditTrail {
         let key = Arc::new(key::load(audit, data_dir, true)?);
         let sink = Arc::new(Mutex::new(Sink::open(config, data_dir, &key).await?));
         let (queue, rx) = mpsc::channel(audit.queue);
-        tokio::spawn(write_loop(rx, sink.clone(), key));
+        tokio::spawn(write_loop(rx, sink.clone(), key, queue.downgrade()));
         Ok(Self {
             queue,
             sink,
@@ -57,33 +57,80 @@ impl AuditTrail {
     }
 }
 
+/// Longest a JSON-lines checkpoint lags its log while records keep arriving.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
 /// The writer: takes whatever is queued (up to 256 records), appends it as one batch (one
-/// write and fsync, one checkpoint update), then acknowledges each record.
-async fn write_loop(mut rx: mpsc::Receiver<Job>, sink: Arc<Mutex<Sink>>, key: Arc<Vec<u8>>) {
+/// write and fsync, off the runtime's workers) and acknowledges each record once it is
+/// durable; while a batch is written the next one accumulates (group commit). The
+/// checkpoint (a file replaced by rename, as slow as an fsync on many disks) is replaced
+/// before the acknowledgements when no other request is waiting, and otherwise after
+/// them once the queue drains or at least every [`CHECKPOINT_INTERVAL`], so under load it
+/// does not bound the batch rate; a checkpoint lagging the log after a crash is brought up
+/// to date at the next start.
+async fn write_loop(
+    mut rx: mpsc::Receiver<Job>,
+    sink: Arc<Mutex<Sink>>,
+    key: Arc<Vec<u8>>,
+    queue: mpsc::WeakSender<Job>,
+) {
     let mut jobs = Vec::with_capacity(256);
+    let mut last_checkpoint = Instant::now();
     while rx.recv_many(&mut jobs, 256).await > 0 {
         let started = Instant::now();
+        let mut acks = Vec::with_capacity(jobs.len());
         let batch: Vec<(Vec<u8>, event::Index)> = jobs
-            .iter_mut()
-            .map(|j| (std::mem::take(&mut j.record), std::mem::take(&mut j.index)))
+            .drain(..)
+            .map(|j| {
+                acks.push(j.ack);
+                (j.record, j.index)
+            })
             .collect();
-        let result = sink.lock().await.append(&batch, &key).await;
+        let records = batch.len();
+        let locked = sink.clone().lock_owned().await;
+        let durable = move |ok: bool| {
+            for ack in acks {
+                let _ = ack.send(ok);
+            }
+        };
+        // No queued record and no reserved slot (every request reserves one before it
+        // runs): nobody waits behind this batch, so the checkpoint goes first.
+        let waiting = queue.clone();
+        let idle = move || {
+            waiting
+                .upgrade()
+                .is_none_or(|q| q.capacity() == q.max_capacity())
+        };
+        let result = Sink::append_locked(locked, batch, key.clone(), durable, idle).await;
         metrics::histogram!("fhirgate_audit_write_seconds").record(started.elapsed().as_secs_f64());
-        let ok = match result {
-            Ok(()) => {
-                metrics::counter!("fhirgate_audit_records_total").increment(batch.len() as u64);
-                true
+        let checkpointed = match result {
+            Ok(done) => {
+                metrics::counter!("fhirgate_audit_records_total").increment(records as u64);
+                done
             }
             Err(e) => {
-                tracing::error!(error = %e, records = batch.len(), "audit sink failed");
+                tracing::error!(error = %e, records, "audit sink failed");
                 metrics::counter!("fhirgate_audit_failures_total", "reason" => "sink")
-                    .increment(batch.len() as u64);
+                    .increment(records as u64);
                 false
             }
         };
-        for job in jobs.drain(..) {
-            let _ = job.ack.send(ok);
+        if checkpointed {
+            last_checkpoint = Instant::now();
+        } else if rx.is_empty() || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+            checkpoint(&sink, &key).await;
+            last_checkpoint = Instant::now();
         }
+    }
+    checkpoint(&sink, &key).await;
+}
+
+async fn checkpoint(sink: &Arc<Mutex<Sink>>, key: &Arc<Vec<u8>>) {
+    let locked = sink.clone().lock_owned().await;
+    if let Err(e) = Sink::checkpoint_locked(locked, key.clone()).await {
+        // The records are durable; the next checkpoint (or the next start) catches up.
+        metrics::counter!("fhirgate_audit_checkpoint_failures_total").increment(1);
+        tracing::error!(error = %e, "audit checkpoint not updated");
     }
 }
 
