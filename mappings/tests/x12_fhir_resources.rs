@@ -5,7 +5,10 @@
 
 mod x12_support;
 
-use fhirgate_mappings::x12::eligibility::{self, eligibility_to_fhir};
+use fhirgate_mappings::x12::eligibility::{
+    self, AnswerResources, ResponseContext, coverage_eligibility_response_to_271,
+    eligibility_271_to_coverage_eligibility_response, eligibility_to_fhir,
+};
 use fhirgate_mappings::x12::parse;
 use serde_json::Value;
 use x12_support::*;
@@ -44,6 +47,53 @@ fn resources_of(x12: &[u8]) -> Vec<Value> {
     out
 }
 
+/// What `$submit` answers for Buster (the payer's 271 mapped with the request's context),
+/// with the Coverage and member record the mapping also yields.
+fn submit_answer() -> Vec<Value> {
+    let inquiry = buster_270();
+    let (answer, cov, payer) = (
+        payer_answer(),
+        sandbox("Coverage", "sandbox-coverage-buster"),
+        sandbox("Organization", "sandbox-payer"),
+    );
+    let mut record = buster();
+    record["birthDate"] = serde_json::json!("1988-03-17");
+    let a = coverage_eligibility_response_to_271(&AnswerResources {
+        response: &answer,
+        coverage: Some(&cov),
+        member: Some(&record),
+        insurer: Some(&payer),
+        inquiry: &inquiry,
+        created: ("20240430", "0900"),
+    })
+    .expect("271");
+    let doc = parse(text_of(&a, "HB").as_bytes()).expect("reads");
+    let back = &eligibility::read(doc.transactions().next().expect("271")).expect("reads")[0];
+    let ctx = ResponseContext {
+        id: Some("0c8b1d2e-2f4a-4c55-9a3e-1b2c3d4e5f60".into()),
+        patient: serde_json::json!({"reference": format!("Patient/{BUSTER}")}),
+        coverage: serde_json::json!({"reference": "Coverage/sandbox-coverage-buster"}),
+        insurer: Some(serde_json::json!({"reference": "Organization/sandbox-payer"})),
+        requestor: Some(serde_json::json!({"reference": "Practitioner/sandbox-prescriber"})),
+        request: Some(
+            serde_json::json!({"identifier": {"system": "urn:example:req", "value": "r1"}}),
+        ),
+        created: Some("2024-04-30T09:00:01Z".into()),
+        purpose: vec!["benefits".into()],
+        serviced: Some((
+            "servicedPeriod".into(),
+            serde_json::json!({"start": "2024-05-01", "end": "2024-05-31"}),
+        )),
+        sent: Some(inquiry),
+    };
+    let m = eligibility_271_to_coverage_eligibility_response(back, &ctx).expect("maps");
+    assert_eq!(m.corrections.len(), 1, "the birth date differs");
+    let mut out = vec![m.response];
+    out.extend(m.coverage);
+    out.extend(m.member);
+    out
+}
+
 #[test]
 fn every_resource_from_x12_is_valid_r4_per_fhir_resources() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/x12");
@@ -58,6 +108,7 @@ fn every_resource_from_x12_is_valid_r4_per_fhir_resources() {
         ));
     }
     all.extend(resources_of(text_of(&dependent_270(), "HS").as_bytes()));
+    all.extend(submit_answer());
     let types: Vec<&str> = all
         .iter()
         .filter_map(|r| r["resourceType"].as_str())
