@@ -69,7 +69,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             let mut chunk = [0u8; 8192];
             let n = self.inner.read(&mut chunk).await?;
             if n == 0 {
-                return if self.buf.iter().any(|&b| b == START) {
+                return if self.buf.contains(&START) {
                     Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         "connection closed inside an MLLP frame",
@@ -145,9 +145,11 @@ mod tests {
         wire.extend(frame(b"MSH|a\rPID|1"));
         wire.extend(frame(b"MSH|b"));
         let mut r = FrameReader::new(&wire[..]);
-        assert_eq!(r.next().await.unwrap().unwrap(), b"MSH|a\rPID|1");
-        assert_eq!(r.next().await.unwrap().unwrap(), b"MSH|b");
-        assert!(r.next().await.unwrap().is_none());
+        let first = r.next().await.expect("read").expect("frame");
+        assert_eq!(first, b"MSH|a\rPID|1");
+        let second = r.next().await.expect("read").expect("frame");
+        assert_eq!(second, b"MSH|b");
+        assert!(r.next().await.expect("read").is_none(), "clean end");
         let cut = &frame(b"MSH|c")[..4];
         let mut r = FrameReader::new(cut);
         assert!(r.next().await.is_err(), "eof inside a frame is an error");
