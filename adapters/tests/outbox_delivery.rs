@@ -166,7 +166,7 @@ async fn dedupe_and_two_phase(config: OutboxConfig, dir: std::path::PathBuf) {
             .is_empty()
     );
     outbox
-        .delivered(stored.seq, "<Status/>")
+        .delivered(&claimed[0], "<Status/>")
         .await
         .expect("delivered");
     let done = outbox.get("NewRx:mr-1").await.expect("get").expect("row");
@@ -432,4 +432,68 @@ async fn the_inbox_keeps_the_first_answer_per_source_and_message_id() {
         .expect("record");
     assert_eq!(second, first, "a repeat keeps the first answer");
     assert_eq!(inbox.answer("8888888", "m1").await.expect("answer"), None);
+}
+
+#[tokio::test]
+async fn a_message_handed_over_directly_is_delivered_without_a_claim_and_retried_when_it_fails() {
+    let (config, dir) = sqlite();
+    let outbox = Outbox::open("pharmacy", &config, &dir).await.expect("open");
+    let recorder = Arc::new(Recorder {
+        fail_first: 1,
+        ..Recorder::default()
+    });
+    let dispatcher = Dispatcher::spawn(
+        outbox.clone(),
+        recorder.clone(),
+        fast_retry(),
+        4,
+        Duration::from_secs(5),
+    );
+    let Enqueued::New(m) = outbox
+        .enqueue(message("NewRx:direct", MessageState::PendingStore))
+        .await
+        .expect("enqueue")
+    else {
+        panic!("new")
+    };
+    // The first (direct) attempt fails transiently: the message becomes ready and the
+    // dispatcher's retry delivers it, with the same message id.
+    dispatcher.deliver_now(m.clone());
+    wait_until("delivered", async || {
+        outbox.counts().await.expect("counts").delivered == 1
+    })
+    .await;
+    let row = outbox.get("NewRx:direct").await.expect("get").expect("row");
+    assert_eq!(row.attempts, 2);
+    assert_eq!(row.result, format!("Status 010 for {}", m.message_id));
+    let attempts = recorder.attempts.lock().expect("lock").clone();
+    assert_eq!(attempts.len(), 2);
+    assert!(attempts.iter().all(|(id, _)| *id == m.message_id));
+    // A direct delivery that succeeds at once goes from pending-store to delivered.
+    let Enqueued::New(n) = outbox
+        .enqueue(message("NewRx:direct-ok", MessageState::PendingStore))
+        .await
+        .expect("enqueue")
+    else {
+        panic!("new")
+    };
+    let ok = Arc::new(Recorder::default());
+    let direct = Dispatcher::spawn(
+        outbox.clone(),
+        ok.clone(),
+        fast_retry(),
+        1,
+        Duration::from_secs(5),
+    );
+    direct.deliver_now(n);
+    wait_until("delivered", async || {
+        outbox.counts().await.expect("counts").delivered == 2
+    })
+    .await;
+    let row = outbox
+        .get("NewRx:direct-ok")
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!((row.state, row.attempts), (MessageState::Delivered, 1));
 }

@@ -10,7 +10,7 @@ use fhirgate_mappings::MappingError;
 use fhirgate_mappings::ncpdp::{
     Header, controlled_substance, medication_request_to_new_rx, missing_new_rx_elements,
 };
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::context::{Context, NEW_RX, dedupe_key};
@@ -231,15 +231,4 @@ fn fulfill_task(mr: &Value, id: &str, message_id: &str, ncpdp_id: &str, sent: &s
         }
     }
     task
-}
-
-/// Request headers a client sent that the store should see on our write of its resource.
-pub(crate) fn client_write_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    for name in ["prefer", "if-match"] {
-        if let Some(v) = headers.get(name) {
-            out.insert(name, v.clone());
-        }
-    }
-    out
 }

@@ -1,17 +1,17 @@
-//! Finishing accepted messages: the store writes of phase 2 (MedicationRequest, then its
-//! Task) and the move to `ready`, for a request in progress and, after a crash, for every
-//! message left `pending-store` (at startup, and every minute for messages older than
-//! a minute).
+//! Finishing accepted messages: the store writes of phase 2 (MedicationRequest and its
+//! Task, in one transaction) and the hand-over to delivery, for a request in progress and,
+//! after a crash, for every message left `pending-store` (at startup, and every minute for
+//! messages older than a minute).
 
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::{Value, json};
 
 use super::context::Context;
-use super::prescribe::client_write_headers;
 use super::state::Core;
 use crate::outbox::Message;
-use crate::{AdapterError, FhirResponse};
+use crate::{AdapterError, FhirResponse, ResponseBody};
 
 /// How old a `pending-store` message must be before the periodic pass finishes it (a
 /// younger one may be a request still in progress).
@@ -24,11 +24,33 @@ fn corrupt(core: &Core, row: &Message) -> AdapterError {
     }
 }
 
-/// Phase 2 for a client's request: writes the MedicationRequest (with the client's
-/// `Prefer`/`If-Match`) and the Task, marks the message `ready` and answers the store's
-/// answer to the MedicationRequest write. If the store refuses or fails that write, the
-/// message is abandoned (nothing was stored, the client gets the refusal); if only the Task
-/// write fails, the message stays `pending-store` for recovery and the client gets 503.
+/// The transaction Bundle writing the MedicationRequest (with the client's `If-Match`)
+/// and its Task in one store transaction (one commit).
+fn transaction(ctx: &Context, if_match: Option<&str>) -> Value {
+    let put = |r: &Value| {
+        let rt = r["resourceType"].as_str().unwrap_or_default();
+        let id = r["id"].as_str().unwrap_or_default();
+        json!({"method": "PUT", "url": format!("{rt}/{id}")})
+    };
+    let mut mr_request = put(&ctx.medication_request);
+    if let Some(m) = if_match {
+        mr_request["ifMatch"] = Value::String(m.to_owned());
+    }
+    json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": ctx.medication_request, "request": mr_request},
+            {"resource": ctx.task, "request": put(&ctx.task)},
+        ],
+    })
+}
+
+/// Phase 2 for a client's request: writes the MedicationRequest and its Task in one store
+/// transaction, hands the message to the dispatcher (delivered at once; it becomes `ready`
+/// only if that attempt fails) and answers the stored MedicationRequest with the write's
+/// status and `Location`. If the store refuses or fails the transaction, the message is
+/// abandoned (nothing was stored; the client gets the refusal).
 pub(crate) async fn finish(
     core: &Core,
     row: &Message,
@@ -36,15 +58,22 @@ pub(crate) async fn finish(
     client_headers: &HeaderMap,
 ) -> Result<FhirResponse, AdapterError> {
     let ctx = Context::parse(&row.context).ok_or_else(|| corrupt(core, row))?;
-    let reply = match core
+    let if_match = client_headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok());
+    let bundle = transaction(&ctx, if_match);
+    let written = core
         .fhir
-        .put(
-            &ctx.medication_request,
-            client_write_headers(client_headers),
+        .call(
+            Method::POST,
+            "",
+            Vec::new(),
+            Some(&bundle),
+            HeaderMap::new(),
             base,
         )
-        .await
-    {
+        .await;
+    let reply = match written {
         Ok(r) if r.response.status.is_success() => r,
         Ok(r) => {
             core.outbox.abandon(row.seq).await?;
@@ -56,18 +85,44 @@ pub(crate) async fn finish(
         }
     };
     core.publish(&ctx.medication_request);
-    if let Err(e) = core.fhir.put_ok(&ctx.task, base).await {
-        tracing::warn!(adapter = %core.name, seq = row.seq, error = %e, "Task not written; the message stays pending-store for recovery");
-        return Err(AdapterError::Unavailable {
-            adapter: core.name.clone(),
-            detail: "the MedicationRequest is stored but its Task could not be written; \
-                     the message will be sent once recovery completes it"
-                .into(),
-        });
-    }
     core.publish(&ctx.task);
-    core.outbox.mark_ready(row.seq).await?;
-    Ok(reply.response)
+    match core.dispatcher.get() {
+        Some(d) => d.deliver_now(row.clone()),
+        None => core.outbox.mark_ready(row.seq).await?,
+    }
+    let written = &reply.json["entry"][0]["response"];
+    let status = written["status"]
+        .as_str()
+        .and_then(|s| s.get(..3))
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let path = format!("MedicationRequest/{}", ctx.medication_request_id());
+    let mut answer = core
+        .fhir
+        .call(Method::GET, &path, Vec::new(), None, HeaderMap::new(), base)
+        .await?
+        .response;
+    answer.status = status;
+    if let Some(loc) = written["location"].as_str() {
+        let absolute = if loc.contains("://") {
+            loc.to_owned()
+        } else {
+            format!("{base}/{}", loc.trim_start_matches('/'))
+        };
+        if let Ok(v) = HeaderValue::from_str(&absolute) {
+            answer.headers.insert(header::LOCATION, v);
+        }
+    }
+    let minimal = client_headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.contains("return=minimal"));
+    if minimal {
+        answer.body = ResponseBody::Full(bytes::Bytes::new());
+        answer.headers.remove(header::CONTENT_TYPE);
+    }
+    Ok(answer)
 }
 
 /// Finishes every `pending-store` message at least `min_age` old: writes what the store

@@ -28,7 +28,6 @@ use crate::{
 /// The e-prescribing adapter.
 pub(crate) struct Ncpdp {
     core: Arc<Core>,
-    _dispatcher: Dispatcher,
     recovery: tokio::task::AbortHandle,
 }
 
@@ -101,6 +100,7 @@ pub async fn build(
         changes: ctx.changes.clone(),
         self_url: ctx.self_url.clone(),
         http,
+        dispatcher: std::sync::OnceLock::new(),
     });
     let recovered = recover(&core, Duration::ZERO).await?;
     if recovered > 0 {
@@ -115,6 +115,7 @@ pub async fn build(
         config.outbox.concurrency,
         lease,
     );
+    let _ = core.dispatcher.set(dispatcher);
     let periodic = core.clone();
     let recovery = tokio::spawn(async move {
         loop {
@@ -125,11 +126,7 @@ pub async fn build(
         }
     })
     .abort_handle();
-    Ok(Arc::new(Ncpdp {
-        core,
-        _dispatcher: dispatcher,
-        recovery,
-    }))
+    Ok(Arc::new(Ncpdp { core, recovery }))
 }
 
 /// A new prescription to send: intent `order`, status `active`.

@@ -11,7 +11,7 @@ use super::config::NcpdpConfig;
 use super::credential::Secret;
 use super::fhir_io::Fhir;
 use crate::ChangeFeed;
-use crate::outbox::{Inbox, Outbox};
+use crate::outbox::{Dispatcher, Inbox, Outbox};
 
 /// `Task.identifier.system` of the SCRIPT MessageID a Task tracks.
 pub(crate) const MESSAGE_ID_SYSTEM: &str = "http://fhirgate.dev/NamingSystem/ncpdp-message-id";
@@ -51,6 +51,9 @@ pub(crate) struct Core {
     pub self_url: Arc<OnceLock<url::Url>>,
     /// HTTP client for deliveries.
     pub http: reqwest::Client,
+    /// The dispatcher, set right after it is started (it holds this state as its
+    /// delivery, so the two live as long as the adapter's process).
+    pub dispatcher: OnceLock<Dispatcher>,
 }
 
 impl Core {

@@ -60,9 +60,18 @@ pub trait Deliver: Send + Sync + 'static {
     }
 }
 
+/// What the dispatcher's loop and direct deliveries share.
+struct Inner {
+    outbox: Arc<Outbox>,
+    deliver: Arc<dyn Deliver>,
+    backoff: Arc<Backoff>,
+    slots: Arc<Semaphore>,
+}
+
 /// A running dispatcher; stops when dropped.
 pub struct Dispatcher {
     task: tokio::task::AbortHandle,
+    inner: Arc<Inner>,
 }
 
 impl Drop for Dispatcher {
@@ -81,11 +90,48 @@ impl Dispatcher {
         concurrency: u32,
         lease: Duration,
     ) -> Self {
-        let slots = Arc::new(Semaphore::new(concurrency.max(1) as usize));
-        let task = tokio::spawn(run(outbox, deliver, Arc::new(backoff), slots, lease));
+        let inner = Arc::new(Inner {
+            outbox,
+            deliver,
+            backoff: Arc::new(backoff),
+            slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
+        });
+        let task = tokio::spawn(run(
+            inner.outbox.clone(),
+            inner.deliver.clone(),
+            inner.backoff.clone(),
+            inner.slots.clone(),
+            lease,
+        ));
         Self {
             task: task.abort_handle(),
+            inner,
         }
+    }
+
+    /// Delivers `message` at once from this process, without moving it to `ready` and
+    /// claiming it first (two fewer commits on the happy path). For a message still
+    /// `pending-store` whose adapter writes are done: it stays `pending-store` until the
+    /// outcome is recorded, so a crash before that leaves it to the adapter's recovery
+    /// (which redelivers it with the same message id); a transient failure makes it an
+    /// ordinary `ready` message retried with backoff.
+    pub fn deliver_now(&self, mut message: Message) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let Ok(permit) = inner.slots.clone().acquire_owned().await else {
+                return;
+            };
+            message.attempts = message.attempts.saturating_add(1);
+            attempt(
+                &inner.outbox,
+                inner.deliver.as_ref(),
+                &inner.backoff,
+                message,
+            )
+            .await;
+            drop(permit);
+            inner.outbox.wake();
+        });
     }
 }
 
@@ -149,10 +195,10 @@ async fn attempt(outbox: &Outbox, deliver: &dyn Deliver, backoff: &Backoff, mess
     let seq = message.seq;
     let outcome = deliver.deliver(&message).await;
     let recorded = match &outcome {
-        Delivery::Delivered { result } => outbox.delivered(seq, result).await,
+        Delivery::Delivered { result } => outbox.delivered(&message, result).await,
         Delivery::Failed { reason, result } => {
             tracing::warn!(adapter = %outbox.adapter(), seq, kind = %message.kind, message_id = %message.message_id, reason = %reason, "message refused by receiver");
-            outbox.failed(seq, reason, result).await
+            outbox.failed(&message, reason, result).await
         }
         Delivery::Retry { reason } => {
             let age_ms = u64::try_from(now_ms().saturating_sub(message.created_at_ms)).unwrap_or(0);
@@ -161,18 +207,18 @@ async fn attempt(outbox: &Outbox, deliver: &dyn Deliver, backoff: &Backoff, mess
                 match deliver.give_up(&message, &why).await {
                     Ok(()) => {
                         tracing::warn!(adapter = %outbox.adapter(), seq, kind = %message.kind, message_id = %message.message_id, "delivery retries exhausted");
-                        outbox.failed(seq, &why, "").await
+                        outbox.failed(&message, &why, "").await
                     }
                     Err(e) => {
                         outbox
-                            .retry_after(seq, backoff.delay(message.attempts), &e.to_string())
+                            .retry_after(&message, backoff.delay(message.attempts), &e.to_string())
                             .await
                     }
                 }
             } else {
                 let delay = backoff.delay(message.attempts);
                 tracing::info!(adapter = %outbox.adapter(), seq, kind = %message.kind, attempts = message.attempts, delay_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; retrying");
-                outbox.retry_after(seq, delay, reason).await
+                outbox.retry_after(&message, delay, reason).await
             }
         }
     };

@@ -355,43 +355,60 @@ impl Outbox {
         Ok(out)
     }
 
-    /// Records a delivery: state `delivered`, the receiver's answer in `result`.
-    pub async fn delivered(&self, seq: i64, result: &str) -> Result<(), AdapterError> {
+    /// Records a delivery of `m` (claimed, or handed over directly while still
+    /// `pending-store`): state `delivered`, the receiver's answer in `result`.
+    pub async fn delivered(&self, m: &Message, result: &str) -> Result<(), AdapterError> {
         self.update(
-            "state = 'delivered', lease_until = 0, result = $2, last_error = ''",
-            "seq = $1 AND state = 'ready'",
-            seq,
-            &[Bind::S(result)],
+            "state = 'delivered', lease_until = 0, result = $2, last_error = '', attempts = $3",
+            "seq = $1 AND state IN ('ready', 'pending-store')",
+            m.seq,
+            &[Bind::S(result), Bind::I(i64::from(m.attempts))],
         )
         .await
     }
 
-    /// Gives up on a message: state `failed`, `reason` in `last_error`, `result` the
-    /// receiver's answer if it gave one.
-    pub async fn failed(&self, seq: i64, reason: &str, result: &str) -> Result<(), AdapterError> {
+    /// Gives up on `m`: state `failed`, `reason` in `last_error`, `result` the receiver's
+    /// answer if it gave one.
+    pub async fn failed(
+        &self,
+        m: &Message,
+        reason: &str,
+        result: &str,
+    ) -> Result<(), AdapterError> {
         self.update(
-            "state = 'failed', lease_until = 0, last_error = $2, result = $3",
-            "seq = $1 AND state = 'ready'",
-            seq,
-            &[Bind::S(reason), Bind::S(result)],
+            "state = 'failed', lease_until = 0, last_error = $2, result = $3, attempts = $4",
+            "seq = $1 AND state IN ('ready', 'pending-store')",
+            m.seq,
+            &[
+                Bind::S(reason),
+                Bind::S(result),
+                Bind::I(i64::from(m.attempts)),
+            ],
         )
         .await
     }
 
-    /// Schedules another attempt `delay` from now after a transient failure (only while
-    /// this process still holds the message's lease).
+    /// Schedules another attempt of `m` `delay` from now after a transient failure: state
+    /// `ready` (a message handed over directly becomes an ordinary queued one), only while
+    /// this process still holds a claimed message's lease.
     pub async fn retry_after(
         &self,
-        seq: i64,
+        m: &Message,
         delay: Duration,
         reason: &str,
     ) -> Result<(), AdapterError> {
         let at = now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
         self.update(
-            "lease_until = 0, next_attempt_at = $2, last_error = $3",
-            "seq = $1 AND state = 'ready' AND lease_owner = $4",
-            seq,
-            &[Bind::I(at), Bind::S(reason), Bind::S(&self.owner)],
+            "state = 'ready', lease_until = 0, next_attempt_at = $2, last_error = $3, \
+             attempts = $5",
+            "seq = $1 AND (state = 'pending-store' OR (state = 'ready' AND lease_owner = $4))",
+            m.seq,
+            &[
+                Bind::I(at),
+                Bind::S(reason),
+                Bind::S(&self.owner),
+                Bind::I(i64::from(m.attempts)),
+            ],
         )
         .await
     }
