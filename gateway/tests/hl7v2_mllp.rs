@@ -308,3 +308,61 @@ async fn an_inbound_siu_becomes_an_appointment_once_and_bad_input_writes_nothing
     );
     assert_eq!(search(&gw, "/Appointment?identifier=54321").await.len(), 0);
 }
+
+/// The python of `target/venv-hl7-mllp` with PyPI `hl7` 0.4.5 (its `mllp_send` client),
+/// created on first use (serialised by a lock file; needs PyPI).
+fn hl7_venv() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| support::repo_root().join("target"));
+    std::fs::create_dir_all(&target).expect("target dir");
+    let venv = target.join("venv-hl7-mllp");
+    let lock = std::fs::File::create(target.join("venv-hl7-mllp.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    if !venv.join(".ready").exists() {
+        let run = |cmd: &mut std::process::Command| {
+            assert!(cmd.status().expect("run").success(), "{cmd:?} failed");
+        };
+        run(std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv));
+        run(std::process::Command::new(venv.join("bin/python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "hl7==0.4.5",
+        ]));
+        std::fs::write(venv.join(".ready"), b"ok").expect("marker");
+    }
+    venv
+}
+
+#[tokio::test]
+async fn pypi_hl7_mllp_send_gets_aa_and_the_appointment_is_readable() {
+    let venv = hl7_venv();
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let file = support::repo_root().join("tests/fixtures/hl7v2/SIU_S12_v2.3_office_visit.hl7");
+    let out = tokio::process::Command::new(venv.join("bin/mllp_send"))
+        .args(["--loose", "--port", port, "--file"])
+        .arg(&file)
+        .arg(host)
+        .output()
+        .await
+        .expect("mllp_send");
+    let stdout = String::from_utf8_lossy(&out.stdout).replace('\n', "\r");
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(field(&stdout, "MSA", 1), "AA", "{stdout}");
+    assert_eq!(field(&stdout, "MSA", 2), "8907-45");
+    let found = search(&gw, "/Appointment?identifier=1209").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    // SCH-11 start 20190423140000 has no offset: the adapter's America/New_York applies.
+    assert_eq!(found[0]["start"], "2019-04-23T14:00:00-04:00");
+    assert_eq!(found[0]["end"], "2019-04-23T14:15:00-04:00");
+}
