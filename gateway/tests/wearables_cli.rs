@@ -139,6 +139,55 @@ fn fitbit_with_a_zone_gets_offsets_and_without_one_a_warning() {
 }
 
 #[test]
+fn googlefit_datasets_map_with_utc_times_and_the_sources_digits() {
+    let file = fixture("googlefit/googlefit-dataset-merge-weight.json");
+    let (code, bundle, err) = map(&[
+        "map",
+        "--from",
+        "googlefit",
+        "--to",
+        "fhir",
+        "--patient",
+        "p1",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let entries = bundle["entry"].as_array().expect("entries");
+    assert_eq!(entries.len(), 3);
+    let first = &entries[0]["resource"];
+    assert_eq!(first["code"]["coding"][0]["code"], "29463-7");
+    assert_eq!(
+        first["valueQuantity"]["value"].to_string(),
+        "72.0999984741211"
+    );
+    assert_eq!(first["valueQuantity"]["code"], "kg");
+    assert_eq!(first["effectiveDateTime"], "2015-02-13T00:00:00Z");
+    assert_eq!(
+        first["contained"][0]["deviceName"][0]["name"],
+        "com.fatsecret.android"
+    );
+    assert_eq!(
+        entries[2]["resource"]["effectivePeriod"]["end"],
+        "2015-07-08T03:17:10.02Z"
+    );
+    let (code, _, err) = map(&[
+        "map",
+        "--from",
+        "googlefit",
+        "--to",
+        "fhir",
+        "--patient",
+        "p1",
+        &fixture("googlefit/fhirgate-INVALID-unknown-measure.json"),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err["issue"][0]["diagnostics"],
+        "reading 1: unknown measure \"com.google.calories.expended\" in googlefit input"
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let file = fixture("openmhealth/omh-heart-rate-2.0.json");
     assert_eq!(

@@ -86,6 +86,47 @@ async fn re_ingesting_the_same_readings_creates_nothing_new() {
 }
 
 #[tokio::test]
+async fn googlefit_readings_are_stored_once() {
+    let gw = Gateway::start(&store_config(""));
+    let client = authed(&gw.token_with(&[
+        "--scope",
+        "launch/patient patient/Observation.c",
+        "--patient",
+        "p1",
+    ]));
+    let body = fixture("googlefit/googlefit-dataset-merge-step-deltas.json");
+    let (status, first) = ingest(
+        &client,
+        &gw,
+        "format=googlefit",
+        "application/json",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(statuses(&first), vec!["201 Created"; 4]);
+    let (_, again) = ingest(&client, &gw, "format=googlefit", "application/json", body).await;
+    assert_eq!(statuses(&again), vec!["200 OK"; 4]);
+    let found: Value = gw
+        .system_client()
+        .get(gw.fhir("/Observation?subject=Patient/p1&code=http://loinc.org|55423-8"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["total"], 4, "{found}");
+    let steps: Vec<String> = found["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["resource"]["valueQuantity"]["value"].to_string())
+        .collect();
+    assert!(steps.contains(&"4146".to_owned()), "{steps:?}");
+}
+
+#[tokio::test]
 async fn refused_readings_are_named_and_valid_ones_stored() {
     let gw = Gateway::start(&store_config(""));
     let client = authed(&gw.token_with(&[

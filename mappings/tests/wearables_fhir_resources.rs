@@ -10,7 +10,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fhirgate_mappings::wearables::{Context, fitbit, healthkit, omh};
+use fhirgate_mappings::wearables::{Context, fitbit, googlefit, healthkit, omh};
 use serde_json::Value;
 
 fn target_dir() -> PathBuf {
@@ -76,6 +76,7 @@ fn all_observations() -> Vec<Value> {
         ("apple-healthkit", None),
         ("fitbit", Some("Europe/Berlin")),
         ("fitbit", None),
+        ("googlefit", None),
     ] {
         let ctx = Context::new("example", zone).expect("ctx");
         for entry in std::fs::read_dir(root.join(format)).expect("dir") {
@@ -88,6 +89,10 @@ fn all_observations() -> Vec<Value> {
             let mapped = match format {
                 "apple-healthkit" => healthkit::export_to_observations(&bytes, &ctx),
                 "fitbit" => fitbit::payload_to_observations(
+                    &serde_json::from_slice(&bytes).expect("json"),
+                    &ctx,
+                ),
+                "googlefit" => googlefit::dataset_to_observations(
                     &serde_json::from_slice(&bytes).expect("json"),
                     &ctx,
                 ),

@@ -2,12 +2,13 @@
 //! defect its name states (`…-INVALID-<reason>…`). Valid inputs are compared with
 //! `<case>.expected.json`: per reading the LOINC code, UCUM code, value (exact digits) and
 //! time frame, plus the identifier system. Fitbit fixtures map in `America/Los_Angeles`.
+//! Google Fit datasets (times in UTC) map without a zone.
 //! `FHIRGATE_UPDATE_FIXTURES=1` rewrites the expected files (review the diff).
 
 use std::path::{Path, PathBuf};
 
 use fhirgate_mappings::MappingError;
-use fhirgate_mappings::wearables::{Context, Mapped, fitbit, healthkit, omh};
+use fhirgate_mappings::wearables::{Context, Mapped, fitbit, googlefit, healthkit, omh};
 use serde_json::{Value, json};
 
 fn fixtures(format: &str) -> Vec<PathBuf> {
@@ -31,6 +32,10 @@ fn map(format: &str, path: &Path) -> Result<Mapped, MappingError> {
         "fitbit" => {
             let v: Value = serde_json::from_slice(&bytes).expect("json");
             fitbit::payload_to_observations(&v, &Context::new("p1", Some("America/Los_Angeles"))?)
+        }
+        "googlefit" => {
+            let v: Value = serde_json::from_slice(&bytes).expect("json");
+            googlefit::dataset_to_observations(&v, &Context::new("p1", None)?)
         }
         _ => {
             let v: Value = serde_json::from_slice(&bytes).expect("json");
@@ -155,6 +160,11 @@ fn healthkit_fixtures_map_or_are_refused_for_their_defect() {
 #[test]
 fn fitbit_fixtures_map_or_are_refused_for_their_defect() {
     check_format("fitbit");
+}
+
+#[test]
+fn googlefit_fixtures_map_or_are_refused_for_their_defect() {
+    check_format("googlefit");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! `POST /fhir/Patient/{id}/$ingest?format=omh|healthkit|fitbit[&timezone=IANA]`; without
-//! `timezone`, `ingest.timezone` from the config applies.
+//! `POST /fhir/Patient/{id}/$ingest?format=omh|healthkit|fitbit|googlefit[&timezone=IANA]`;
+//! without `timezone`, `ingest.timezone` from the config applies.
 //!
 //! The body is never buffered whole: it is streamed ([`bridge`]) into the mapping driver
 //! ([`super::source::map_readings`]) on a blocking thread; mapped readings come back through
@@ -103,7 +103,7 @@ async fn run(
     let format: Format = format
         .as_deref()
         .ok_or_else(|| {
-            GatewayError::BadRequest("$ingest needs ?format=omh|healthkit|fitbit".into())
+            GatewayError::BadRequest("$ingest needs ?format=omh|healthkit|fitbit|googlefit".into())
         })?
         .parse()
         .map_err(GatewayError::BadRequest)?;

@@ -1,5 +1,5 @@
 //! Wearable readings into FHIR: the source formats and streaming driver shared with
-//! `fhirgate map`, and `POST /fhir/Patient/{id}/$ingest?format=omh|healthkit|fitbit
+//! `fhirgate map`, and `POST /fhir/Patient/{id}/$ingest?format=omh|healthkit|fitbit|googlefit
 //! [&timezone=IANA]` (DESIGN.md "HTTP"), which maps the streamed body, writes the
 //! Observations through the Observation route in batch Bundles with conditional create on
 //! their identifier, and answers a `batch-response` Bundle with one entry per reading.

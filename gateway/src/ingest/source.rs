@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use fhirgate_mappings::MappingError;
 use fhirgate_mappings::wearables::healthkit::ExportReader;
-use fhirgate_mappings::wearables::{Context, Observation, fitbit, omh};
+use fhirgate_mappings::wearables::{Context, Observation, fitbit, googlefit, omh};
 use serde::Deserialize;
 use serde::de::{self, Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -25,6 +25,8 @@ pub enum Format {
     Healthkit,
     /// Fitbit Web API JSON.
     Fitbit,
+    /// Google Fit REST dataset JSON.
+    Googlefit,
 }
 
 impl FromStr for Format {
@@ -34,8 +36,9 @@ impl FromStr for Format {
             "omh" => Ok(Self::Omh),
             "healthkit" => Ok(Self::Healthkit),
             "fitbit" => Ok(Self::Fitbit),
+            "googlefit" => Ok(Self::Googlefit),
             other => Err(format!(
-                "unknown wearable format {other:?} (omh, healthkit, fitbit)"
+                "unknown wearable format {other:?} (omh, healthkit, fitbit, googlefit)"
             )),
         }
     }
@@ -47,6 +50,7 @@ impl fmt::Display for Format {
             Self::Omh => "omh",
             Self::Healthkit => "healthkit",
             Self::Fitbit => "fitbit",
+            Self::Googlefit => "googlefit",
         })
     }
 }
@@ -110,6 +114,14 @@ pub fn map_readings<R: BufRead>(
                 emit(item, &mapped.warnings).map_err(SourceError::Sink)?;
             }
             Ok(Vec::new())
+        }
+        Format::Googlefit => {
+            let value = read_json("googlefit", input)?;
+            let mapped = googlefit::dataset_to_observations(&value, ctx)?;
+            for item in mapped.observations {
+                emit(item, &[]).map_err(SourceError::Sink)?;
+            }
+            Ok(mapped.warnings)
         }
         Format::Omh => {
             let mut sink_error = None;

@@ -1,5 +1,6 @@
 //! Wearable readings ⇄ FHIR R4 Observations: Open mHealth ([`omh`]), Apple HealthKit
-//! `export.xml` ([`healthkit`]) and the Fitbit Web API ([`fitbit`]).
+//! `export.xml` ([`healthkit`]), the Fitbit Web API ([`fitbit`]) and Google Fit REST
+//! datasets ([`googlefit`]).
 //!
 //! Every source maps to [`Mapped`]: one `Result` per reading, so one bad reading never hides
 //! the good ones, plus warnings (e.g. Fitbit times kept at date precision without a zone).
@@ -7,6 +8,7 @@
 //! id or a deterministic hash ([`identifier`]).
 
 pub mod fitbit;
+pub mod googlefit;
 pub mod healthkit;
 pub mod identifier;
 pub mod loinc;
