@@ -58,18 +58,28 @@ fn field(message: &str, seg: &str, n: usize) -> String {
 
 /// An MLLP peer ACKing every message AA; returns what it received.
 async fn peer(listener: TcpListener) -> Arc<Mutex<Vec<String>>> {
+    scripted_peer(listener, &[]).await
+}
+
+/// An MLLP peer answering the n-th message with `codes[n]` (AA once they run out).
+async fn scripted_peer(listener: TcpListener, codes: &[&str]) -> Arc<Mutex<Vec<String>>> {
+    let codes: Vec<String> = codes.iter().map(|c| (*c).to_owned()).collect();
     let got = Arc::new(Mutex::new(Vec::new()));
     let seen = got.clone();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
-            let seen = seen.clone();
+            let (seen, codes) = (seen.clone(), codes.clone());
             tokio::spawn(async move {
                 while let Some(m) = read_frame(&mut s).await {
                     let text = String::from_utf8_lossy(&m).into_owned();
                     let cid = field(&text, "MSH", 10);
-                    seen.lock().unwrap().push(text);
+                    let code = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(text);
+                        codes.get(seen.len() - 1).cloned().unwrap_or("AA".into())
+                    };
                     let ack = format!(
-                        "MSH|^~\\&|TESTEHR||FHIRGATE||20260101120000||ACK^S12^ACK|A{cid}|P|2.5.1\rMSA|AA|{cid}\r"
+                        "MSH|^~\\&|TESTEHR||FHIRGATE||20260101120000||ACK^S12^ACK|A{cid}|P|2.5.1\rMSA|{code}|{cid}\r"
                     );
                     let _ = s.write_all(&frame(ack.as_bytes())).await;
                 }
@@ -365,4 +375,31 @@ async fn pypi_hl7_mllp_send_gets_aa_and_the_appointment_is_readable() {
     // SCH-11 start 20190423140000 has no offset: the adapter's America/New_York applies.
     assert_eq!(found[0]["start"], "2019-04-23T14:00:00-04:00");
     assert_eq!(found[0]["end"], "2019-04-23T14:15:00-04:00");
+}
+
+#[tokio::test]
+async fn ack_ar_is_retried_with_the_same_control_id_and_ae_is_not() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // First message: AR, then AA on its retry. Second message: AE (refused for good).
+    let got = scripted_peer(listener, &["AR", "AA", "AE"]).await;
+    let gw = Gateway::start(&config(port));
+    assert_eq!(seed_and_book(&gw, "c1").await.0, 201);
+    let msgs = wait_for(&got, 2, 15).await;
+    assert_eq!(msgs.len(), 2, "AR then the retry: {msgs:?}");
+    assert_eq!(field(&msgs[0], "MSH", 10), field(&msgs[1], "MSH", 10));
+    assert_eq!(msgs[0], msgs[1], "the retry is the same message");
+    assert_eq!(seed_and_book(&gw, "c2").await.0, 201);
+    let msgs = wait_for(&got, 3, 15).await;
+    assert_eq!(msgs.len(), 3);
+    assert_ne!(field(&msgs[2], "MSH", 10), field(&msgs[0], "MSH", 10));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(got.lock().unwrap().len(), 3, "AE is not retried");
+    let logs = gw.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("message refused by receiver")
+                && l.contains(&field(&msgs[2], "MSH", 10))),
+        "the refusal is logged with its control id"
+    );
 }
