@@ -74,7 +74,7 @@ async fn scripted_peer(listener: TcpListener, codes: &[&str]) -> Arc<Mutex<Vec<S
                     let text = String::from_utf8_lossy(&m).into_owned();
                     let cid = field(&text, "MSH", 10);
                     let code = {
-                        let mut seen = seen.lock().unwrap();
+                        let mut seen = seen.lock().expect("lock");
                         seen.push(text);
                         codes.get(seen.len() - 1).cloned().unwrap_or("AA".into())
                     };
@@ -138,18 +138,18 @@ async fn seed_and_book(gw: &Gateway, tag: &str) -> (u16, Value) {
 
 async fn wait_for(got: &Arc<Mutex<Vec<String>>>, n: usize, secs: u64) -> Vec<String> {
     for _ in 0..secs * 10 {
-        if got.lock().unwrap().len() >= n {
+        if got.lock().expect("lock").len() >= n {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    got.lock().unwrap().clone()
+    got.lock().expect("lock").clone()
 }
 
 #[tokio::test]
 async fn an_appointment_created_over_fhir_reaches_the_peer_as_siu_s12() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("test step");
+    let port = listener.local_addr().expect("test step").port();
     let got = peer(listener).await;
     let gw = Gateway::start(&config(port));
     let (status, created) = seed_and_book(&gw, "a1").await;
@@ -178,7 +178,7 @@ async fn an_appointment_created_over_fhir_reaches_the_peer_as_siu_s12() {
     );
     // Delivered once: no second copy after the ACK.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!(got.lock().expect("lock").len(), 1);
     assert!(
         gw.logs()
             .iter()
@@ -194,14 +194,16 @@ async fn with_the_peer_down_the_message_is_delivered_once_when_it_returns() {
     let (status, created) = seed_and_book(&gw, "b1").await;
     assert_eq!(status, 201, "the store's answer is the client's: {created}");
     tokio::time::sleep(Duration::from_secs(2)).await; // several failed attempts
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("test step");
     let got = peer(listener).await;
     let msgs = wait_for(&got, 1, 20).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let msgs: Vec<String> = if msgs.is_empty() {
         msgs
     } else {
-        got.lock().unwrap().clone()
+        got.lock().expect("lock").clone()
     };
     let ids: HashSet<String> = msgs.iter().map(|m| field(m, "MSH", 10)).collect();
     assert_eq!(ids.len(), 1, "one MSH-10 through every retry: {ids:?}");
@@ -210,7 +212,7 @@ async fn with_the_peer_down_the_message_is_delivered_once_when_it_returns() {
 
 async fn send(addr: &str, message: &[u8]) -> String {
     let mut s = TcpStream::connect(addr).await.expect("connect listener");
-    s.write_all(&frame(message)).await.unwrap();
+    s.write_all(&frame(message)).await.expect("test step");
     let answer = tokio::time::timeout(Duration::from_secs(20), read_frame(&mut s))
         .await
         .expect("ACK in time")
@@ -228,10 +230,10 @@ async fn search(gw: &Gateway, query: &str) -> Vec<Value> {
         .get(gw.fhir(query))
         .send()
         .await
-        .unwrap()
+        .expect("test step")
         .json()
         .await
-        .unwrap();
+        .expect("test step");
     b["entry"]
         .as_array()
         .cloned()
@@ -260,7 +262,7 @@ async fn an_inbound_siu_becomes_an_appointment_once_and_bad_input_writes_nothing
     assert_eq!(a["end"], "2021-09-24T10:20:00+02:15");
     let patient_ref = a["participant"]
         .as_array()
-        .unwrap()
+        .expect("test step")
         .iter()
         .filter_map(|p| p["actor"]["reference"].as_str())
         .find(|r| r.starts_with("Patient/"))
@@ -271,10 +273,10 @@ async fn an_inbound_siu_becomes_an_appointment_once_and_bad_input_writes_nothing
         .get(gw.fhir(&format!("/{patient_ref}")))
         .send()
         .await
-        .unwrap()
+        .expect("test step")
         .json()
         .await
-        .unwrap();
+        .expect("test step");
     assert_eq!(p["resourceType"], "Patient", "the reference resolves: {p}");
     assert_eq!(p["name"][0]["family"], "EVERYMAN");
 
@@ -299,9 +301,9 @@ async fn an_inbound_siu_becomes_an_appointment_once_and_bad_input_writes_nothing
     // the transaction writes nothing, not even the Appointment it would create.
     let mut twin = p.clone();
     twin["id"] = json!("twin");
-    twin.as_object_mut().unwrap().remove("meta");
+    twin.as_object_mut().expect("test step").remove("meta");
     assert_eq!(put(&client, &gw, "/Patient/twin", &twin).await.0, 201);
-    let text = String::from_utf8(siu.clone()).unwrap();
+    let text = String::from_utf8(siu.clone()).expect("test step");
     let copy = text
         .replace("|MSG00012|", "|MSG00013|")
         .replace("SCH|12345|36996|", "SCH|54321|69963|");
@@ -379,8 +381,8 @@ async fn pypi_hl7_mllp_send_gets_aa_and_the_appointment_is_readable() {
 
 #[tokio::test]
 async fn ack_ar_is_retried_with_the_same_control_id_and_ae_is_not() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("test step");
+    let port = listener.local_addr().expect("test step").port();
     // First message: AR, then AA on its retry. Second message: AE (refused for good).
     let got = scripted_peer(listener, &["AR", "AA", "AE"]).await;
     let gw = Gateway::start(&config(port));
@@ -394,7 +396,7 @@ async fn ack_ar_is_retried_with_the_same_control_id_and_ae_is_not() {
     assert_eq!(msgs.len(), 3);
     assert_ne!(field(&msgs[2], "MSH", 10), field(&msgs[0], "MSH", 10));
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(got.lock().unwrap().len(), 3, "AE is not retried");
+    assert_eq!(got.lock().expect("lock").len(), 3, "AE is not retried");
     let logs = gw.logs();
     assert!(
         logs.iter()
