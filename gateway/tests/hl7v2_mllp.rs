@@ -405,3 +405,29 @@ async fn ack_ar_is_retried_with_the_same_control_id_and_ae_is_not() {
         "the refusal is logged with its control id"
     );
 }
+
+#[tokio::test]
+async fn an_inbound_s14_updates_the_appointment_of_the_s12() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let s12 = String::from_utf8(fixture("hl7v2/SIU_S12_v2.3_office_visit.hl7")).expect("utf-8");
+    assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
+    let first = search(&gw, "/Appointment?identifier=1209").await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    // The same appointment modified (S14, v2.3 ch. 10): new control id, 30 minutes.
+    let s14 = s12
+        .replace("SIU^S12", "SIU^S14")
+        .replace("|8907-45|", "|8907-46|")
+        .replace(
+            "^^15^20190423140000^20190423141500",
+            "^^30^20190423140000^20190423143000",
+        );
+    let ack = send(&addr, s14.as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let after = search(&gw, "/Appointment?identifier=1209").await;
+    assert_eq!(after.len(), 1, "updated, not created again: {after:?}");
+    assert_eq!(after[0]["id"], first[0]["id"]);
+    assert_ne!(after[0]["meta"]["versionId"], first[0]["meta"]["versionId"]);
+    assert_eq!(first[0]["end"], "2019-04-23T14:15:00-04:00");
+    assert_eq!(after[0]["end"], "2019-04-23T14:30:00-04:00", "the S14's values");
+}

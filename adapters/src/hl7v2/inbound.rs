@@ -11,7 +11,9 @@
 //!
 //! Writes: every resource is a conditional create (`ifNoneExist` from its identifier), except
 //! the focus of an update event (SIU S13/S14/S15/S26, ADT A08/A03…), which is a conditional
-//! update (`PUT Type?identifier=…`: replaced as sent; created when none matches).
+//! update (`PUT Type?identifier=…`: replaced as sent; created when none matches; an
+//! identifier without a system is matched on its value). A resource without an identifier
+//! is created.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -195,7 +197,19 @@ fn transaction(resources: &[fhirgate_mappings::hl7v2::MappedResource], update: b
         .enumerate()
         .map(|(i, r)| {
             let rt = r.resource["resourceType"].as_str().unwrap_or_default();
-            let request = match (&r.if_none_exist, i == 0 && update) {
+            let focus_update = i == 0 && update;
+            // An update's focus without an identifier system (e.g. SCH-1 without an
+            // assigning authority) is matched on the identifier value alone.
+            let query = r.if_none_exist.clone().or_else(|| {
+                let value = r.resource["identifier"][0]["value"].as_str()?;
+                focus_update.then(|| {
+                    format!(
+                        "identifier={}",
+                        url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+                    )
+                })
+            });
+            let request = match (query, focus_update) {
                 (Some(q), true) => json!({"method": "PUT", "url": format!("{rt}?{q}")}),
                 (Some(q), false) => json!({"method": "POST", "url": rt, "ifNoneExist": q}),
                 (None, _) => json!({"method": "POST", "url": rt}),
