@@ -138,6 +138,22 @@ def main():
               f"{statistics.median(a99.values()) * 1000:.3f} | {statistics.median(got.values()):,.0f} | "
               f"{'—' if t == 'nginx' else f'{added50:+.3f}'} | {'—' if t == 'nginx' else f'{added99:+.3f}'} | {verdict} |")
         p("")
+    if floats(rows, "p50light", "nginx"):
+        n50, n99 = floats(rows, "p50light", "nginx"), floats(rows, "p99light", "nginx")
+        p(f"## Latency at a light load ({info.get(('latency', 'light'), '?')} req/s, which every target sustains)")
+        p("")
+        p("| target | p50 ms | p99 ms | added p50 ms | added p99 ms |")
+        p("|---|---:|---:|---:|---:|")
+        for t in ("nginx", "system", "patient", "cache"):
+            a50, a99 = floats(rows, "p50light", t), floats(rows, "p99light", t)
+            if not a50:
+                continue
+            d50 = statistics.median(a50[r] - n50[r] for r in a50 if r in n50) * 1000
+            d99 = statistics.median(a99[r] - n99[r] for r in a99 if r in n99) * 1000
+            p(f"| {LABELS[t]} | {statistics.median(a50.values()) * 1000:.3f} | "
+              f"{statistics.median(a99.values()) * 1000:.3f} | "
+              f"{'—' if t == 'nginx' else f'{d50:+.3f}'} | {'—' if t == 'nginx' else f'{d99:+.3f}'} |")
+        p("")
     rss = {t: floats(rows, "rss", t).get("0") for (k, t) in rows if k == "rss"}
     if rss.get("idle"):
         p("## Memory (RSS of one fhirgate process, MiB)")
