@@ -429,5 +429,8 @@ async fn an_inbound_s14_updates_the_appointment_of_the_s12() {
     assert_eq!(after[0]["id"], first[0]["id"]);
     assert_ne!(after[0]["meta"]["versionId"], first[0]["meta"]["versionId"]);
     assert_eq!(first[0]["end"], "2019-04-23T14:15:00-04:00");
-    assert_eq!(after[0]["end"], "2019-04-23T14:30:00-04:00", "the S14's values");
+    assert_eq!(
+        after[0]["end"], "2019-04-23T14:30:00-04:00",
+        "the S14's values"
+    );
 }

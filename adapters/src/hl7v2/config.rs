@@ -72,6 +72,34 @@ pub struct ListenConfig {
     /// `ip:port` to listen on, e.g. `127.0.0.1:2575`. Port 0 picks a free port; the bound
     /// address is logged and written to `hl7v2-<adapter>.addr` in the data directory.
     pub address: String,
+    /// Peers allowed to connect, as IP addresses or CIDR networks (`10.1.0.0/16`). Deny by
+    /// default: other peers are disconnected before a byte is read (logged with their
+    /// address). Default: loopback only (`127.0.0.0/8`, `::1/128`). MLLP has no
+    /// authentication of its own; put the listener on a private network or behind a TLS
+    /// tunnel and list the EHR's interface engine here.
+    #[serde(default = "default_allow")]
+    pub allow: Vec<String>,
+}
+
+impl ListenConfig {
+    /// The parsed `allow` list; entries that do not parse are left out (`validate` reports
+    /// them).
+    pub fn allowed(&self) -> Vec<ipnet::IpNet> {
+        self.allow.iter().filter_map(|a| parse_net(a)).collect()
+    }
+}
+
+/// An IP address (a /32 or /128 network) or a CIDR network.
+fn parse_net(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
+fn default_allow() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
 }
 
 /// `PV1-<field>` = `value` marks a virtual visit.
@@ -157,6 +185,16 @@ impl Hl7v2Config {
         {
             problems.push(ConfigProblem::new("listen.address", "must be ip:port"));
         }
+        if let Some(l) = &self.listen {
+            for (i, a) in l.allow.iter().enumerate() {
+                if parse_net(a).is_none() {
+                    problems.push(ConfigProblem::new(
+                        format!("listen.allow.{i}"),
+                        "must be an IP address or a CIDR network like 10.1.0.0/16",
+                    ));
+                }
+            }
+        }
         if let Some(tz) = &self.timezone
             && fhirgate_mappings::hl7v2::Context::new(Some(tz)).is_err()
         {
@@ -223,5 +261,61 @@ impl Hl7v2Config {
             field: self.virtual_marker.field,
             value: self.virtual_marker.value.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListenConfig;
+
+    fn listen(allow: &[&str]) -> ListenConfig {
+        ListenConfig {
+            address: "127.0.0.1:0".into(),
+            allow: allow.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_allow_list_takes_addresses_and_networks_and_defaults_to_loopback() {
+        let l = listen(&["10.1.0.0/16", "192.0.2.7", "::1"]);
+        let nets = l.allowed();
+        assert_eq!(nets.len(), 3);
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        assert!(nets.iter().any(|n| n.contains(&ip("10.1.200.3"))));
+        assert!(nets.iter().any(|n| n.contains(&ip("192.0.2.7"))));
+        assert!(!nets.iter().any(|n| n.contains(&ip("192.0.2.8"))));
+        let default: ListenConfig =
+            from_json_with_defaults().expect("the default allow list parses");
+        assert!(
+            default
+                .allowed()
+                .iter()
+                .any(|n| n.contains(&ip("127.0.0.1")))
+        );
+        assert!(
+            !default
+                .allowed()
+                .iter()
+                .any(|n| n.contains(&ip("10.0.0.1")))
+        );
+    }
+
+    #[test]
+    fn a_bad_allow_entry_is_a_config_problem() {
+        let config: super::Hl7v2Config = serde_json::from_value(serde_json::json!({
+            "store": "store",
+            "listen": {"address": "127.0.0.1:0", "allow": ["10.0.0.0/8", "anywhere"]}
+        }))
+        .expect("config");
+        let problems = config.validate();
+        assert!(
+            problems.iter().any(|p| p.path == "listen.allow.1"),
+            "{problems:?}"
+        );
+        assert!(!problems.iter().any(|p| p.path == "listen.allow.0"));
+    }
+
+    fn from_json_with_defaults() -> Result<ListenConfig, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({"address": "127.0.0.1:0"}))
     }
 }

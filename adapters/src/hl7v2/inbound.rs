@@ -49,6 +49,12 @@ pub(crate) async fn listen(
         bound.to_string(),
     )?;
     tracing::info!(adapter = %core.name, address = %bound, "HL7 v2 MLLP listener bound");
+    let allowed = core
+        .config
+        .listen
+        .as_ref()
+        .map(|l| l.allowed())
+        .unwrap_or_default();
     let task = tokio::spawn(async move {
         // One message at a time across connections: a repeat arriving on another
         // connection sees the first one's recorded ACK.
@@ -56,6 +62,12 @@ pub(crate) async fn listen(
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
+                    // Deny by default: only listed peers may write to the store.
+                    if !allowed.iter().any(|net| net.contains(&peer.ip())) {
+                        tracing::warn!(adapter = %core.name, peer = %peer.ip(), "MLLP peer not in listen.allow: disconnected");
+                        drop(stream);
+                        continue;
+                    }
                     let (core, serial) = (core.clone(), serial.clone());
                     tokio::spawn(async move {
                         if let Err(e) = serve(&core, stream, &serial).await {
