@@ -43,6 +43,8 @@ fn statuses(bundle: &Value) -> Vec<String> {
 #[tokio::test]
 async fn re_ingesting_the_same_readings_creates_nothing_new() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&gw.token_with(&[
         "--scope",
         "launch/patient patient/Observation.c",
@@ -88,6 +90,8 @@ async fn re_ingesting_the_same_readings_creates_nothing_new() {
 #[tokio::test]
 async fn googlefit_readings_are_stored_once() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&gw.token_with(&[
         "--scope",
         "launch/patient patient/Observation.c",
@@ -129,6 +133,8 @@ async fn googlefit_readings_are_stored_once() {
 #[tokio::test]
 async fn refused_readings_are_named_and_valid_ones_stored() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&gw.token_with(&[
         "--scope",
         "launch/patient patient/Observation.c",
@@ -160,6 +166,8 @@ async fn refused_readings_are_named_and_valid_ones_stored() {
 #[tokio::test]
 async fn ingest_needs_create_on_observation_for_that_patient_and_a_known_format() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let body = fixture("openmhealth/omh-heart-rate-2.0.json");
     // Another patient's compartment answers as if Patient/p1 did not exist (DESIGN.md).
     let other = authed(&gw.token_with(&[
@@ -214,6 +222,8 @@ async fn ingest_needs_create_on_observation_for_that_patient_and_a_known_format(
 async fn a_body_over_ingest_max_bytes_answers_413() {
     let config = format!("{}ingest:\n  max_bytes: 200B\n", store_config(""));
     let gw = Gateway::start(&config);
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&gw.token_with(&[
         "--scope",
         "launch/patient patient/Observation.c",
@@ -254,6 +264,8 @@ fn check_config_reports_bad_ingest_values_with_their_key_paths() {
 async fn fitbit_times_use_the_request_zone_else_the_configured_one() {
     let config = format!("{}ingest:\n  timezone: Asia/Tokyo\n", store_config(""));
     let gw = Gateway::start(&config);
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&gw.token_with(&[
         "--scope",
         "launch/patient patient/Observation.crs",
@@ -296,4 +308,31 @@ async fn fitbit_times_use_the_request_zone_else_the_configured_one() {
         statuses(&again).iter().all(|s| s.starts_with("200")),
         "{again}"
     );
+}
+
+#[tokio::test]
+async fn ingest_for_a_patient_that_does_not_exist_answers_404_and_stores_nothing() {
+    let gw = Gateway::start(&store_config(""));
+    let client = authed(&gw.token("system/Observation.crs"));
+    let body = fixture("openmhealth/omh-heart-rate-2.0.json");
+    let r = client
+        .post(gw.fhir("/Patient/nobody/$ingest?format=omh"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    let oo: Value = r.json().await.expect("json");
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    assert_eq!(oo["issue"][0]["code"], "not-found");
+    let count: Value = client
+        .get(gw.fhir("/Observation?subject=Patient/nobody&_summary=count"))
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(count["total"], 0);
 }

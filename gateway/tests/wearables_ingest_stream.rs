@@ -191,6 +191,8 @@ async fn count(gw: &Gateway, query: &str) -> u64 {
 #[tokio::test]
 async fn the_answer_begins_while_the_body_is_still_being_sent() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let token = patient_token(&gw, "p1", "launch/patient patient/Observation.c");
     // batch_size is 100: the first 150 readings fill a batch, whose entries begin the answer.
     let first = format!("{HEAD}{}", records(0..150, "count/min")).into_bytes();
@@ -221,6 +223,8 @@ async fn the_answer_begins_while_the_body_is_still_being_sent() {
 #[tokio::test]
 async fn a_client_that_reads_only_after_sending_everything_gets_the_whole_answer() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let token = patient_token(&gw, "p1", "launch/patient patient/Observation.c");
     // 60,000 refused readings: a 20 MB body and an answer of about 17 MB, more than the
     // socket buffers hold, so a server that waited for the client to read would never
@@ -260,6 +264,8 @@ async fn a_body_cut_at_the_limit_answers_what_was_read_then_a_413_entry() {
         store_config("")
     );
     let gw = Gateway::start(&config);
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let token = patient_token(&gw, "p1", "launch/patient patient/Observation.c");
     // About 170 bytes per record: the limit falls in the third part. A reading counts when
     // its element ends (`/>`) within the first 65,536 bytes.
@@ -315,6 +321,8 @@ async fn a_chunked_body_over_the_limit_before_any_reading_answers_413() {
     // The limit falls inside the first record.
     let config = format!("{}ingest:\n  max_bytes: 200B\n", store_config(""));
     let gw = Gateway::start(&config);
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let token = patient_token(&gw, "p1", "launch/patient patient/Observation.c");
     let parts = vec![format!("{HEAD}{}{TAIL}", records(0..50, "count/min")).into_bytes()];
     let (answer, gw) = tokio::task::spawn_blocking(move || {
@@ -338,6 +346,8 @@ async fn a_chunked_body_over_the_limit_before_any_reading_answers_413() {
 #[tokio::test]
 async fn mapper_warnings_are_in_the_batch_response() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&patient_token(
         &gw,
         "p1",
@@ -403,6 +413,8 @@ async fn mapper_warnings_are_in_the_batch_response() {
 #[tokio::test]
 async fn the_same_reading_is_stored_once_per_patient() {
     let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    gw.put_patient("p2").await;
     let client = authed(&gw.token("system/Observation.crs"));
     let body = std::fs::read(
         repo_root().join("tests/fixtures/wearables/openmhealth/omh-data-point-1.0-envelope.json"),

@@ -93,6 +93,39 @@ pub async fn handle(
     (result, labels)
 }
 
+/// The subject must exist: readings are never stored for a patient the Patient route does
+/// not know (404, as a read of `Patient/{id}` answers; 410 for a deleted one).
+async fn ensure_patient(
+    state: &AppState,
+    request: &FhirRequest,
+    patient: &str,
+) -> Result<(), GatewayError> {
+    let Some(adapter) = state
+        .route(Some("Patient"), fhirgate_adapters::Interaction::Read)
+        .and_then(|route| route.first())
+    else {
+        return Err(GatewayError::NotFound(format!(
+            "no route reads Patient/{patient}"
+        )));
+    };
+    let target = parse_target(&Method::GET, &format!("Patient/{patient}"))?;
+    let mut read = FhirRequest::new(Method::GET, target, request.base_url.clone());
+    read.request_id = request.request_id.clone();
+    read.principal = request.principal.clone();
+    read.client_ip = request.client_ip;
+    let answer = adapter.handle(read).await?;
+    match answer.status {
+        s if s.is_success() => Ok(()),
+        StatusCode::NOT_FOUND | StatusCode::GONE => Err(GatewayError::NotFound(format!(
+            "Patient/{patient} does not exist"
+        ))),
+        s => Err(GatewayError::Adapter(AdapterError::BadGateway {
+            adapter: adapter.name().to_owned(),
+            detail: format!("reading the patient answered {}", s.as_u16()),
+        })),
+    }
+}
+
 async fn run(
     state: Arc<AppState>,
     request: FhirRequest,
@@ -108,6 +141,7 @@ async fn run(
         .parse()
         .map_err(GatewayError::BadRequest)?;
     let patient = request.id.clone().unwrap_or_default();
+    ensure_patient(&state, &request, &patient).await?;
     let zone = zone.or_else(|| state.config.ingest.timezone.clone());
     let ctx = Context::new(&patient, zone.as_deref())
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;

@@ -140,6 +140,20 @@ impl Gateway {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Creates (or replaces) a minimal `Patient/{id}` in the store with a system token, for
+    /// tests that need a subject to exist (e.g. `$ingest`).
+    pub async fn put_patient(&self, id: &str) {
+        let r = self
+            .system_client()
+            .put(self.fhir(&format!("/Patient/{id}")))
+            .header("content-type", "application/fhir+json")
+            .body(format!(r#"{{"resourceType":"Patient","id":"{id}"}}"#))
+            .send()
+            .await
+            .expect("PUT Patient");
+        assert!(r.status().is_success(), "PUT Patient/{id}: {}", r.status());
+    }
+
     /// A client sending a `system/*.*` token from this gateway's sandbox.
     pub fn system_client(&self) -> reqwest::Client {
         authed(&self.token("system/*.*"))
