@@ -336,3 +336,39 @@ async fn ingest_for_a_patient_that_does_not_exist_answers_404_and_stores_nothing
         .expect("json");
     assert_eq!(count["total"], 0);
 }
+
+#[tokio::test]
+async fn impossible_values_are_refused_per_reading_and_valid_ones_stored() {
+    let gw = Gateway::start(&store_config(""));
+    gw.put_patient("p1").await;
+    let client = authed(&gw.token("system/Observation.crs"));
+    let point = |value: &str, minute: u32| {
+        format!(
+            r#"{{"header":{{"schema_id":{{"namespace":"omh","name":"heart-rate","version":"2.0"}}}},"body":{{"heart_rate":{{"value":{value},"unit":"beats/min"}},"effective_time_frame":{{"date_time":"2026-01-01T00:{minute:02}:00Z"}}}}}}"#
+        )
+    };
+    let body = format!(
+        "[{},{},{}]",
+        point("1e400", 1),
+        point("-5", 2),
+        point("72", 3)
+    );
+    let (status, bundle) = ingest(
+        &client,
+        &gw,
+        "format=omh",
+        "application/json",
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{bundle}");
+    let s = statuses(&bundle);
+    assert_eq!(s.len(), 3, "{bundle}");
+    assert!(s[0].starts_with("4") && s[1].starts_with("4"), "{s:?}");
+    assert_eq!(s[2], "201 Created");
+    let diagnostics = bundle["entry"][0]["response"]["outcome"]["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(diagnostics.contains("out of range"), "{diagnostics}");
+}

@@ -98,6 +98,17 @@ pub fn map_readings<R: BufRead>(
     ctx: &Context,
     mut emit: impl FnMut(Result<Observation, MappingError>, &[String]) -> Result<(), String>,
 ) -> Result<Vec<String>, SourceError> {
+    let name: &'static str = match format {
+        Format::Omh => "omh",
+        Format::Healthkit => "healthkit",
+        Format::Fitbit => "fitbit",
+        Format::Googlefit => "googlefit",
+    };
+    // Every reading of every format passes the value check (negative, beyond a double).
+    let mut emit = move |item: Result<Observation, MappingError>, about: &[String]| {
+        let item = item.and_then(|o| o.reading().check_values(name).map(|()| o));
+        emit(item, about)
+    };
     match format {
         Format::Healthkit => {
             let mut reader = ExportReader::new(input, ctx.clone());

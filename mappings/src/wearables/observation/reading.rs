@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Number;
 
+use crate::MappingError;
 use crate::wearables::identifier::Identifier;
 use crate::wearables::loinc::Measure;
 use crate::wearables::time::Effective;
@@ -82,6 +83,33 @@ pub struct Reading {
 }
 
 impl Reading {
+    /// Refuses values no device reading can have: a value that is not a finite IEEE 754
+    /// double (`1e400`: FHIR JSON consumers read it as infinity or reject it) or a negative
+    /// one (every measure mapped is a count, rate, mass, pressure, concentration, duration,
+    /// proportion or body temperature in `Cel`, none of which is negative).
+    ///
+    /// Errors: [`MappingError::Invalid`] naming the value, for the reading to be refused.
+    pub fn check_values(&self, format: &'static str) -> Result<(), MappingError> {
+        let quantities = self
+            .value
+            .iter()
+            .chain(self.components.iter().map(|c| &c.quantity));
+        for q in quantities {
+            let text = q.value.to_string();
+            let plausible = text.parse::<f64>().is_ok_and(|v| v.is_finite() && v >= 0.0);
+            if !plausible {
+                return Err(MappingError::Invalid {
+                    format,
+                    detail: format!(
+                        "value {text} {} is out of range (negative, or beyond a double)",
+                        q.code
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A reading with only the required parts.
     pub fn new(measure: Measure, effective: Effective, identifier: Identifier) -> Self {
         Self {
