@@ -170,15 +170,19 @@ impl Writer {
         if self.window.is_empty() {
             return true;
         }
-        let mut indices = Vec::new();
-        let mut observations = Vec::new();
-        let mut window = std::mem::take(&mut self.window);
-        for slot in &mut window {
-            if let Slot::Store(i, obs, _) = slot {
-                indices.push(*i);
-                observations.push(obs.clone());
-            }
-        }
+        let (mut indices, mut observations) = (Vec::new(), Vec::new());
+        // The window in order, each reading to store replaced by its number and warnings.
+        let window: Vec<Result<Value, (usize, Vec<String>)>> = std::mem::take(&mut self.window)
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Answered(entry) => Ok(entry),
+                Slot::Store(i, obs, warnings) => {
+                    indices.push(i);
+                    observations.push(obs);
+                    Err((i, warnings))
+                }
+            })
+            .collect();
         let mut stored = if observations.is_empty() {
             Vec::new()
         } else {
@@ -196,8 +200,8 @@ impl Writer {
         let mut out = Vec::with_capacity(window.len() * 160);
         for slot in window {
             let entry = match slot {
-                Slot::Answered(entry) => entry,
-                Slot::Store(i, _, warnings) => {
+                Ok(entry) => entry,
+                Err((i, warnings)) => {
                     let mut entry = stored.next().unwrap_or(Value::Null);
                     if !warnings.is_empty() {
                         add_warnings(&mut entry, i, &warnings);

@@ -7,8 +7,3 @@ mod reading;
 
 pub use json::Observation;
 pub use reading::{Component, DeviceInfo, LOINC, OMH_PROPERTY, Quantity, Reading, UCUM};
-
-/// The Observation JSON of `reading` about `subject` (`Patient/ID`) as a `serde_json::Value`.
-pub fn to_observation(reading: &Reading, subject: &str) -> serde_json::Value {
-    Observation::new(reading.clone(), subject.into()).to_value()
-}
