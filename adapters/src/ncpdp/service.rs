@@ -129,6 +129,32 @@ pub async fn build(
     Ok(Arc::new(Ncpdp { core, recovery }))
 }
 
+/// DELETE of a MedicationRequest: an order still in force (intent `order`, status `active`
+/// or `on-hold`) was sent to a pharmacy, and deleting it would leave the pharmacy filling a
+/// prescription the prescriber believes gone. It answers 409: cancel it first by updating
+/// its status to `cancelled` (which sends CancelRx); any other MedicationRequest is deleted
+/// by the store.
+async fn delete(core: &Core, req: FhirRequest) -> Result<FhirResponse, AdapterError> {
+    if let Some(id) = req.id.as_deref()
+        && let Some(current) = core
+            .fhir
+            .read("MedicationRequest", id, &req.base_url)
+            .await?
+        && current["intent"] == "order"
+        && matches!(current["status"].as_str(), Some("active" | "on-hold"))
+    {
+        return Ok(error_response(
+            StatusCode::CONFLICT,
+            IssueCode::Processing,
+            format!(
+                "MedicationRequest/{id} is an order in force at a pharmacy: cancel it by updating \
+                 its status to cancelled (a CancelRx is sent), then delete it"
+            ),
+        ));
+    }
+    core.fhir.store.handle(req).await
+}
+
 /// A new prescription to send: intent `order`, status `active`.
 fn is_new_order(mr: &Value) -> bool {
     mr["intent"] == "order" && mr["status"] == "active"
@@ -143,6 +169,9 @@ impl Adapter for Ncpdp {
     async fn handle(&self, req: FhirRequest) -> Result<FhirResponse, AdapterError> {
         let core = &self.core;
         let is_mr = req.resource_type.as_deref() == Some("MedicationRequest");
+        if is_mr && req.interaction == Interaction::Delete {
+            return delete(core, req).await;
+        }
         if !is_mr || !matches!(req.interaction, Interaction::Create | Interaction::Update) {
             return core.fhir.store.handle(req).await;
         }

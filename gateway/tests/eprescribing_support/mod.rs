@@ -70,7 +70,7 @@ adapters:
         inbound_credential_file: sandbox-pharmacy.secret
 {extra}routes:
   - resources: [MedicationRequest]
-    interactions: [create, update]
+    interactions: [create, update, delete]
     adapters: [pharmacy]
   - resources: ["*"]
     adapters: [store]
