@@ -141,7 +141,7 @@ async fn post(client: &reqwest::Client, s: &Server, n: usize) -> (String, Durati
     (v["id"].as_str().expect("id").to_owned(), t.elapsed())
 }
 
-/// Polls (every 0.5 ms) until the fulfill Task of `id` is `received`.
+/// Polls (every millisecond) until the fulfill Task of `id` is `received`.
 async fn wait_received(client: &reqwest::Client, s: &Server, id: &str) {
     let url = format!(
         "{}/fhir/Task?focus=MedicationRequest/{id}&status=received",
@@ -163,7 +163,7 @@ async fn wait_received(client: &reqwest::Client, s: &Server, id: &str) {
             return;
         }
         assert!(Instant::now() < deadline, "NewRx {id} never acknowledged");
-        tokio::time::sleep(Duration::from_micros(500)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 

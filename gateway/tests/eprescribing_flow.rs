@@ -19,9 +19,22 @@ async fn a_prescription_reaches_the_pharmacy_and_its_fill_comes_back_as_a_medica
     }));
     let client = gw.system_client();
     let mr = sandbox_medication_request(&unique("flow"));
-    let (status, created) = post_mr(&client, &gw, &mr).await;
+    let (status, headers, created) = post_mr_full(&client, &gw, &mr).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    assert_eq!(
+        header("location"),
+        gw.fhir(&format!("/MedicationRequest/{id}/_history/1"))
+    );
+    assert_eq!(header("etag"), "W/\"1\"");
+    assert!(header("last-modified").ends_with(" GMT"), "{headers:?}");
+    assert_eq!(created["meta"]["versionId"], "1");
     assert_eq!(created["status"], "active");
     assert_eq!(created["intent"], "order");
     assert_eq!(created["identifier"], mr["identifier"]);

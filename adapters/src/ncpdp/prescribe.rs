@@ -128,13 +128,6 @@ pub(crate) async fn new_rx(
         .unwrap_or_else(|| format!("rx-{}", uuid::Uuid::new_v4().simple()));
     mr["id"] = Value::String(id.clone());
     let key = dedupe_key(NEW_RX, &id);
-    // Accepted before (the first attempt is still in flight or finished): no new message.
-    if let Some(row) = core.outbox.get(&key).await? {
-        return match row.state {
-            MessageState::PendingStore => finish(core, &row, &base, &req.headers).await,
-            _ => existing_answer(core, &id, &base).await,
-        };
-    }
     let p = resolve::prescription(core, &mr, &base).await?;
     if !core.config.controlled_substances.upstream_signs
         && let Some(reason) = controlled_substance(&p, &core.scheduled)

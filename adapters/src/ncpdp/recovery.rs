@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::context::Context;
 use super::state::Core;
 use crate::outbox::Message;
+use crate::outcome::json_response;
 use crate::{AdapterError, FhirResponse, ResponseBody};
 
 /// How old a `pending-store` message must be before the periodic pass finishes it (a
@@ -62,16 +63,11 @@ pub(crate) async fn finish(
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok());
     let bundle = transaction(&ctx, if_match);
+    let mut prefer = HeaderMap::new();
+    prefer.insert("prefer", HeaderValue::from_static("return=representation"));
     let written = core
         .fhir
-        .call(
-            Method::POST,
-            "",
-            Vec::new(),
-            Some(&bundle),
-            HeaderMap::new(),
-            base,
-        )
+        .call(Method::POST, "", Vec::new(), Some(&bundle), prefer, base)
         .await;
     let reply = match written {
         Ok(r) if r.response.status.is_success() => r,
@@ -97,13 +93,32 @@ pub(crate) async fn finish(
         .and_then(|s| s.parse::<u16>().ok())
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
-    let path = format!("MedicationRequest/{}", ctx.medication_request_id());
-    let mut answer = core
-        .fhir
-        .call(Method::GET, &path, Vec::new(), None, HeaderMap::new(), base)
-        .await?
-        .response;
-    answer.status = status;
+    let mut answer = match reply.json["entry"][0]["resource"] {
+        ref stored @ Value::Object(_) => {
+            let mut a = json_response(status, stored);
+            let mut put = |name: header::HeaderName, value: Option<String>| {
+                if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    a.headers.insert(name, v);
+                }
+            };
+            put(header::ETAG, written["etag"].as_str().map(str::to_owned));
+            put(
+                header::LAST_MODIFIED,
+                written["lastModified"].as_str().and_then(http_date),
+            );
+            a
+        }
+        _ => {
+            let path = format!("MedicationRequest/{}", ctx.medication_request_id());
+            let mut a = core
+                .fhir
+                .call(Method::GET, &path, Vec::new(), None, HeaderMap::new(), base)
+                .await?
+                .response;
+            a.status = status;
+            a
+        }
+    };
     if let Some(loc) = written["location"].as_str() {
         let absolute = if loc.contains("://") {
             loc.to_owned()
@@ -123,6 +138,17 @@ pub(crate) async fn finish(
         answer.headers.remove(header::CONTENT_TYPE);
     }
     Ok(answer)
+}
+
+/// A FHIR instant as an HTTP-date (RFC 9110 §5.6.7 IMF-fixdate), for `Last-Modified`.
+fn http_date(instant: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let t = time::OffsetDateTime::parse(instant, &Rfc3339).ok()?;
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.format(&format).ok()
 }
 
 /// Finishes every `pending-store` message at least `min_age` old: writes what the store
@@ -177,4 +203,20 @@ pub(crate) async fn recover(core: &Core, min_age: Duration) -> Result<usize, Ada
         done += 1;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_modified_is_an_imf_fixdate() {
+        assert_eq!(
+            super::http_date("2026-11-29T22:07:37.888589Z").as_deref(),
+            Some("Sun, 29 Nov 2026 22:07:37 GMT")
+        );
+        assert_eq!(
+            super::http_date("2026-01-05T01:02:03+02:00").as_deref(),
+            Some("Sun, 04 Jan 2026 23:02:03 GMT")
+        );
+        assert_eq!(super::http_date("yesterday"), None);
+    }
 }

@@ -106,6 +106,16 @@ pub fn unique(prefix: &str) -> String {
 
 /// `POST /fhir/MedicationRequest`: (status, body).
 pub async fn post_mr(client: &reqwest::Client, gw: &Gateway, mr: &Value) -> (u16, Value) {
+    let (status, _, body) = post_mr_full(client, gw, mr).await;
+    (status, body)
+}
+
+/// `POST /fhir/MedicationRequest`: (status, headers, body).
+pub async fn post_mr_full(
+    client: &reqwest::Client,
+    gw: &Gateway,
+    mr: &Value,
+) -> (u16, reqwest::header::HeaderMap, Value) {
     let r = client
         .post(gw.fhir("/MedicationRequest"))
         .header("content-type", "application/fhir+json")
@@ -114,7 +124,8 @@ pub async fn post_mr(client: &reqwest::Client, gw: &Gateway, mr: &Value) -> (u16
         .await
         .expect("POST MedicationRequest");
     let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let headers = r.headers().clone();
+    (status, headers, r.json().await.unwrap_or(Value::Null))
 }
 
 /// The Tasks whose focus is MedicationRequest `id`, with task code `code`.
