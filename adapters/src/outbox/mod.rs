@@ -12,6 +12,7 @@ mod config;
 mod db;
 mod dispatch;
 mod inbox;
+mod message;
 mod queue;
 
 pub use backoff::Backoff;
@@ -19,7 +20,8 @@ pub use config::{OutboxConfig, RetryConfig};
 pub use db::now_ms;
 pub use dispatch::{Deliver, Delivery, Dispatcher};
 pub use inbox::Inbox;
-pub use queue::{Enqueued, Message, MessageState, NewMessage, Outbox, StateCounts};
+pub use message::{Enqueued, Message, MessageState, NewMessage, StateCounts};
+pub use queue::Outbox;
 
 #[cfg(test)]
 mod tests;
