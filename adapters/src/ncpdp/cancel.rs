@@ -38,7 +38,8 @@ pub(crate) async fn cancel_rx(
     }
     mr["id"] = Value::String(id.clone());
     let p = resolve::prescription(core, &mr, &base).await?;
-    let message_id = uuid::Uuid::new_v4().to_string();
+    // SCRIPT MessageID is an..35: 32 hex digits.
+    let message_id = uuid::Uuid::new_v4().simple().to_string();
     let sent = now_rfc3339();
     let h = Header {
         message_id: message_id.clone(),

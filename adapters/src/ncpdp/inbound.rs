@@ -65,7 +65,7 @@ fn reply(status: StatusCode, xml: String) -> Response<Bytes> {
 
 /// A header answering `m`, or (when the message could not be read) addressed to `to`.
 fn answer_header(core: &Core, m: Option<&Message>, to: &str) -> Header {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::new_v4().simple().to_string();
     match m {
         Some(m) => {
             let mut h = Header::reply_to(m, id, now_rfc3339());

@@ -161,7 +161,8 @@ pub(crate) async fn new_rx(
             ),
         ));
     }
-    let message_id = uuid::Uuid::new_v4().to_string();
+    // SCRIPT MessageID is an..35: 32 hex digits.
+    let message_id = uuid::Uuid::new_v4().simple().to_string();
     let sent = now_rfc3339();
     let h = Header {
         message_id: message_id.clone(),
