@@ -97,7 +97,7 @@ def main():
           f"{int(info[('bundle', 'bytes')]):,} bytes")
     if ("fsync", "p50") in info:
         p(f"- disk: fdatasync of a 1 kB append p50 {info[('fsync', 'p50')]} ms, p99 {info[('fsync', 'p99')]} ms "
-          f"(the audit trail fsyncs each batch before answers are released)")
+          f"(the audit trail fsyncs each batch; with audit.release=stored answers wait for it)")
     p("")
     nginx = floats(rows, "rps", "nginx")
     if nginx:

@@ -351,6 +351,36 @@ async fn fail_open_serves_when_the_sink_fails() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+#[tokio::test]
+async fn queued_release_answers_first_and_still_records_and_chains_every_call() {
+    let gw = Gateway::start(&config("  release: queued\n"));
+    traffic(&gw).await;
+    // The answers did not wait for the records; the writer stores them right after.
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = self::events(&log_path(&gw));
+        if events.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let outcomes: Vec<&str> = events
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(outcomes, ["0", "0", "4", "4"]);
+    // The checkpoint follows the log within one batch.
+    let mut verified = verify(&gw);
+    for _ in 0..20 {
+        if verified.0 == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        verified = verify(&gw);
+    }
+    assert_eq!(verified.0, 0, "{}{}", verified.1, verified.2);
+}
+
 fn psql(sql: &str) -> String {
     let out = std::process::Command::new("psql")
         .args([

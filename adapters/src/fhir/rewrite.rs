@@ -117,20 +117,17 @@ impl Base {
             return None;
         }
         // Dot segments would be normalized away by a client: leave such links alone.
-        if path.split('/').any(|seg| {
-            seg.len() <= 6 && {
-                let decoded: Vec<u8> = percent_decode_str(seg).collect();
-                decoded == b"." || decoded == b".."
-            }
-        }) {
+        if path
+            .split('/')
+            .any(|seg| seg.len() <= 6 && (decodes_to(seg, b".") || decodes_to(seg, b"..")))
+        {
             return None;
         }
         let mut pos = 0;
         for expected in &self.segments {
             let after = path[pos..].strip_prefix('/')?;
             let len = after.find('/').unwrap_or(after.len());
-            let decoded: Vec<u8> = percent_decode_str(&after[..len]).collect();
-            if &decoded != expected {
+            if !decodes_to(&after[..len], expected) {
                 return None;
             }
             pos += 1 + len;
@@ -200,6 +197,15 @@ impl Base {
     /// Whether `link` is an absolute URL under this base.
     pub fn contains(&self, link: &str) -> bool {
         self.suffix_start(link).is_some()
+    }
+}
+
+/// Whether the path segment `seg` percent-decodes to exactly `expected` (no allocation).
+fn decodes_to(seg: &str, expected: &[u8]) -> bool {
+    if seg.contains('%') {
+        percent_decode_str(seg).eq(expected.iter().copied())
+    } else {
+        seg.as_bytes() == expected
     }
 }
 

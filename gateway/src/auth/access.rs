@@ -123,17 +123,33 @@ pub fn admits(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
 /// reached — stricter than the compartment definition, so another patient's data never
 /// passes because one of its references names the caller.
 fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
+    if !matches!(reach, Reach::Patients(_)) {
+        return true;
+    }
+    if resource_type == "Patient" {
+        let id = resource.get("id").and_then(Value::as_str);
+        return reach_admits_named(reach, resource_type, id, &[], false);
+    }
+    let mut unresolved = false;
+    let refs = patient_references(resource, &mut unresolved);
+    reach_admits_named(reach, resource_type, None, &refs, unresolved)
+}
+
+/// [`reach_admits`] on what a resource names: its `id` (read for `Patient`), the patient
+/// ids its references name, and whether some reference names a Patient in another shape.
+pub fn reach_admits_named(
+    reach: &Reach,
+    resource_type: &str,
+    id: Option<&str>,
+    refs: &[String],
+    unresolved: bool,
+) -> bool {
     let Reach::Patients(set) = reach else {
         return true;
     };
     if resource_type == "Patient" {
-        return resource
-            .get("id")
-            .and_then(Value::as_str)
-            .is_some_and(|id| set.contains(id));
+        return id.is_some_and(|id| set.contains(id));
     }
-    let mut unresolved = false;
-    let refs = patient_references(resource, &mut unresolved);
     if unresolved || !refs.iter().all(|r| set.contains(r)) {
         return false;
     }

@@ -59,7 +59,9 @@ pub fn rewrite_links_in_text(
     upstream: &Base,
     public: &Base,
 ) -> Result<Option<Vec<u8>>, Declined> {
-    let view: View<'_> = serde_json::from_slice(body).map_err(|_| Declined)?;
+    // One UTF-8 check of the whole text, then none per string or raw entry.
+    let text = std::str::from_utf8(body).map_err(|_| Declined)?;
+    let view: View<'_> = serde_json::from_str(text).map_err(|_| Declined)?;
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     collect(&view, body, upstream, public, &mut edits)?;
     if edits.is_empty() {

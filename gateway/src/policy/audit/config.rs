@@ -17,6 +17,22 @@ pub enum SinkKind {
     Postgres,
 }
 
+/// When an answer may leave, relative to its audit record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Release {
+    /// Once the record is stored (written, and fsynced with `fsync: true`): nothing is
+    /// served unaudited. The default.
+    #[default]
+    Stored,
+    /// As soon as the record is in the writer's queue. The answer does not wait for the
+    /// disk (the record is still written, chained and fsynced in the next batch), but the
+    /// records still queued when the process dies — at most `audit.queue` — are lost. The
+    /// trade PostgreSQL makes with `synchronous_commit = off`; IHE ATNA syslog transport
+    /// (RFC 5425) is asynchronous the same way.
+    Queued,
+}
+
 /// The `audit` section.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +61,9 @@ pub struct AuditConfig {
     pub write_timeout_ms: u64,
     /// fsync the JSON-lines file after each batch (durable on power loss). Default true.
     pub fsync: bool,
+    /// When an answer leaves: `stored` (default: after its record is stored) or `queued`
+    /// (once the record is queued; a crash loses the queued records).
+    pub release: Release,
     /// Serve requests whose record could not be written (logged and counted in
     /// `fhirgate_audit_failures_total`) instead of answering 503. Default false.
     pub fail_open: bool,
@@ -63,6 +82,7 @@ impl Default for AuditConfig {
             queue: 1024,
             write_timeout_ms: 5000,
             fsync: true,
+            release: Release::Stored,
             fail_open: false,
         }
     }

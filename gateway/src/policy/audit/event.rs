@@ -5,11 +5,13 @@
 //! application (with its network address) and the user, entities for the patient, the
 //! resource or the query, and the request id; `source` is this gateway instance.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use base64::Engine as _;
 use fhirgate_adapters::Interaction;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -87,14 +89,114 @@ fn outcome(status: u16) -> &'static str {
     }
 }
 
-fn coding(system: &str, code: &str, display: &str) -> Value {
-    json!({"system": system, "code": code, "display": display})
+/// A `Coding` with its display (R4 §2.24.0.3).
+#[derive(Serialize)]
+struct Coding<'a> {
+    system: &'a str,
+    code: &'a str,
+    display: &'a str,
 }
 
-/// The AuditEvent for one answered request, and its search index.
-pub fn build(info: &RequestInfo, caller: &Caller, status: u16, instance: &str) -> (Value, Index) {
-    let recorded = now();
-    let action = action(info.interaction);
+const fn coding<'a>(system: &'a str, code: &'a str, display: &'a str) -> Coding<'a> {
+    Coding {
+        system,
+        code,
+        display,
+    }
+}
+
+#[derive(Serialize)]
+struct CodeableConcept<'a> {
+    coding: [Coding<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    value: &'a str,
+}
+
+/// `Reference` with exactly the elements the record uses.
+#[derive(Serialize, Default)]
+struct Reference<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<Cow<'a, str>>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<Identifier<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Network {
+    address: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Agent<'a> {
+    #[serde(rename = "type")]
+    kind: CodeableConcept<'a>,
+    who: Reference<'a>,
+    requestor: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<Network>,
+}
+
+#[derive(Serialize)]
+struct Entity<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<Reference<'a>>,
+    #[serde(rename = "type")]
+    kind: Coding<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Coding<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    profile: [String; 1],
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    observer: Reference<'a>,
+    #[serde(rename = "type")]
+    kind: [Coding<'a>; 1],
+}
+
+/// The R4 AuditEvent as written to the trail (field order as in the R4 definition). Built
+/// as borrowed typed parts and serialized once: no intermediate `serde_json::Value`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent<'a> {
+    resource_type: &'static str,
+    id: String,
+    meta: Meta,
+    #[serde(rename = "type")]
+    kind: Coding<'a>,
+    subtype: [Coding<'a>; 1],
+    action: &'static str,
+    recorded: &'a str,
+    outcome: &'static str,
+    outcome_desc: String,
+    agent: Vec<Agent<'a>>,
+    source: Source<'a>,
+    entity: Vec<Entity<'a>>,
+}
+
+const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
+const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
+
+/// The search index of one record (`recorded`, `action`, patients, agents).
+pub fn index(info: &RequestInfo, caller: &Caller) -> Index {
     let mut patients: Vec<String> = info
         .patients
         .iter()
@@ -105,89 +207,170 @@ pub fn build(info: &RequestInfo, caller: &Caller, status: u16, instance: &str) -
     {
         patients.push(format!("Patient/{p}"));
     }
-    let client_id = caller.principal.as_ref().map(|p| p.client_id.clone());
-    let mut client = json!({
-        "type": {"coding": [coding("http://dicom.nema.org/resources/ontology/DCM", "110153", "Source Role ID")]},
-        "who": {"identifier": {"value": client_id.clone().unwrap_or_else(|| "unauthenticated".into())}},
-        "requestor": caller.principal.as_ref().is_none_or(|p| p.fhir_user.is_none()),
-    });
-    if let Some(ip) = caller.ip {
-        client["network"] = json!({"address": ip.to_string(), "type": network_type(ip)});
-    }
-    let mut agents = vec![client];
-    let mut agent_ids: Vec<String> = client_id.into_iter().collect();
-    if let Some(user) = caller.principal.as_ref().and_then(|p| p.fhir_user.clone()) {
-        agents.push(json!({
-            "type": {"coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP", "information recipient")]},
-            "who": {"reference": user},
-            "requestor": true,
-        }));
-        agent_ids.push(user);
-    }
-    agents.push(json!({
-        "type": {"coding": [coding("http://dicom.nema.org/resources/ontology/DCM", "110152", "Destination Role ID")]},
-        "who": {"display": instance},
-        "requestor": false,
-    }));
-    let mut entities: Vec<Value> = patients
-        .iter()
-        .map(|p| json!({
-            "what": {"reference": p},
-            "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"),
-            "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"),
-        }))
+    let principal = caller.principal.as_ref();
+    let agents = principal
+        .map(|p| p.client_id.clone())
+        .into_iter()
+        .chain(principal.and_then(|p| p.fhir_user.clone()))
         .collect();
+    Index {
+        recorded: now(),
+        action: action(info.interaction).into(),
+        patients,
+        agents,
+    }
+}
+
+/// The AuditEvent for one answered request with HTTP `status`, from its `index` (see
+/// [`index`]); `instance` is this gateway (`source.observer`).
+pub fn build<'a>(
+    info: &'a RequestInfo,
+    caller: &'a Caller,
+    status: u16,
+    instance: &'a str,
+    index: &'a Index,
+) -> AuditEvent<'a> {
+    let principal = caller.principal.as_ref();
+    let mut agents = Vec::with_capacity(3);
+    agents.push(Agent {
+        kind: CodeableConcept {
+            coding: [coding(DCM, "110153", "Source Role ID")],
+        },
+        who: Reference {
+            identifier: Some(Identifier {
+                value: principal.map_or("unauthenticated", |p| p.client_id.as_str()),
+            }),
+            ..Reference::default()
+        },
+        requestor: principal.is_none_or(|p| p.fhir_user.is_none()),
+        network: caller.ip.map(|ip| Network {
+            address: ip.to_string(),
+            kind: network_type(ip),
+        }),
+    });
+    if let Some(user) = principal.and_then(|p| p.fhir_user.as_deref()) {
+        agents.push(Agent {
+            kind: CodeableConcept {
+                coding: [coding(
+                    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                    "IRCP",
+                    "information recipient",
+                )],
+            },
+            who: Reference {
+                reference: Some(Cow::Borrowed(user)),
+                ..Reference::default()
+            },
+            requestor: true,
+            network: None,
+        });
+    }
+    agents.push(Agent {
+        kind: CodeableConcept {
+            coding: [coding(DCM, "110152", "Destination Role ID")],
+        },
+        who: Reference {
+            display: Some(instance),
+            ..Reference::default()
+        },
+        requestor: false,
+        network: None,
+    });
+    let mut entities: Vec<Entity<'a>> = index
+        .patients
+        .iter()
+        .map(|p| Entity {
+            what: Some(Reference {
+                reference: Some(Cow::Borrowed(p)),
+                ..Reference::default()
+            }),
+            kind: coding(ENTITY_TYPE, "1", "Person"),
+            role: Some(coding(OBJECT_ROLE, "1", "Patient")),
+            description: None,
+            query: None,
+        })
+        .collect();
+    let object = |what: Reference<'a>| Entity {
+        what: Some(what),
+        kind: coding(ENTITY_TYPE, "2", "System Object"),
+        role: Some(coding(OBJECT_ROLE, "4", "Domain Resource")),
+        description: None,
+        query: None,
+    };
     match (&info.resource_type, &info.id, info.interaction) {
         (_, _, Some(Interaction::SearchType | Interaction::SearchSystem)) => {
-            let query = info.query.clone().unwrap_or_default();
-            entities.push(json!({
-                "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"),
-                "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "24", "Query"),
-                "description": info.resource_type.clone().unwrap_or_default(),
-                "query": base64::engine::general_purpose::STANDARD.encode(query),
-            }));
+            entities.push(Entity {
+                what: None,
+                kind: coding(ENTITY_TYPE, "2", "System Object"),
+                role: Some(coding(OBJECT_ROLE, "24", "Query")),
+                description: Some(info.resource_type.as_deref().unwrap_or_default()),
+                query: Some(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(info.query.as_deref().unwrap_or_default()),
+                ),
+            });
         }
-        (Some(rt), Some(id), _) => entities.push(json!({
-            "what": {"reference": format!("{rt}/{id}")},
-            "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"),
-            "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "4", "Domain Resource"),
+        (Some(rt), Some(id), _) => entities.push(object(Reference {
+            reference: Some(Cow::Owned(format!("{rt}/{id}"))),
+            ..Reference::default()
         })),
-        (Some(rt), None, _) => entities.push(json!({
-            "what": {"type": rt},
-            "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"),
-            "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "4", "Domain Resource"),
+        (Some(rt), None, _) => entities.push(object(Reference {
+            kind: Some(rt),
+            ..Reference::default()
         })),
         _ => {}
     }
-    entities.push(json!({
-        "what": {"identifier": {"value": info.request_id}},
-        "type": coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType", "XrequestId", "X-Request-Id"),
-    }));
-    let subtype = info.interaction.map_or("operation", Interaction::code);
-    let event = json!({
-        "resourceType": "AuditEvent",
-        "id": uuid::Uuid::new_v4().to_string(),
-        "meta": {"profile": [profile(info.interaction)]},
-        "type": coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"),
-        "subtype": [coding("http://hl7.org/fhir/restful-interaction", subtype, subtype)],
-        "action": action,
-        "recorded": recorded,
-        "outcome": outcome(status),
-        "outcomeDesc": format!("HTTP {status}"),
-        "agent": agents,
-        "source": {
-            "observer": {"display": instance},
-            "type": [coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")],
-        },
-        "entity": entities,
+    entities.push(Entity {
+        what: Some(Reference {
+            identifier: Some(Identifier {
+                value: &info.request_id,
+            }),
+            ..Reference::default()
+        }),
+        kind: coding(
+            "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType",
+            "XrequestId",
+            "X-Request-Id",
+        ),
+        role: None,
+        description: None,
+        query: None,
     });
-    let index = Index {
-        recorded,
-        action: action.into(),
-        patients,
-        agents: agent_ids,
-    };
-    (event, index)
+    let subtype = info.interaction.map_or("operation", Interaction::code);
+    AuditEvent {
+        resource_type: "AuditEvent",
+        id: uuid::Uuid::new_v4().to_string(),
+        meta: Meta {
+            profile: [profile(info.interaction)],
+        },
+        kind: coding(
+            "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "rest",
+            "RESTful Operation",
+        ),
+        subtype: [coding(
+            "http://hl7.org/fhir/restful-interaction",
+            subtype,
+            subtype,
+        )],
+        action: action(info.interaction),
+        recorded: &index.recorded,
+        outcome: outcome(status),
+        outcome_desc: format!("HTTP {status}"),
+        agent: agents,
+        source: Source {
+            observer: Reference {
+                display: Some(instance),
+                ..Reference::default()
+            },
+            kind: [coding(
+                "http://terminology.hl7.org/CodeSystem/security-source-type",
+                "4",
+                "Application Server",
+            )],
+        },
+        entity: entities,
+    }
 }
 
 /// `AuditEvent.agent.network.type`: 2 = IP address.

@@ -18,6 +18,8 @@ pub struct JsonlSink {
     checkpoint: PathBuf,
     fsync: bool,
     head: Head,
+    /// The log opened for appending, kept across batches (opened on first append).
+    file: Option<std::fs::File>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +58,7 @@ impl JsonlSink {
             checkpoint: checkpoint.to_owned(),
             fsync,
             head: Head::default(),
+            file: None,
         };
         let logged = match sink.read_records() {
             Ok(mut records) => records.pop().map(|last| Head {
@@ -97,6 +100,7 @@ impl JsonlSink {
             checkpoint: checkpoint.to_owned(),
             fsync: false,
             head: Head::default(),
+            file: None,
         }
     }
 
@@ -139,15 +143,26 @@ impl JsonlSink {
             out.extend_from_slice(r);
             out.extend_from_slice(b"}\n");
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| PolicyError::sink(SINK, e))?;
-        file.write_all(&out)
-            .map_err(|e| PolicyError::sink(SINK, e))?;
-        if self.fsync {
-            file.sync_data().map_err(|e| PolicyError::sink(SINK, e))?;
+        if !self.file.as_ref().is_some_and(|f| same_file(f, &self.path)) {
+            self.file = None;
+        }
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)
+                    .map_err(|e| PolicyError::sink(SINK, e))?,
+            ),
+        };
+        let written = file
+            .write_all(&out)
+            .and_then(|()| if self.fsync { file.sync_data() } else { Ok(()) });
+        if let Err(e) = written {
+            // Reopened next time: a partial line stays for `audit verify` to report.
+            self.file = None;
+            return Err(PolicyError::sink(SINK, e));
         }
         self.head = head;
         Ok(())
@@ -214,4 +229,20 @@ impl JsonlSink {
         }
         Ok(records)
     }
+}
+
+/// Whether `open` is still the file at `path` (a moved, deleted or replaced log is
+/// reopened, so records never go to an unlinked file). One `stat` per batch.
+#[cfg(unix)]
+fn same_file(open: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (open.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_open: &std::fs::File, _path: &Path) -> bool {
+    false
 }

@@ -5,6 +5,7 @@
 //! written in `audit.write_timeout_ms` the client gets 503 instead of the answer (a write
 //! that already reached the adapter stays applied; its absence of an audit record is
 //! logged and counted). `audit.fail_open: true` serves instead, logging and counting it.
+//! `audit.release: queued` releases the response once its record is queued.
 
 use std::sync::Arc;
 
@@ -138,10 +139,17 @@ pub async fn audit(
     if caller.principal.is_none() {
         caller.principal = response.extensions().get::<Principal>().cloned();
     }
-    let (event, index) = event::build(&info, &caller, response.status().as_u16(), &trail.instance);
     let Some(permit) = permit else {
         return response;
     };
+    let index = event::index(&info, &caller);
+    let event = event::build(
+        &info,
+        &caller,
+        response.status().as_u16(),
+        &trail.instance,
+        &index,
+    );
     let Ok(record) = serde_json::to_vec(&event) else {
         return if failure(&trail, "encode") {
             response
@@ -151,6 +159,11 @@ pub async fn audit(
     };
     let (ack, written) = oneshot::channel();
     permit.send(Job { record, index, ack });
+    if trail.release_queued {
+        // `audit.release: queued`: the slot was reserved, the record is queued; the writer
+        // stores it with the next batch and a failure is logged and counted there.
+        return response;
+    }
     match tokio::time::timeout(trail.write_timeout, written).await {
         Ok(Ok(true)) => response,
         Ok(_) => {

@@ -16,6 +16,6 @@ mod sql;
 mod tests;
 mod trail;
 
-pub use config::{AuditConfig, SinkKind};
+pub use config::{AuditConfig, Release, SinkKind};
 pub use sink::Sink;
 pub use trail::{AuditTrail, Job, VerifyError, verify};

@@ -3,6 +3,12 @@
 //! single resource outside reach becomes 404; Bundle entries (searchset, history, included
 //! resources, nested Bundles) outside reach are dropped, and batch/transaction-response
 //! entries become `404 Not Found`. Unchanged answers are forwarded byte for byte.
+//!
+//! Most answers are decided by [`scan`], a borrowing pass that builds no tree; the
+//! `Value` pass runs only for what it leaves open (something to drop, nested Bundles,
+//! Parameters, granular scopes).
+
+mod scan;
 
 use bytes::Bytes;
 use fhirgate_adapters::{FhirResponse, ResponseBody};
@@ -10,7 +16,7 @@ use futures::StreamExt;
 use http::header;
 use serde_json::{Value, json};
 
-use super::access::{Subject, admits};
+use super::access::{Grant, Subject, admits, reach_admits_named};
 use super::enforce::hidden;
 use super::error::AuthError;
 use super::scope::Permission;
@@ -58,6 +64,20 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
             body: ResponseBody::Full(bytes),
         });
     }
+    match fast_path(subject, &bytes) {
+        Some(Fast::Unchanged) => {
+            return Ok(FhirResponse {
+                status,
+                headers,
+                body: ResponseBody::Full(bytes),
+            });
+        }
+        Some(Fast::Hidden(rt, id)) => {
+            tracing::info!(resource_type = %rt, "answer outside the caller's reach withheld");
+            return Err(hidden(&rt, &id));
+        }
+        None => {}
+    }
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(unverifiable());
     };
@@ -102,6 +122,102 @@ fn unverifiable() -> GatewayError {
     ))
 }
 
+/// What the fast path decided.
+enum Fast {
+    /// Everything in the answer is within reach: forward it as it is.
+    Unchanged,
+    /// The single resource answered (type, id) is outside reach.
+    Hidden(String, String),
+}
+
+/// Decides `bytes` from a [`scan`] alone; `None` when the `Value` pass must decide.
+fn fast_path(subject: &Subject, bytes: &[u8]) -> Option<Fast> {
+    let answer = scan::scan(bytes)?;
+    let rt = answer.top.resource_type.as_deref()?;
+    let mut grants = GrantCache::new(subject);
+    match rt {
+        "OperationOutcome" => Some(Fast::Unchanged),
+        "Parameters" => None,
+        "Bundle" => {
+            for entry in &answer.entries {
+                let resource = entry.as_ref()?;
+                let ert = resource.resource_type.as_deref()?;
+                if matches!(ert, "Bundle" | "Parameters") || !grants.visible(ert, resource)? {
+                    return None;
+                }
+            }
+            Some(Fast::Unchanged)
+        }
+        _ => Some(if grants.visible(rt, &answer.top)? {
+            Fast::Unchanged
+        } else {
+            Fast::Hidden(rt.to_owned(), answer.top.id.clone().unwrap_or_default())
+        }),
+    }
+}
+
+/// The grants of one answer's resource types, each computed once.
+struct GrantCache<'s> {
+    subject: &'s Subject,
+    by_type: Vec<(String, Vec<Grant>)>,
+}
+
+impl<'s> GrantCache<'s> {
+    fn new(subject: &'s Subject) -> Self {
+        Self {
+            subject,
+            by_type: Vec::new(),
+        }
+    }
+
+    /// `Some(true)`: some unrestricted-by-constraint grant admits `resource`; `Some(false)`:
+    /// none does and no grant has a granular constraint; `None`: a constrained grant
+    /// might, which needs the resource's elements (the `Value` pass).
+    fn visible(&mut self, rt: &str, resource: &scan::Scanned) -> Option<bool> {
+        if rt == "OperationOutcome" {
+            return Some(true);
+        }
+        let index = match self.by_type.iter().position(|(t, _)| t == rt) {
+            Some(i) => i,
+            None => {
+                self.by_type
+                    .push((rt.to_owned(), answer_grants(self.subject, rt)));
+                self.by_type.len() - 1
+            }
+        };
+        let grants = &self.by_type[index].1;
+        let admitted = grants.iter().any(|g| {
+            g.constraint.is_empty()
+                && reach_admits_named(
+                    &g.reach,
+                    rt,
+                    resource.id.as_deref(),
+                    &resource.patients,
+                    resource.unresolved,
+                )
+        });
+        if admitted {
+            Some(true)
+        } else if grants.iter().any(|g| !g.constraint.is_empty()) {
+            None
+        } else {
+            Some(false)
+        }
+    }
+}
+
+/// The grants under which a resource of type `rt` may appear in an answer: any
+/// permission on it; for `CoverageEligibilityResponse` also `c` on
+/// CoverageEligibilityRequest (the answer of `$submit`, DESIGN.md), which shows the
+/// response for the same patients, never anyone else's.
+fn answer_grants(subject: &Subject, rt: &str) -> Vec<Grant> {
+    let mut grants = subject.any_grants(rt);
+    if rt == "CoverageEligibilityResponse" {
+        grants.extend(subject.grants("CoverageEligibilityRequest", Permission::Create));
+    }
+    grants
+}
+
 /// Whether `resource` of type `rt` is inside some grant of `subject`. Parameters are
 /// visible when every resource they carry is.
 fn visible(subject: &Subject, rt: &str, resource: &Value) -> bool {
@@ -117,13 +233,7 @@ fn visible(subject: &Subject, rt: &str, resource: &Value) -> bool {
                     .all(|p| p.get("resource").is_none_or(|r| nested_visible(subject, r)))
             });
     }
-    let mut grants = subject.any_grants(rt);
-    if rt == "CoverageEligibilityResponse" {
-        // The answer of `$submit`, which needs `c` on CoverageEligibilityRequest (DESIGN.md):
-        // that grant shows the response for the same patients, never anyone else's.
-        grants.extend(subject.grants("CoverageEligibilityRequest", Permission::Create));
-    }
-    admits(&grants, rt, resource)
+    admits(&answer_grants(subject, rt), rt, resource)
 }
 
 fn nested_visible(subject: &Subject, resource: &Value) -> bool {
@@ -182,3 +292,6 @@ fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
     }
     changed
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,374 @@
+//! The post-filter's fast path: one borrowing pass over an answer's JSON that collects
+//! what the compartment check reads — `resourceType`, `id` and the patients named by
+//! `reference` members, per Bundle entry — without building a `serde_json::Value` tree.
+//! Anything it does not decide alone (nested Bundles, Parameters, entries without a
+//! resource, granular scopes) is left to the tree-based filter.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::auth::compartment::patient_id;
+
+/// What one resource names: its type, id and the patients its references point to.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// `resourceType` at the resource's top level.
+    pub resource_type: Option<String>,
+    /// `id` at the resource's top level.
+    pub id: Option<String>,
+    /// Patient ids of every `reference` naming `Patient/{id}` (contained resources and
+    /// extensions included), as [`crate::auth::compartment::patient_references`] finds them.
+    pub patients: Vec<String>,
+    /// A `reference` names a Patient in a shape that is not an id (`urn:uuid:`, `#…`).
+    pub unresolved: bool,
+}
+
+/// A whole answer: the resource at the top, and for each `entry` its `resource`
+/// (`None` for an entry without one).
+#[derive(Debug, Default)]
+pub struct ScannedAnswer {
+    /// The top-level resource; for a non-Bundle its references include those under an
+    /// element named `entry` (e.g. `List.entry.item`).
+    pub top: Scanned,
+    /// `entry[*].resource` when the top level has an `entry` array.
+    pub entries: Vec<Option<Scanned>>,
+    /// `type` at the top level (the Bundle type).
+    pub bundle_type: Option<String>,
+}
+
+/// Scans `bytes`; `None` when they are not one JSON object (or not UTF-8).
+pub fn scan(bytes: &[u8]) -> Option<ScannedAnswer> {
+    let mut answer = ScannedAnswer::default();
+    // One UTF-8 check of the whole text, then no check per string.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    Root(&mut answer).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(answer)
+}
+
+/// A map key, borrowed from the input when it holds no escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// What a string value at the current position is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    Other,
+    Reference,
+    ResourceType,
+    Id,
+    BundleType,
+}
+
+/// Walks any value, recording references (and, at a resource's top level, its type and
+/// id) into `into`.
+struct Walk<'s> {
+    into: &'s mut Scanned,
+    slot: Slot,
+    bundle_type: Option<&'s mut Option<String>>,
+}
+
+impl<'s> Walk<'s> {
+    fn inner(into: &'s mut Scanned, slot: Slot) -> Self {
+        Self {
+            into,
+            slot,
+            bundle_type: None,
+        }
+    }
+
+    fn string(self, v: &str) {
+        match self.slot {
+            Slot::Reference => match patient_id(v) {
+                Some(id) => self.into.patients.push(id),
+                None if v.contains("Patient") => self.into.unresolved = true,
+                None => {}
+            },
+            Slot::ResourceType => self.into.resource_type = Some(v.to_owned()),
+            Slot::Id => self.into.id = Some(v.to_owned()),
+            Slot::BundleType => {
+                if let Some(t) = self.bundle_type {
+                    *t = Some(v.to_owned());
+                }
+            }
+            Slot::Other => {}
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.string(v);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Walk::inner(self.into, Slot::Other))?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(Key)? {
+            let slot = if key == "reference" {
+                Slot::Reference
+            } else {
+                Slot::Other
+            };
+            map.next_value_seed(Walk::inner(self.into, slot))?;
+        }
+        Ok(())
+    }
+}
+
+/// The top-level object: like [`Walk`], with `resourceType`, `id`, `type` and `entry`
+/// read at this level.
+struct Root<'s>(&'s mut ScannedAnswer);
+
+impl<'de> DeserializeSeed<'de> for Root<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a resource")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let answer = self.0;
+        while let Some(key) = map.next_key_seed(Key)? {
+            match key.as_ref() {
+                "entry" => map.next_value_seed(Entries(answer))?,
+                name => {
+                    let slot = match name {
+                        "resourceType" => Slot::ResourceType,
+                        "id" => Slot::Id,
+                        "reference" => Slot::Reference,
+                        "type" => Slot::BundleType,
+                        _ => Slot::Other,
+                    };
+                    map.next_value_seed(Walk {
+                        into: &mut answer.top,
+                        slot,
+                        bundle_type: Some(&mut answer.bundle_type),
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The top-level `entry` array: each element's `resource` scanned on its own; every
+/// reference found also counts for the top level (a non-Bundle's `entry` is its own).
+struct Entries<'s>(&'s mut ScannedAnswer);
+
+impl<'de> DeserializeSeed<'de> for Entries<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("entries")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let answer = self.0;
+        loop {
+            let mut resource = None;
+            if seq
+                .next_element_seed(Entry(&mut answer.top, &mut resource))?
+                .is_none()
+            {
+                return Ok(());
+            }
+            if let Some(r) = &resource {
+                answer.top.patients.extend(r.patients.iter().cloned());
+                answer.top.unresolved |= r.unresolved;
+            }
+            answer.entries.push(resource);
+        }
+    }
+    // Any other shape is walked as the top level's own content.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Walk::inner(&mut self.0.top, Slot::Other).visit_map(map)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// One entry: `resource` scanned into its own [`Scanned`], the rest walked into `top`.
+struct Entry<'s>(&'s mut Scanned, &'s mut Option<Scanned>);
+
+impl<'de> DeserializeSeed<'de> for Entry<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entry<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an entry")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Entry(top, resource) = self;
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key == "resource" {
+                let mut scanned = Scanned::default();
+                map.next_value_seed(Resource(&mut scanned))?;
+                *resource = Some(scanned);
+            } else {
+                let slot = if key == "reference" {
+                    Slot::Reference
+                } else {
+                    Slot::Other
+                };
+                map.next_value_seed(Walk::inner(top, slot))?;
+            }
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Walk::inner(self.0, Slot::Other).visit_seq(seq)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// An entry's resource: its top level's `resourceType` and `id` recorded, the rest walked.
+struct Resource<'s>(&'s mut Scanned);
+
+impl<'de> DeserializeSeed<'de> for Resource<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Resource<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a resource")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(Key)? {
+            let slot = match key.as_ref() {
+                "resourceType" => Slot::ResourceType,
+                "id" => Slot::Id,
+                "reference" => Slot::Reference,
+                _ => Slot::Other,
+            };
+            map.next_value_seed(Walk::inner(self.0, slot))?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Walk::inner(self.0, Slot::Other).visit_seq(seq)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}

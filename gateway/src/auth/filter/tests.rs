@@ -1,0 +1,167 @@
+//! The fast path decides exactly as the `Value` pass wherever it decides.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::{Fast, fast_path, filter};
+use crate::auth::access::{Reach, Subject};
+use crate::auth::identity::Identity;
+use fhirgate_adapters::{FhirResponse, ResponseBody};
+
+fn subject(scope: &str, patient: &str) -> Subject {
+    let mut claims = Map::new();
+    claims.insert("scope".into(), json!(scope));
+    claims.insert("patient".into(), json!(patient));
+    claims.insert("client_id".into(), json!("app"));
+    let identity = Identity::from_claims(&claims, "iss", u64::MAX).expect("identity");
+    Subject {
+        identity: Arc::new(identity),
+        user_reach: Reach::All,
+    }
+}
+
+/// Buster Hoeger's Synthea resources from the shipped fixture, as a searchset.
+fn searchset() -> (Value, String) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/synthea/synthea-r4-transaction-Buster_Hoeger.json"
+    ))
+    .expect("fixture");
+    let bundle: Value = serde_json::from_str(&text).expect("json");
+    let patient = bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Patient")
+        .and_then(|e| e["resource"]["id"].as_str())
+        .expect("patient")
+        .to_owned();
+    // Transaction bundles use urn:uuid: references; make them literal as a server would.
+    let literal = text
+        .replace(
+            &format!("urn:uuid:{patient}"),
+            &format!("Patient/{patient}"),
+        )
+        .replace("urn:uuid:", "Encounter/");
+    let bundle: Value = serde_json::from_str(&literal).expect("json");
+    let entries: Vec<Value> = bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Observation")
+        .take(25)
+        .map(|e| json!({"resource": e["resource"], "search": {"mode": "match"}}))
+        .collect();
+    (
+        json!({"resourceType": "Bundle", "type": "searchset", "entry": entries}),
+        patient,
+    )
+}
+
+/// The whole filter (fast path, then the `Value` pass): the answer body or the status.
+async fn slow(subject: &Subject, body: &Value) -> Result<Value, u16> {
+    let answer = FhirResponse {
+        status: http::StatusCode::OK,
+        headers: http::HeaderMap::new(),
+        body: ResponseBody::Full(bytes::Bytes::from(body.to_string())),
+    };
+    match filter(subject, answer).await {
+        Ok(r) => match r.body {
+            ResponseBody::Full(b) => Ok(serde_json::from_slice(&b).expect("json")),
+            ResponseBody::Stream(_) => Err(0),
+        },
+        Err(e) => Err(axum::response::IntoResponse::into_response(e)
+            .status()
+            .as_u16()),
+    }
+}
+
+#[tokio::test]
+async fn an_own_searchset_passes_untouched_through_the_fast_path() {
+    let (bundle, patient) = searchset();
+    let me = subject("patient/*.rs", &patient);
+    let bytes = bundle.to_string();
+    assert!(matches!(
+        fast_path(&me, bytes.as_bytes()),
+        Some(Fast::Unchanged)
+    ));
+    assert_eq!(
+        slow(&me, &bundle).await.expect("passes")["entry"]
+            .as_array()
+            .map(Vec::len),
+        bundle["entry"].as_array().map(Vec::len)
+    );
+}
+
+#[tokio::test]
+async fn another_patients_entry_is_left_to_the_value_pass_which_drops_it() {
+    let (mut bundle, patient) = searchset();
+    let entries = bundle["entry"].as_array_mut().expect("entries");
+    let n = entries.len();
+    entries[1]["resource"]["subject"]["reference"] = json!("Patient/someone-else");
+    let me = subject("patient/*.rs", &patient);
+    assert!(fast_path(&me, bundle.to_string().as_bytes()).is_none());
+    let filtered = slow(&me, &bundle).await.expect("answer");
+    assert_eq!(filtered["entry"].as_array().map(Vec::len), Some(n - 1));
+}
+
+#[tokio::test]
+async fn references_hidden_in_contained_extensions_and_escapes_are_found() {
+    let me = subject("patient/*.rs", "a");
+    for resource in [
+        json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"},
+               "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b"}]}]}),
+        json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"},
+               "extension": [{"url": "x", "valueReference": {"reference": "http://h/fhir/Patient/b/_history/2"}}]}),
+        json!({"resourceType": "Observation", "subject": {"reference": "urn:uuid:1"},
+               "focus": [{"reference": "Patient/#x"}]}),
+        json!({"resourceType": "Observation", "subject": {"display": "nobody"}}),
+    ] {
+        let text = resource.to_string();
+        assert!(matches!(
+            fast_path(&me, text.as_bytes()),
+            Some(Fast::Hidden(_, _))
+        ));
+        assert_eq!(slow(&me, &resource).await, Err(404), "{text}");
+    }
+    // An escaped member name is the same member.
+    let escaped = r#"{"resourceType":"Observation","subject":{"refer\u0065nce":"Patient/b"}}"#;
+    assert!(matches!(
+        fast_path(&me, escaped.as_bytes()),
+        Some(Fast::Hidden(_, _))
+    ));
+    let own = json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"}, "valueQuantity": {"value": 72.10}});
+    assert!(matches!(
+        fast_path(&me, own.to_string().as_bytes()),
+        Some(Fast::Unchanged)
+    ));
+}
+
+#[tokio::test]
+async fn what_the_fast_path_cannot_decide_goes_to_the_value_pass() {
+    let me = subject("patient/*.rs", "a");
+    let nested = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "Bundle", "type": "collection", "entry": []}}]});
+    assert!(fast_path(&me, nested.to_string().as_bytes()).is_none());
+    let deleted = json!({"resourceType": "Bundle", "type": "history", "entry": [
+        {"request": {"method": "DELETE", "url": "Observation/1"}}]});
+    assert!(fast_path(&me, deleted.to_string().as_bytes()).is_none());
+    let granular = subject("patient/Observation.rs?category=vital-signs", "a");
+    let obs = json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"}});
+    assert!(fast_path(&granular, obs.to_string().as_bytes()).is_none());
+    assert!(fast_path(&me, b"{\"resourceType\": \"Observation\"").is_none());
+    assert!(fast_path(&me, b"[1]").is_none());
+}
+
+#[tokio::test]
+async fn a_list_entry_is_its_own_content_not_a_bundle_entry() {
+    let me = subject("patient/*.rs", "a");
+    let list = json!({"resourceType": "List", "subject": {"reference": "Patient/a"},
+        "entry": [{"item": {"reference": "Patient/b"}}]});
+    assert!(matches!(
+        fast_path(&me, list.to_string().as_bytes()),
+        Some(Fast::Hidden(_, _))
+    ));
+    assert_eq!(slow(&me, &list).await, Err(404));
+}
