@@ -17,4 +17,18 @@ pub trait Endpoint: Send + Sync + 'static {
 
     /// Answers one request. Never fails: errors are answers in the endpoint's protocol.
     async fn call(&self, request: http::Request<Bytes>) -> http::Response<Bytes>;
+
+    /// The answer when the gateway refuses a request before calling the endpoint: 413 for
+    /// a body over `server.body_limit` (RFC 9110 §15.5.14), 400 for one that could not be
+    /// read. `reason` says why (no message content). Plain text unless the endpoint's
+    /// protocol has its own error format (SCRIPT endpoints answer a SCRIPT `Error`).
+    fn refuse(&self, status: http::StatusCode, reason: &str) -> http::Response<Bytes> {
+        let mut response = http::Response::new(Bytes::from(reason.to_owned()));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
 }

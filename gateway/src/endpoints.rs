@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::any;
 use fhirgate_adapters::Endpoint;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -48,8 +48,8 @@ pub fn mount(mut routes: Router<Arc<AppState>>, state: &AppState) -> Router<Arc<
     routes
 }
 
-/// Reads the body within `limit` bytes (413 beyond it, 400 when unreadable) and calls
-/// the endpoint.
+/// Reads the body within `limit` bytes (413 beyond it, 400 when unreadable, both in the
+/// endpoint's own error format: [`Endpoint::refuse`]) and calls the endpoint.
 async fn serve(endpoint: Arc<dyn Endpoint>, limit: u64, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
@@ -57,27 +57,29 @@ async fn serve(endpoint: Arc<dyn Endpoint>, limit: u64, request: Request<Body>) 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        endpoint
+            .refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body exceeds {limit} bytes"),
+            )
+            .map(Body::from)
+    };
     if declared.is_some_and(|len| len > limit) {
-        return too_large(limit);
+        return too_large();
     }
     let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     let bytes = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
         Err(_) => {
-            return (StatusCode::BAD_REQUEST, "request body could not be read").into_response();
+            return endpoint
+                .refuse(StatusCode::BAD_REQUEST, "request body could not be read")
+                .map(Body::from);
         }
     };
     endpoint
         .call(Request::from_parts(parts, bytes))
         .await
         .map(Body::from)
-}
-
-fn too_large(limit: u64) -> Response {
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("request body exceeds {limit} bytes"),
-    )
-        .into_response()
 }

@@ -28,6 +28,10 @@ pub enum GatewayError {
     /// No such resource type, path or route (404, `not-found`).
     #[error("{0}")]
     NotFound(String),
+    /// The path invokes an operation (`$name`) no configured route serves (404,
+    /// `not-supported`; FHIR R4 operations.html, the operations a server supports are public).
+    #[error("{0}")]
+    OperationNotSupported(String),
     /// The method is not defined for this path (405, `not-supported`).
     #[error("{message}")]
     MethodNotAllowed {
@@ -88,6 +92,7 @@ impl GatewayError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, IssueCode::Invalid),
             Self::MalformedJson { .. } => (StatusCode::BAD_REQUEST, IssueCode::Structure),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, IssueCode::NotFound),
+            Self::OperationNotSupported(_) => (StatusCode::NOT_FOUND, IssueCode::NotSupported),
             Self::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported)
             }

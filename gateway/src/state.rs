@@ -78,4 +78,28 @@ impl AppState {
             })
             .map(|(_, handles)| handles.as_slice())
     }
+
+    /// Whether `operation` is served here: the gateway's own ones always; the others when
+    /// the first route serving `operation` on its resource type sends it to an adapter
+    /// whose kind answers it ([`crate::config::kind_serves_operation`]).
+    pub fn serves_operation(&self, operation: &crate::auth::OperationDef) -> bool {
+        if operation.own {
+            return true;
+        }
+        self.routes
+            .iter()
+            .find(|(route, handles)| {
+                !handles.is_empty()
+                    && route.matches(Some(operation.resource_type), Interaction::Operation)
+            })
+            .and_then(|(route, _)| route.adapters.first())
+            .and_then(|name| self.config.adapters.get(name))
+            .is_some_and(|adapter| {
+                crate::config::kind_serves_operation(
+                    adapter,
+                    operation.resource_type,
+                    operation.name,
+                )
+            })
+    }
 }

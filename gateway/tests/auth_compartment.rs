@@ -516,8 +516,10 @@ async fn encounter_of_b_by_id_is_404() {
     answer.assert_no_b(&[&id]);
 }
 
+/// An operation no route serves is 404 `not-supported` for every caller (it is what the
+/// server supports, not what it holds), before scopes are looked at.
 #[tokio::test]
-async fn unknown_operation_is_403() {
+async fn unknown_operation_is_404_not_supported() {
     let gw = start();
     let answer = get(
         &gw,
@@ -525,7 +527,9 @@ async fn unknown_operation_is_403() {
         &patient_token(&gw, RS),
     )
     .await;
-    assert_eq!(answer.status, 403);
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.json()["issue"][0]["code"], "not-supported");
+    answer.assert_no_b(&[]);
 }
 
 #[tokio::test]

@@ -37,6 +37,11 @@ impl Endpoint for ScriptEndpoint {
     async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
         handle(&self.core, request).await
     }
+
+    /// A SCRIPT Error 900 (transaction rejected), like the endpoint's own refusals.
+    fn refuse(&self, status: StatusCode, reason: &str) -> Response<Bytes> {
+        reject(&self.core, None, "", status, reason)
+    }
 }
 
 /// Why a message was not processed.

@@ -175,16 +175,25 @@ fn plain(status: StatusCode, body: &str) -> Response<Bytes> {
     r
 }
 
-fn unauthorized() -> Response<Bytes> {
-    let mut r = plain(
-        StatusCode::UNAUTHORIZED,
-        "sandbox pharmacy credential required",
-    );
+/// `r` (a 401) with the HTTP Basic challenge (RFC 7617 §2).
+fn challenge(mut r: Response<Bytes>) -> Response<Bytes> {
     r.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"sandbox-pharmacy\""),
+        HeaderValue::from_static("Basic realm=\"sandbox-pharmacy\", charset=\"UTF-8\""),
     );
     r
+}
+
+fn unauthorized() -> Response<Bytes> {
+    challenge(plain(
+        StatusCode::UNAUTHORIZED,
+        "sandbox pharmacy credential required",
+    ))
+}
+
+/// A SCRIPT Error 900 (transaction rejected) from this pharmacy for a message it did not read.
+fn rejected(s: &Sandbox, status: StatusCode, why: &str) -> Response<Bytes> {
+    xml(status, error(&answer_header(s, None), "900", None, why))
 }
 
 /// A header answering `m` from this pharmacy.
@@ -218,10 +227,17 @@ impl Endpoint for Script {
         let s = &self.0;
         s.stats.posts.fetch_add(1, Ordering::Relaxed);
         if request.method() != Method::POST {
-            return plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+            let mut r = rejected(s, StatusCode::METHOD_NOT_ALLOWED, "use POST");
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return r;
         }
         if !s.authorized(request.headers()) {
-            return unauthorized();
+            return challenge(rejected(
+                s,
+                StatusCode::UNAUTHORIZED,
+                "authentication failed: HTTP Basic with the sandbox pharmacy credential required",
+            ));
         }
         let mode = s.mode();
         if mode == Mode::Down {
@@ -237,13 +253,7 @@ impl Endpoint for Script {
         }
         let m = match parse_message(request.body()) {
             Ok(m) => m,
-            Err(e) => {
-                let h = answer_header(s, None);
-                return xml(
-                    StatusCode::BAD_REQUEST,
-                    error(&h, "900", None, &e.to_string()),
-                );
-            }
+            Err(e) => return rejected(s, StatusCode::BAD_REQUEST, &e.to_string()),
         };
         if matches!(m.body, Body::NewRx(_)) {
             s.stats.new_rx_received.fetch_add(1, Ordering::Relaxed);
@@ -307,6 +317,11 @@ impl Endpoint for Script {
                 )
             }
         }
+    }
+
+    /// A SCRIPT Error 900, like the endpoint's own refusals.
+    fn refuse(&self, status: StatusCode, reason: &str) -> Response<Bytes> {
+        rejected(&self.0, status, reason)
     }
 }
 

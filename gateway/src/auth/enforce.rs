@@ -7,10 +7,12 @@
 //! outside the caller's reach is **404**, exactly as if it did not exist, so ids of other
 //! patients' data cannot be probed.
 //!
-//! Operations (decided here, deny by default): `Patient/[id]/$everything` → `r` on Patient
-//! for that patient, the answer filtered per type; `Patient/[id]/$ingest` → `c` on
-//! Observation for that patient; `CoverageEligibilityRequest/$submit` → `c` on
-//! CoverageEligibilityRequest for the body's patient. Every other operation → 403.
+//! Operations (decided here, deny by default; the table is [`OPERATIONS`]):
+//! `Patient/[id]/$everything` → `r` on Patient for that patient, the answer filtered per
+//! type; `Patient/[id]/$ingest` → `c` on Observation for that patient;
+//! `CoverageEligibilityRequest/$submit` → `c` on CoverageEligibilityRequest for the body's
+//! patient. Every other operation → 403 here; the edge answers it 404 `not-supported`
+//! before scopes are looked at (`edge::operation`), since no route can serve it.
 
 use fhirgate_adapters::{FhirRequest, Interaction};
 use serde_json::Value;
@@ -226,18 +228,75 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// An operation the gateway authorizes (FHIR R4 "Extended Operations on the RESTful API",
+/// operations.html): where it is invoked, with which methods, and the grant it needs.
+#[derive(Debug)]
+pub struct OperationDef {
+    /// The resource type it is invoked on.
+    pub resource_type: &'static str,
+    /// Its name, without `$`.
+    pub name: &'static str,
+    /// Invoked on an instance (`[type]/[id]/$name`) rather than on the type.
+    pub instance: bool,
+    /// The methods it takes (GET only where it changes nothing), for `Allow`.
+    pub methods: &'static [&'static str],
+    /// Served by the gateway itself (`$ingest`) rather than by the route's adapter.
+    pub own: bool,
+    grant_type: &'static str,
+    permission: Permission,
+}
+
+/// Every operation the gateway authorizes; any other is refused for every caller.
+pub const OPERATIONS: [OperationDef; 3] = [
+    OperationDef {
+        resource_type: "Patient",
+        name: "everything",
+        instance: true,
+        methods: &["GET", "POST"],
+        own: false,
+        grant_type: "Patient",
+        permission: Permission::Read,
+    },
+    OperationDef {
+        resource_type: "Patient",
+        name: "ingest",
+        instance: true,
+        methods: &["POST"],
+        own: true,
+        grant_type: "Observation",
+        permission: Permission::Create,
+    },
+    OperationDef {
+        resource_type: "CoverageEligibilityRequest",
+        name: "submit",
+        instance: false,
+        methods: &["POST"],
+        own: false,
+        grant_type: "CoverageEligibilityRequest",
+        permission: Permission::Create,
+    },
+];
+
+/// The operation `$name` on `resource_type` (`None` = system level), on an instance or
+/// on the type, when [`OPERATIONS`] defines it there.
+pub fn operation_def(
+    resource_type: Option<&str>,
+    name: &str,
+    instance: bool,
+) -> Option<&'static OperationDef> {
+    OPERATIONS.iter().find(|d| {
+        Some(d.resource_type) == resource_type && d.name == name && d.instance == instance
+    })
+}
+
 fn operation(subject: &Subject, request: &FhirRequest) -> Result<(), GatewayError> {
     let rt = request.resource_type.as_deref();
     let op = request.operation.as_deref().unwrap_or("");
     let id = request.id.as_deref();
-    let (grant_type, perm) = match (rt, op, id) {
-        (Some("Patient"), "everything", Some(_)) => ("Patient", Permission::Read),
-        (Some("Patient"), "ingest", Some(_)) => ("Observation", Permission::Create),
-        (Some("CoverageEligibilityRequest"), "submit", None) => {
-            ("CoverageEligibilityRequest", Permission::Create)
-        }
-        _ => return Err(denied(format_args!("operation ${op} here"))),
+    let Some(def) = operation_def(rt, op, id.is_some()) else {
+        return Err(denied(format_args!("operation ${op} here")));
     };
+    let (grant_type, perm) = (def.grant_type, def.permission);
     let grants = subject.grants(grant_type, perm);
     if grants.is_empty() {
         return Err(denied(format_args!("${op}")));

@@ -33,6 +33,7 @@ use fhirgate_adapters::{FhirRequest, FhirResponse};
 
 pub use access::{Reach, Subject};
 pub use config::AuthConfig;
+pub use enforce::{OperationDef, operation_def};
 pub use error::AuthError;
 pub use identity::{Identity, relative_reference};
 

@@ -3,6 +3,7 @@
 
 mod base;
 pub(crate) mod negotiate;
+mod operation;
 mod request;
 mod response;
 
@@ -63,6 +64,18 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         }
     };
     let principal = identity.as_ref().map(|i| i.principal.clone());
+    // An operation no route serves (404) or a method it does not take (405) is answered
+    // before its body is read or scopes are checked: it says what is supported, nothing held.
+    if identity.is_some()
+        && let Err(e) = operation::check(&state, request.method(), &path)
+    {
+        let mut response = e.into_response();
+        response.extensions_mut().insert(EdgeLabels::default());
+        if let Some(principal) = principal {
+            response.extensions_mut().insert(principal);
+        }
+        return response;
+    }
     // `$ingest` streams its body under its own limit (`ingest.max_bytes`) instead of the
     // edge's buffered read within `server.body_limit`.
     if let Some(identity) = identity
