@@ -55,6 +55,15 @@ pub trait Adapter: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Whether this adapter answers the operation `$name` on `resource_type` (`None`: the
+    /// system level) when a route sends it here (FHIR R4 operations.html). The edge answers
+    /// 404 `not-supported` for an operation the routed adapter does not serve. None by
+    /// default, so a new kind never opens an operation by accident.
+    fn serves_operation(&self, resource_type: Option<&str>, name: &str) -> bool {
+        let _ = (resource_type, name);
+        false
+    }
+
     /// Non-FHIR HTTP endpoints this adapter serves on the gateway's listener (e.g.
     /// `/ncpdp/script`); the gateway mounts them at startup. None by default.
     fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {

@@ -80,8 +80,8 @@ impl AppState {
     }
 
     /// Whether `operation` is served here: the gateway's own ones always; the others when
-    /// the first route serving `operation` on its resource type sends it to an adapter
-    /// whose kind answers it ([`crate::config::kind_serves_operation`]).
+    /// the first route serving operations on its resource type sends them to an adapter
+    /// that answers it ([`fhirgate_adapters::Adapter::serves_operation`]).
     pub fn serves_operation(&self, operation: &crate::auth::OperationDef) -> bool {
         if operation.own {
             return true;
@@ -92,14 +92,9 @@ impl AppState {
                 !handles.is_empty()
                     && route.matches(Some(operation.resource_type), Interaction::Operation)
             })
-            .and_then(|(route, _)| route.adapters.first())
-            .and_then(|name| self.config.adapters.get(name))
+            .and_then(|(_, handles)| handles.first())
             .is_some_and(|adapter| {
-                crate::config::kind_serves_operation(
-                    adapter,
-                    operation.resource_type,
-                    operation.name,
-                )
+                adapter.serves_operation(Some(operation.resource_type), operation.name)
             })
     }
 }

@@ -181,6 +181,11 @@ pub fn upstream_query(request: &FhirRequest) -> Option<String> {
 
 #[async_trait::async_trait]
 impl Adapter for FhirAdapter {
+    /// Every operation goes upstream; the upstream server decides.
+    fn serves_operation(&self, _resource_type: Option<&str>, _name: &str) -> bool {
+        true
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -77,6 +77,11 @@ pub async fn build(
 
 #[async_trait::async_trait]
 impl Adapter for X12Adapter {
+    /// `CoverageEligibilityRequest/$submit` (DESIGN.md).
+    fn serves_operation(&self, resource_type: Option<&str>, name: &str) -> bool {
+        resource_type == Some("CoverageEligibilityRequest") && name == "submit"
+    }
+
     fn name(&self) -> &str {
         &self.submitter.adapter
     }

@@ -10,7 +10,7 @@ mod routes;
 mod server;
 
 pub use load::{ConfigError, Problem, load, load_str};
-pub use routes::{RouteConfig, kind_serves_operation};
+pub use routes::RouteConfig;
 pub use server::ServerConfig;
 
 use fhirgate_adapters::AdapterConfig;

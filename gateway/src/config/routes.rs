@@ -80,18 +80,3 @@ impl RouteConfig {
         type_ok && interaction_ok
     }
 }
-
-/// Whether an adapter of this kind answers the operation `$name` on `resource_type` when a
-/// route sends it there (FHIR R4 operations.html): a `fhir` upstream is forwarded every
-/// operation (the upstream decides), the payers serve `CoverageEligibilityRequest/$submit`,
-/// and the other kinds (the store, the pharmacies, HL7 v2) serve none. A kind not named
-/// here serves none, so a new kind never opens an operation by accident.
-pub fn kind_serves_operation(adapter: &AdapterConfig, resource_type: &str, name: &str) -> bool {
-    match adapter {
-        AdapterConfig::Fhir(_) => true,
-        AdapterConfig::X12(_) | AdapterConfig::SandboxPayer(_) => {
-            resource_type == "CoverageEligibilityRequest" && name == "submit"
-        }
-        _ => false,
-    }
-}

@@ -121,10 +121,23 @@ pub async fn audit(
         return next.run(request).await;
     };
     let mut caller = Caller::of(&request);
-    let permit = match trail.queue.clone().try_reserve_owned() {
+    let reserved = match trail.queue.clone().try_reserve_owned() {
+        Ok(p) => Ok(p),
+        // `release: queued` answers without waiting for the disk, so a burst or a slow
+        // flush fills the queue; the request then waits for a slot (within the write
+        // timeout) instead of being refused: back-pressure rather than 503s.
+        Err(_) if trail.release_queued => {
+            tokio::time::timeout(trail.write_timeout, trail.queue.clone().reserve_owned())
+                .await
+                .map_err(|_| ())
+                .and_then(|r| r.map_err(|_| ()))
+        }
+        Err(_) => Err(()),
+    };
+    let permit = match reserved {
         Ok(p) => Some(p),
-        Err(_) if failure(&trail, "queue_full") => None,
-        Err(_) => return unavailable(),
+        Err(()) if failure(&trail, "queue_full") => None,
+        Err(()) => return unavailable(),
     };
     let audit_search = info.interaction == Some(Interaction::SearchType)
         && info.resource_type.as_deref() == Some("AuditEvent")
