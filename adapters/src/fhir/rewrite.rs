@@ -97,10 +97,14 @@ impl Base {
         if !scheme.eq_ignore_ascii_case(&self.scheme) {
             return None;
         }
-        let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+        let authority_end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+            .unwrap_or(rest.len());
         let after_authority = &rest[authority_end..];
         let path_end = after_authority
-            .find(['?', '#'])
+            .bytes()
+            .position(|b| matches!(b, b'?' | b'#'))
             .unwrap_or(after_authority.len());
         let path = &after_authority[..path_end];
         if path.contains('\\') {
