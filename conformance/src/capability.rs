@@ -161,7 +161,7 @@ fn resource_entry(r: &ResourceCapability) -> Option<CapabilityStatementRestResou
         .filter_map(|name| {
             CapabilityStatementRestResourceOperation::builder()
                 .name(name.clone())
-                .definition(format!("http://fhirgate.dev/OperationDefinition/{name}"))
+                .definition(operation_definition(name))
                 .build()
                 .ok()
                 .map(Some)
@@ -179,6 +179,15 @@ fn resource_entry(r: &ResourceCapability) -> Option<CapabilityStatementRestResou
         .update_create(r.update_create)
         .build()
         .ok()
+}
+
+/// The canonical URL of the OperationDefinition of `$name`: the base specification's for
+/// the operations it defines (FHIR R4 operationslist.html), fhirgate's own otherwise.
+fn operation_definition(name: &str) -> String {
+    match name {
+        "everything" => "http://hl7.org/fhir/OperationDefinition/Patient-everything".into(),
+        _ => format!("http://fhirgate.dev/OperationDefinition/{name}"),
+    }
 }
 
 /// `rest.security` with the SMART service code and the `oauth-uris` extension.

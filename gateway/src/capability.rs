@@ -24,8 +24,8 @@ pub struct Capability {
 
 impl Capability {
     /// Collects what the routes serve: each resource type with the type-level
-    /// interactions some route serves, and the search parameters of the adapter that
-    /// serves its `search-type`.
+    /// interactions some route serves, the search parameters of the adapter that serves
+    /// its `search-type`, and the operations served on it (`rest.resource.operation`).
     pub fn build(state: &AppState) -> Self {
         let type_level = ALL.iter().copied().filter(|i| {
             !matches!(
@@ -55,10 +55,17 @@ impl Capability {
                     .and_then(|adapters| adapters.first())
                     .map(|a| a.search_params(rt))
                     .unwrap_or_default();
+                // Operations the gateway authorizes and some route (or the gateway) serves.
+                let operations = crate::auth::OPERATIONS
+                    .iter()
+                    .filter(|op| op.resource_type == *rt && state.serves_operation(op))
+                    .map(|op| op.name.to_owned())
+                    .collect();
                 Some(ResourceCapability {
                     resource_type: (*rt).to_owned(),
                     interactions: served.iter().map(|i| i.code().to_owned()).collect(),
                     search_params,
+                    operations,
                     conditional_create: served.contains(&Interaction::Create),
                     conditional_update: served.contains(&Interaction::Update),
                     update_create: served.contains(&Interaction::Update),

@@ -216,6 +216,23 @@ async fn metadata_lists_routes_with_public_base() {
         system.contains(&"transaction") && system.contains(&"batch"),
         "{system:?}"
     );
+    // Operations served are listed where they are invoked: `$ingest` (the gateway's own) on
+    // Patient; `$everything` is not, since the embedded store does not serve it.
+    let patient = resources
+        .iter()
+        .find(|r| r["type"] == "Patient")
+        .expect("Patient listed");
+    let operations: Vec<&str> = patient["operation"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(operations, ["ingest"]);
+    assert_eq!(
+        patient["operation"][0]["definition"],
+        "http://fhirgate.dev/OperationDefinition/ingest"
+    );
 }
 
 #[tokio::test]
