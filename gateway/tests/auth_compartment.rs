@@ -238,10 +238,12 @@ fn entry(method: &str, url: &str) -> Value {
 }
 
 #[tokio::test]
-async fn batch_reading_b_is_refused() {
+async fn batch_reading_b_is_refused_entry_by_entry() {
     let gw = start();
     let id = b_observation(&gw).await;
     let token = patient_token(&gw, RS);
+    // A batch is processed entry by entry (FHIR R4 §3.1.0.11.1): the refused entry gets
+    // the answer the read alone gets (404, as for a missing Patient), the others theirs.
     let by_patient = bundle(
         "batch",
         vec![
@@ -250,14 +252,26 @@ async fn batch_reading_b_is_refused() {
         ],
     );
     let answer = post_json(&gw, "", &token, &by_patient).await;
-    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert_eq!(answer.status, 200, "{}", answer.body);
     answer.assert_no_b(&[]);
+    let entries = answer.json()["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{}", answer.body);
+    assert_eq!(entries[0]["resource"]["id"], A);
+    assert_eq!(entries[1]["response"]["status"], "404 Not Found");
     let by_search = bundle(
         "batch",
         vec![entry("GET", &format!("Observation?subject=Patient/{B}"))],
     );
     let answer = post_json(&gw, "", &token, &by_search).await;
-    assert_eq!(answer.status, 403);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.assert_no_b(&[]);
+    assert_eq!(
+        answer.json()["entry"][0]["response"]["status"],
+        "403 Forbidden"
+    );
     // A read of B's Observation by id: fetched, then withheld entry by entry.
     let by_id = bundle(
         "batch",

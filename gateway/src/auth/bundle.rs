@@ -1,18 +1,46 @@
-//! Batch and transaction Bundles (FHIR R4 §3.1.0.11): every entry is authorized as the
-//! interaction it names, one by one, and entries whose search was narrowed get their
-//! `request.url` rewritten. One entry refused refuses the whole Bundle (403): a partial
-//! transaction would not be atomic, and a batch answer must not hint at what was skipped.
+//! Batch and transaction Bundles (FHIR R4 http.html §3.1.0.11, "Batch/Transaction
+//! processing rules" §3.1.0.11.1): every entry is authorized as the interaction it names,
+//! one by one, and entries whose search was narrowed get their `request.url` rewritten.
+//!
+//! - **transaction** (atomic): one entry refused refuses the whole Bundle with 403, naming
+//!   the entry's index ([`authorize`]).
+//! - **batch** (each entry its own interaction, [`batch`]): only the entries the caller may
+//!   perform are forwarded, in a batch holding just those; each refused entry is answered
+//!   by the gateway with what the same request alone would get (403 `forbidden` with the
+//!   same diagnostics, or 404 `not-found` for a resource outside the caller's reach), in
+//!   its place in the `batch-response`. Nothing refused is forwarded, so a refusal never
+//!   carries data. The merged answer then goes through the post-filter.
+//!
+//! An entry that is not an interaction at all (no or unknown `request.method`, an
+//! unparsable url) makes the Bundle itself malformed: 400 for the whole Bundle.
 
 use base64::Engine;
-use fhirgate_adapters::FhirRequest;
+use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
-use http::Method;
-use serde_json::Value;
+use fhirgate_adapters::{AdapterError, FhirRequest, FhirResponse, Interaction, ResponseBody};
+use fhirgate_conformance::{Issue, operation_outcome};
+use futures::StreamExt;
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::{Value, json};
+use std::future::Future;
 
 use super::access::Subject;
 use super::error::AuthError;
-use crate::error::GatewayError;
+use crate::error::{FHIR_JSON, GatewayError};
 use crate::state::AppState;
+
+/// Largest adapter answer to a reduced batch that is buffered for merging, in bytes.
+const MAX_MERGED_BYTES: usize = 256 << 20;
+
+/// Why one entry is not forwarded.
+enum EntryError {
+    /// The Bundle itself is malformed (400 for the whole Bundle), or authorizing the entry
+    /// failed for a reason that is not a refusal (an adapter error of a lookup).
+    Bundle(GatewayError),
+    /// Authorization refused the entry: 403 (`insufficient_scope`) or 404 (outside reach),
+    /// exactly the error the same request alone would get.
+    Refused(GatewayError),
+}
 
 fn refused(index: usize, why: &str) -> GatewayError {
     GatewayError::Auth(AuthError::forbidden(format!(
@@ -20,86 +48,286 @@ fn refused(index: usize, why: &str) -> GatewayError {
     )))
 }
 
-/// Authorizes every entry of the batch/transaction `request`, rewriting its body when an
-/// entry's query was narrowed.
+/// Authorizes every entry of the transaction (or batch) `request`, rewriting its body when
+/// an entry's query was narrowed. One refused entry refuses the whole Bundle (403).
 pub async fn authorize(
     state: &AppState,
     subject: &Subject,
     request: &mut FhirRequest,
 ) -> Result<(), GatewayError> {
-    let mut bundle: Value = serde_json::from_slice(&request.body)
-        .map_err(|_| GatewayError::BadRequest("Bundle is not JSON".into()))?;
+    let mut bundle = parse_bundle(&request.body)?;
     let mut changed = false;
     let entries = bundle.get_mut("entry").and_then(Value::as_array_mut);
     for (index, entry) in entries.into_iter().flatten().enumerate() {
-        let method = entry
-            .pointer("/request/method")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let method = match method {
-            "GET" | "HEAD" => Method::GET,
-            "POST" => Method::POST,
-            "PUT" => Method::PUT,
-            "PATCH" => Method::PATCH,
-            "DELETE" => Method::DELETE,
-            _ => {
-                return Err(GatewayError::BadRequest(format!(
-                    "Bundle.entry[{index}].request.method is missing or unknown"
-                )));
+        match authorize_entry(state, subject, request, index, entry).await {
+            Ok(rewritten) => changed |= rewritten,
+            Err(EntryError::Bundle(e)) => return Err(e),
+            Err(EntryError::Refused(GatewayError::Auth(AuthError::InsufficientScope(why)))) => {
+                return Err(refused(index, &why));
             }
-        };
-        let url = entry
-            .pointer("/request/url")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let relative = relative_url(&url, &request.base_url)
-            .ok_or_else(|| refused(index, "request.url points outside this server"))?;
-        let (path, query) = relative.split_once('?').unwrap_or((relative.as_str(), ""));
-        let target = parse_target(&method, path.trim_matches('/')).map_err(|e| {
-            GatewayError::BadRequest(format!("Bundle.entry[{index}]: {}", e.message))
-        })?;
-        if matches!(
-            target.interaction,
-            fhirgate_adapters::Interaction::Batch | fhirgate_adapters::Interaction::Transaction
-        ) {
-            return Err(refused(index, "nested batch or transaction"));
-        }
-        let mut sub = FhirRequest::new(method.clone(), target, request.base_url.clone());
-        sub.query = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        sub.raw_query = Some(query.to_owned());
-        sub.principal = request.principal.clone();
-        sub.request_id = request.request_id.clone();
-        if let Some(resource) = entry.get("resource") {
-            sub.body = entry_body(&method, resource).into();
-        }
-        Box::pin(super::enforce::authorize(state, subject, &mut sub))
-            .await
-            .map_err(|e| match e {
-                GatewayError::Auth(AuthError::InsufficientScope(why)) => refused(index, &why),
-                // A read of another patient's resource inside a Bundle refuses the Bundle (403),
-                // decided before anything is fetched, so nothing about the resource is revealed.
-                GatewayError::NotFound(_) => {
-                    refused(index, "names a resource outside the granted context")
-                }
-                other => other,
-            })?;
-        if sub.raw_query.is_none() {
-            let query = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(sub.query.iter())
-                .finish();
-            entry["request"]["url"] = Value::String(format!("{}?{query}", sub.relative_path()));
-            changed = true;
+            // A read of another patient's resource inside a transaction refuses it (403),
+            // decided before anything is fetched, so nothing about the resource is revealed.
+            Err(EntryError::Refused(_)) => {
+                return Err(refused(
+                    index,
+                    "names a resource outside the granted context",
+                ));
+            }
         }
     }
     if changed {
-        request.body = serde_json::to_vec(&bundle)
-            .map_err(|_| GatewayError::BadRequest("Bundle could not be rewritten".into()))?
-            .into();
+        request.body = write_bundle(&bundle)?;
     }
     Ok(())
+}
+
+/// Processes the batch `request` entry by entry (FHIR R4 §3.1.0.11.1): forwards the
+/// entries `subject` may perform through `next` (one batch holding only those), answers
+/// the refused ones itself, and returns the merged `batch-response` (one entry per request
+/// entry, in order) after the post-filter. Nothing is forwarded when every entry is
+/// refused. Errors: 400 for a malformed Bundle; 502 when the adapter's answer to the
+/// reduced batch is not a `batch-response` with one entry per forwarded entry.
+pub async fn batch<F, Fut>(
+    state: &AppState,
+    subject: &Subject,
+    mut request: FhirRequest,
+    next: F,
+) -> Result<FhirResponse, GatewayError>
+where
+    F: FnOnce(FhirRequest) -> Fut,
+    Fut: Future<Output = Result<FhirResponse, GatewayError>>,
+{
+    if !subject.sees_everything() {
+        // As for every request of a restricted caller: no adapter-side 304 (`conditional`).
+        super::conditional::take(&mut request);
+    }
+    let mut bundle = parse_bundle(&request.body)?;
+    let entries = match bundle.get_mut("entry").and_then(Value::as_array_mut) {
+        Some(entries) => std::mem::take(entries),
+        None => Vec::new(),
+    };
+    // Per request entry: `None` forwarded, `Some(answer)` refused and answered here.
+    let mut slots: Vec<Option<Value>> = Vec::with_capacity(entries.len());
+    let mut forwarded = Vec::with_capacity(entries.len());
+    let mut changed = false;
+    for (index, mut entry) in entries.into_iter().enumerate() {
+        match authorize_entry(state, subject, &request, index, &mut entry).await {
+            Ok(rewritten) => {
+                changed |= rewritten;
+                forwarded.push(entry);
+                slots.push(None);
+            }
+            Err(EntryError::Bundle(e)) => return Err(e),
+            Err(EntryError::Refused(e)) => {
+                tracing::info!(entry = index, "batch entry refused");
+                slots.push(Some(refused_answer(&e)));
+            }
+        }
+    }
+    let refusals = slots.iter().filter(|s| s.is_some()).count();
+    let answer = if refusals == 0 {
+        if changed {
+            bundle["entry"] = Value::Array(forwarded);
+            request.body = write_bundle(&bundle)?;
+        }
+        next(request).await?
+    } else if forwarded.is_empty() {
+        let entries = slots.into_iter().flatten().collect();
+        batch_response(entries)
+    } else {
+        let count = forwarded.len();
+        bundle["entry"] = Value::Array(forwarded);
+        request.body = write_bundle(&bundle)?;
+        let adapter = adapter_name(state);
+        let answer = next(request).await?;
+        merge(answer, slots, count, &adapter).await?
+    };
+    super::filter::filter(subject, answer).await
+}
+
+/// Authorizes entry `index` (its `request`, and its `resource` as the body) as the single
+/// interaction it names; rewrites `request.url` when the query was narrowed (`Ok(true)`).
+async fn authorize_entry(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+    index: usize,
+    entry: &mut Value,
+) -> Result<bool, EntryError> {
+    let method = entry
+        .pointer("/request/method")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let method = match method {
+        "GET" | "HEAD" => Method::GET,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        _ => {
+            return Err(EntryError::Bundle(GatewayError::BadRequest(format!(
+                "Bundle.entry[{index}].request.method is missing or unknown"
+            ))));
+        }
+    };
+    let url = entry
+        .pointer("/request/url")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let refuse = |why: &str| EntryError::Refused(GatewayError::Auth(AuthError::forbidden(why)));
+    let relative = relative_url(&url, &request.base_url)
+        .ok_or_else(|| refuse("request.url points outside this server"))?;
+    let (path, query) = relative.split_once('?').unwrap_or((relative.as_str(), ""));
+    let target = parse_target(&method, path.trim_matches('/')).map_err(|e| {
+        EntryError::Bundle(GatewayError::BadRequest(format!(
+            "Bundle.entry[{index}]: {}",
+            e.message
+        )))
+    })?;
+    if matches!(
+        target.interaction,
+        Interaction::Batch | Interaction::Transaction
+    ) {
+        return Err(refuse("nested batch or transaction"));
+    }
+    let mut sub = FhirRequest::new(method.clone(), target, request.base_url.clone());
+    sub.query = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    sub.raw_query = Some(query.to_owned());
+    sub.principal = request.principal.clone();
+    sub.request_id = request.request_id.clone();
+    if let Some(resource) = entry.get("resource") {
+        sub.body = entry_body(&method, resource).into();
+    }
+    Box::pin(super::enforce::authorize(state, subject, &mut sub))
+        .await
+        .map_err(|e| match e {
+            GatewayError::Auth(AuthError::InsufficientScope(_)) | GatewayError::NotFound(_) => {
+                EntryError::Refused(e)
+            }
+            other => EntryError::Bundle(other),
+        })?;
+    if sub.raw_query.is_some() {
+        return Ok(false);
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(sub.query.iter())
+        .finish();
+    entry["request"]["url"] = Value::String(format!("{}?{query}", sub.relative_path()));
+    Ok(true)
+}
+
+/// The `batch-response` entry for a refused entry: the status and OperationOutcome the
+/// same request alone would be answered with (`crate::error`), no resource.
+fn refused_answer(error: &GatewayError) -> Value {
+    let (status, code) = error.status_and_code();
+    let outcome = operation_outcome(&[Issue::error(code, error.to_string())]);
+    json!({"response": {"status": status_line(status), "outcome": outcome}})
+}
+
+/// `403 Forbidden`: `Bundle.entry.response.status` (FHIR R4 §3.1.0.11.1).
+fn status_line(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+/// A 200 `batch-response` of `entries`, answered by the gateway itself.
+fn batch_response(entries: Vec<Value>) -> FhirResponse {
+    let body = json!({"resourceType": "Bundle", "type": "batch-response", "entry": entries});
+    let mut headers = http::HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    FhirResponse {
+        status: StatusCode::OK,
+        headers,
+        body: ResponseBody::Full(Bytes::from(body.to_string())),
+    }
+}
+
+/// Places the adapter's answers to the `forwarded` entries into the slots left `None`.
+/// An error status of the whole reduced batch is the client's answer as it stands.
+async fn merge(
+    answer: FhirResponse,
+    slots: Vec<Option<Value>>,
+    forwarded: usize,
+    adapter: &str,
+) -> Result<FhirResponse, GatewayError> {
+    if !answer.status.is_success() {
+        return Ok(answer);
+    }
+    let bad = |detail: &str| {
+        GatewayError::Adapter(AdapterError::BadGateway {
+            adapter: adapter.to_owned(),
+            detail: format!("the answer to a batch {detail}"),
+        })
+    };
+    let FhirResponse {
+        status,
+        mut headers,
+        body,
+    } = answer;
+    let bytes = match body {
+        ResponseBody::Full(b) => b,
+        ResponseBody::Stream(mut stream) => {
+            let mut buf = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                buf.extend_from_slice(&chunk.map_err(|_| bad("could not be read"))?);
+                if buf.len() > MAX_MERGED_BYTES {
+                    return Err(bad("is too large to merge"));
+                }
+            }
+            Bytes::from(buf)
+        }
+    };
+    let mut response: Value = serde_json::from_slice(&bytes).map_err(|_| bad("is not JSON"))?;
+    if response.get("resourceType").and_then(Value::as_str) != Some("Bundle")
+        || response.get("type").and_then(Value::as_str) != Some("batch-response")
+    {
+        return Err(bad("is not a batch-response Bundle"));
+    }
+    let answers = match response.get_mut("entry").and_then(Value::as_array_mut) {
+        Some(entries) => std::mem::take(entries),
+        None => Vec::new(),
+    };
+    if answers.len() != forwarded {
+        return Err(bad(&format!(
+            "has {} entries for {forwarded} requests",
+            answers.len()
+        )));
+    }
+    let mut answers = answers.into_iter();
+    let merged: Vec<Value> = slots
+        .into_iter()
+        .map(|slot| slot.or_else(|| answers.next()).unwrap_or(Value::Null))
+        .collect();
+    response["entry"] = Value::Array(merged);
+    headers.remove(header::CONTENT_LENGTH);
+    Ok(FhirResponse {
+        status,
+        headers,
+        body: ResponseBody::Full(Bytes::from(response.to_string())),
+    })
+}
+
+/// The adapter that serves batches, for a 502's context.
+fn adapter_name(state: &AppState) -> String {
+    state
+        .route(None, Interaction::Batch)
+        .and_then(|a| a.first())
+        .map_or_else(|| "batch".to_owned(), |a| a.name().to_owned())
+}
+
+fn parse_bundle(body: &[u8]) -> Result<Value, GatewayError> {
+    serde_json::from_slice(body).map_err(|_| GatewayError::BadRequest("Bundle is not JSON".into()))
+}
+
+fn write_bundle(bundle: &Value) -> Result<Bytes, GatewayError> {
+    serde_json::to_vec(bundle)
+        .map(Bytes::from)
+        .map_err(|_| GatewayError::BadRequest("Bundle could not be rewritten".into()))
 }
 
 /// A PATCH entry carries its JSON Patch as a Binary (FHIR R4 §3.1.0.11.1); other entries

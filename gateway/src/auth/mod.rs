@@ -4,7 +4,9 @@
 //!
 //! Flow per `/fhir` request (except `metadata` and `.well-known/smart-configuration`):
 //! [`Auth::authenticate`] (401) → [`protect`]: [`enforce::authorize`] (403/404, narrowing)
-//! → the adapter → [`filter::filter`] (withholds anything outside the grants).
+//! → the adapter → [`filter::filter`] (withholds anything outside the grants). A batch
+//! goes through [`bundle::batch`] instead: each entry authorized on its own, the refused
+//! ones answered in place, the merged `batch-response` filtered the same way.
 
 mod access;
 mod bundle;
@@ -29,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
-use fhirgate_adapters::{FhirRequest, FhirResponse};
+use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
 
 pub use access::{Reach, Subject};
 pub use config::AuthConfig;
@@ -184,6 +186,11 @@ where
 {
     request.principal = Some(identity.principal.clone());
     let subject = subject_of(state, identity, &request).await?;
+    if request.interaction == Interaction::Batch {
+        // Entry by entry (FHIR R4 §3.1.0.11.1): refused entries are answered in place,
+        // the others forwarded; the merged answer is filtered there.
+        return bundle::batch(state, &subject, request, next).await;
+    }
     enforce::authorize(state, &subject, &mut request).await?;
     if subject.sees_everything() {
         return next(request).await;
