@@ -188,6 +188,74 @@ async fn audit_event_search_reads_the_trail_with_the_system_scope_only() {
     assert_eq!(last["outcome"], "4");
 }
 
+#[tokio::test]
+async fn audit_event_search_pages_with_first_previous_and_next_links() {
+    let gw = Gateway::start(&config(""));
+    for id in ["p1", "p2", "p3", "p4", "p5"] {
+        put_patient(&gw, id).await;
+    }
+    let auditor = authed(&gw.token("system/AuditEvent.rs"));
+    let get = |url: String| {
+        let auditor = auditor.clone();
+        async move {
+            let r = auditor.get(url).send().await.expect("search");
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let link = |b: &Value, relation: &str| {
+        b["link"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .find(|l| l["relation"] == relation)
+            .and_then(|l| l["url"].as_str())
+            .map(str::to_owned)
+    };
+    let ids = |b: &Value| -> Vec<String> {
+        b["entry"]
+            .as_array()
+            .map(|es| {
+                es.iter()
+                    .map(|e| {
+                        e["resource"]["entity"][0]["what"]["reference"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The PUTs (action U), newest first, two per page.
+    let first = get(gw.fhir("/AuditEvent?action=U&_count=2")).await;
+    assert_eq!(first["total"], 5, "{first}");
+    assert_eq!(ids(&first), ["Patient/p5", "Patient/p4"]);
+    assert!(link(&first, "previous").is_none());
+    let next = link(&first, "next").expect("next");
+    assert!(
+        next.contains("_offset=2") && next.contains("action=U"),
+        "{next}"
+    );
+    let second = get(next).await;
+    assert_eq!(ids(&second), ["Patient/p3", "Patient/p2"]);
+    let third = get(link(&second, "next").expect("next")).await;
+    assert_eq!(ids(&third), ["Patient/p1"]);
+    assert!(link(&third, "next").is_none(), "last page");
+    let back = get(link(&third, "previous").expect("previous")).await;
+    assert_eq!(ids(&back), ["Patient/p3", "Patient/p2"]);
+    assert_eq!(
+        ids(&get(link(&third, "first").expect("first")).await),
+        ids(&first)
+    );
+    let r = auditor
+        .get(gw.fhir("/AuditEvent?_offset=-1"))
+        .send()
+        .await
+        .expect("bad offset");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .expect("log")

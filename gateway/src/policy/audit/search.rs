@@ -2,7 +2,9 @@
 //! itself (records are not mirrored into the FHIR store: the chained trail stays the one
 //! source of truth). Needs a token granting `system/AuditEvent.rs` (SMART v2) or
 //! `system/AuditEvent.read` (v1), or the same on `*`. Results newest first, `_count`
-//! (default 100, at most 1000) per page, no further pages.
+//! (default 100, at most 1000) per page from `_offset` (default 0), with `first`,
+//! `previous` and `next` links (FHIR R4 search.html "Paging"). New matching records
+//! arriving between pages shift the offsets (newest first).
 
 use std::sync::Arc;
 
@@ -48,10 +50,20 @@ pub enum Filter {
     Action(String),
 }
 
+/// Which page of the results: `_count` entries from `_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Entries per page (`_count`, default 100, at most 1000).
+    pub count: usize,
+    /// Matches skipped before the page (`_offset`, default 0).
+    pub offset: usize,
+}
+
 /// Parses the query; `Err` names an unsupported parameter.
-pub fn parse(query: &[(String, String)]) -> Result<(Vec<Filter>, usize), String> {
+pub fn parse(query: &[(String, String)]) -> Result<(Vec<Filter>, Page), String> {
     let mut filters = Vec::new();
     let mut count = 100;
+    let mut offset = 0;
     for (k, v) in query {
         match k.as_str() {
             "date" => {
@@ -79,15 +91,20 @@ pub fn parse(query: &[(String, String)]) -> Result<(Vec<Filter>, usize), String>
                     .map_err(|_| "_count must be a number".to_owned())?
                     .min(1000)
             }
+            "_offset" => {
+                offset = v
+                    .parse::<usize>()
+                    .map_err(|_| "_offset must be a non-negative number".to_owned())?;
+            }
             "_format" => {}
             other => {
                 return Err(format!(
-                    "AuditEvent search does not support '{other}' (date, patient, agent, action, _count)"
+                    "AuditEvent search does not support '{other}' (date, patient, agent, action, _count, _offset)"
                 ));
             }
         }
     }
-    Ok((filters, count))
+    Ok((filters, Page { count, offset }))
 }
 
 /// Whether a record with `index` matches every filter (values of one parameter: OR on commas).
@@ -133,7 +150,7 @@ pub async fn answer(
     let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .into_owned()
         .collect();
-    let (filters, count) = match parse(&query) {
+    let (filters, page) = match parse(&query) {
         Ok(p) => p,
         Err(e) => return outcome(StatusCode::BAD_REQUEST, IssueCode::NotSupported, e),
     };
@@ -160,7 +177,8 @@ pub async fn answer(
     let total = matched.len();
     let entries: Vec<Value> = matched
         .into_iter()
-        .take(count)
+        .skip(page.offset)
+        .take(page.count)
         .map(|r| {
             let id = r["id"].as_str().unwrap_or("").to_owned();
             json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": r, "search": {"mode": "match"}})
@@ -170,11 +188,21 @@ pub async fn answer(
         Some(q) => format!("{base}/AuditEvent?{q}"),
         None => format!("{base}/AuditEvent"),
     };
+    let mut links = vec![json!({"relation": "self", "url": self_link})];
+    let at = |offset: usize| page_url(&base, &query, offset);
+    links.push(json!({"relation": "first", "url": at(0)}));
+    if page.offset > 0 {
+        let previous = page.offset.saturating_sub(page.count);
+        links.push(json!({"relation": "previous", "url": at(previous)}));
+    }
+    if page.count > 0 && page.offset + page.count < total {
+        links.push(json!({"relation": "next", "url": at(page.offset + page.count)}));
+    }
     let bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
-        "link": [{"relation": "self", "url": self_link}],
+        "link": links,
         "entry": entries,
     });
     let mut response = (StatusCode::OK, bundle.to_string()).into_response();
@@ -182,4 +210,18 @@ pub async fn answer(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
     response
+}
+
+/// The search URL for the page starting at `offset`: the same parameters, `_offset` set.
+fn page_url(base: &str, query: &[(String, String)], offset: usize) -> String {
+    let offset = offset.to_string();
+    let pairs = query
+        .iter()
+        .filter(|(k, _)| k != "_offset")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("_offset", offset.as_str())]);
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{base}/AuditEvent?{query}")
 }
