@@ -41,6 +41,11 @@ impl EdgeLabels {
 
 const X_REQUEST_ID: &str = "x-request-id";
 
+/// Longest request target (path and query) served, in bytes. Longer ones answer 414 with
+/// an OperationOutcome (RFC 9110 §15.5.15); a long search belongs in `POST [type]/_search`
+/// (FHIR R4 http.html "search"). hyper refuses targets beyond its own parser limit itself.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
 /// Whether an incoming request id is safe to echo and log: 1–128 of `[A-Za-z0-9._:-]`.
 fn well_formed(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -64,7 +69,21 @@ pub async fn observe(mut request: Request<Body>, next: Next) -> Response {
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
     let span = tracing::info_span!("request", request_id = %id);
-    let mut response = next.run(request).instrument(span).await;
+    let too_long = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|t| t.as_str().len() > MAX_URI_BYTES);
+    let mut response = if too_long {
+        crate::error::outcome(
+            axum::http::StatusCode::URI_TOO_LONG,
+            fhirgate_conformance::IssueCode::TooLong,
+            format!(
+                "the request target is longer than {MAX_URI_BYTES} bytes; send long searches as POST [type]/_search"
+            ),
+        )
+    } else {
+        next.run(request).instrument(span).await
+    };
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }

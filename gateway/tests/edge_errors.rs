@@ -304,3 +304,32 @@ async fn method_not_allowed_names_the_allowed_methods() {
     let r = c.delete(gw.fhir("/metadata")).send().await.expect("send");
     assert_eq!(r.headers()["allow"], "GET");
 }
+
+#[tokio::test]
+async fn an_overlong_request_target_answers_414_with_an_operation_outcome() {
+    let gw = gateway();
+    let long = "a".repeat(fhirgate::observe::MAX_URI_BYTES);
+    let r = gw
+        .system_client()
+        .get(gw.fhir(&format!("/Patient?name={long}")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::URI_TOO_LONG);
+    assert!(r.headers().contains_key("x-request-id"));
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/fhir+json; charset=utf-8"
+    );
+    let oo: Value = r.json().await.expect("json");
+    assert_eq!(oo["issue"][0]["code"], "too-long", "{oo}");
+    // Just under the limit is served as usual.
+    let fits = "a".repeat(fhirgate::observe::MAX_URI_BYTES - 200);
+    let r = gw
+        .system_client()
+        .get(gw.fhir(&format!("/Patient?name={fits}")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+}
