@@ -340,3 +340,35 @@ async fn batch_answer_that_cannot_be_placed_is_502() {
         "only the permitted entry reaches the upstream"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_operation_entry_answers_as_the_single_request() {
+    let gw = start();
+    let token = patient_token(&gw, RS);
+    let single = get(&gw, &format!("/Patient/{A}/$nope"), &token).await;
+    assert_eq!(single.status, 404, "{}", single.body);
+    let batch = bundle(
+        "batch",
+        vec![
+            entry("GET", &format!("Patient/{A}")),
+            entry("GET", &format!("Patient/{A}/$nope")),
+        ],
+    );
+    let answer = post_json(&gw, "", &token, &batch).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let entries = entries(&answer);
+    assert_eq!(entries.len(), 2, "{}", answer.body);
+    assert_same_refusal(&entries[1], &single, "404 Not Found");
+    assert_eq!(
+        entries[1]["response"]["outcome"]["issue"][0]["code"],
+        "not-supported"
+    );
+    // In a transaction the same entry refuses the whole Bundle with that answer.
+    let transaction = bundle(
+        "transaction",
+        vec![entry("GET", &format!("Patient/{A}/$nope"))],
+    );
+    let answer = post_json(&gw, "", &token, &transaction).await;
+    assert_eq!(answer.status, 404, "{}", answer.body);
+    assert_eq!(answer.json()["issue"][0]["code"], "not-supported");
+}

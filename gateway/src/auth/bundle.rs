@@ -65,6 +65,10 @@ pub async fn authorize(
             Err(EntryError::Refused(GatewayError::Auth(AuthError::InsufficientScope(why)))) => {
                 return Err(refused(index, &why));
             }
+            Err(EntryError::Refused(
+                e
+                @ (GatewayError::OperationNotSupported(_) | GatewayError::MethodNotAllowed { .. }),
+            )) => return Err(e),
             // A read of another patient's resource inside a transaction refuses it (403),
             // decided before anything is fetched, so nothing about the resource is revealed.
             Err(EntryError::Refused(_)) => {
@@ -191,6 +195,10 @@ async fn authorize_entry(
     ) {
         return Err(refuse("nested batch or transaction"));
     }
+    // An operation nobody serves, or a method it does not take: the same 404/405 the
+    // request alone gets (decided from the request's shape only, never from data).
+    crate::edge::operation::check(state, &method, path.trim_matches('/'))
+        .map_err(EntryError::Refused)?;
     let mut sub = FhirRequest::new(method.clone(), target, request.base_url.clone());
     sub.query = form_urlencoded::parse(query.as_bytes())
         .into_owned()

@@ -3,7 +3,7 @@
 
 mod base;
 pub(crate) mod negotiate;
-mod operation;
+pub(crate) mod operation;
 mod request;
 mod response;
 
