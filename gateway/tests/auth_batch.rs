@@ -372,3 +372,27 @@ async fn an_unknown_operation_entry_answers_as_the_single_request() {
     assert_eq!(answer.status, 404, "{}", answer.body);
     assert_eq!(answer.json()["issue"][0]["code"], "not-supported");
 }
+
+#[tokio::test]
+async fn a_withheld_entry_and_a_missing_one_answer_the_same() {
+    let gw = start();
+    let token = patient_token(&gw, RS);
+    // B's Observation can only be told apart from a missing one by comparing answers.
+    let b_observation = first_id(&gw, &format!("/Observation?patient={B}")).await;
+    let batch = bundle(
+        "batch",
+        vec![
+            entry("GET", &format!("Observation/{b_observation}")),
+            entry("GET", "Observation/no-such-observation"),
+        ],
+    );
+    let answer = post_json(&gw, "", &token, &batch).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.assert_no_b(&[&b_observation]);
+    let entries = entries(&answer);
+    assert_eq!(entries.len(), 2, "{}", answer.body);
+    assert_eq!(entries[0]["response"]["status"], "404 Not Found");
+    assert_eq!(entries[0], entries[1], "withheld and missing look the same");
+    let single = get(&gw, &format!("/Observation/{b_observation}"), &token).await;
+    assert_same_refusal(&entries[0], &single, "404 Not Found");
+}

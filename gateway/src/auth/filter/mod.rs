@@ -248,6 +248,29 @@ fn nested_visible(subject: &Subject, resource: &Value) -> bool {
     !rt.is_empty() && visible(subject, rt, resource)
 }
 
+/// Whether a batch/transaction-response entry says a resource is missing or gone (404 or
+/// 410; a 404 `not-supported` speaks of the server's operations, not of data, and stays).
+fn is_not_found(entry: &Value) -> bool {
+    let status = entry.pointer("/response/status").and_then(Value::as_str);
+    let code = entry
+        .pointer("/response/outcome/issue/0/code")
+        .and_then(Value::as_str);
+    status.is_some_and(|s| s.starts_with("410"))
+        || (status.is_some_and(|s| s.starts_with("404")) && code != Some("not-supported"))
+}
+
+/// The one answer a restricted caller gets for every entry that is missing, deleted or
+/// withheld, exactly as a single request's 404 ("resource not found"): the adapter's own
+/// not-found entries are replaced by it too, so a withheld resource and a missing one
+/// cannot be told apart (as for single reads, see [`filter`]).
+fn not_found_entry() -> Value {
+    let outcome = fhirgate_conformance::operation_outcome(&[fhirgate_conformance::Issue::error(
+        fhirgate_conformance::IssueCode::NotFound,
+        "resource not found",
+    )]);
+    json!({"response": {"status": "404 Not Found", "outcome": outcome}})
+}
+
 /// Filters a Bundle in place; returns whether anything was removed.
 fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
     let is_response = matches!(
@@ -277,12 +300,12 @@ fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
                 None => false,
             },
         };
-        if keep {
+        if keep && !(is_response && is_not_found(&entry)) {
             kept.push(entry);
         } else {
             changed = true;
             if is_response {
-                kept.push(json!({"response": {"status": "404 Not Found"}}));
+                kept.push(not_found_entry());
             }
         }
     }
