@@ -4,6 +4,7 @@
 //! answers Status 010, then sends RxFill (or CancelRxResponse) back to the gateway after
 //! `delay_seconds`. Modes `down`, `slow` and `error-601` simulate failures.
 
+mod admin;
 mod config;
 mod follow_up;
 mod ledger;

@@ -1,6 +1,6 @@
-//! The sandbox pharmacy adapter and its endpoints: `POST /sandbox/pharmacy/script`
-//! (SCRIPT in, Status/Error out), `GET /sandbox/pharmacy/stats` and, with `admin: true`,
-//! `POST /sandbox/pharmacy/mode`. All require HTTP Basic with the sandbox secret.
+//! The sandbox pharmacy adapter and its SCRIPT endpoint `POST /sandbox/pharmacy/script`
+//! (SCRIPT in, Status/Error out; HTTP Basic with the sandbox secret). Its stats and mode
+//! endpoints are in `admin`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -11,6 +11,7 @@ use fhirgate_conformance::IssueCode;
 use fhirgate_mappings::ncpdp::{Body, Header, Message, error, parse_message, status};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 
+use super::admin::{ModeEndpoint, StatsEndpoint};
 use super::config::{Mode, SandboxPharmacyConfig};
 use super::follow_up;
 use super::ledger::{Entry, Ledger};
@@ -58,7 +59,8 @@ impl Sandbox {
         }
     }
 
-    fn set_mode(&self, mode: Mode) {
+    /// Switches the answering mode (the admin endpoint).
+    pub(super) fn set_mode(&self, mode: Mode) {
         let n = match mode {
             Mode::Up => 0,
             Mode::Down => 1,
@@ -68,7 +70,9 @@ impl Sandbox {
         self.mode.store(n, Ordering::SeqCst);
     }
 
-    fn authorized(&self, headers: &http::HeaderMap) -> bool {
+    /// Whether `headers` carry HTTP Basic with the sandbox secret (compared in constant
+    /// time by [`Secret::matches`]).
+    pub(super) fn authorized(&self, headers: &http::HeaderMap) -> bool {
         basic_credentials(headers).is_some_and(|(_, password)| self.secret.matches(&password))
     }
 }
@@ -165,7 +169,7 @@ fn xml(status: StatusCode, body: String) -> Response<Bytes> {
     r
 }
 
-fn plain(status: StatusCode, body: &str) -> Response<Bytes> {
+pub(super) fn plain(status: StatusCode, body: &str) -> Response<Bytes> {
     let mut r = Response::new(Bytes::from(body.to_owned()));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -184,7 +188,8 @@ fn challenge(mut r: Response<Bytes>) -> Response<Bytes> {
     r
 }
 
-fn unauthorized() -> Response<Bytes> {
+/// 401 with the HTTP Basic challenge, as plain text (the non-SCRIPT endpoints).
+pub(super) fn unauthorized() -> Response<Bytes> {
     challenge(plain(
         StatusCode::UNAUTHORIZED,
         "sandbox pharmacy credential required",
@@ -361,69 +366,5 @@ fn decide(s: &Sandbox, m: &Message, request: String, fill_owed: bool) -> Entry {
         follow_up: true,
         done: false,
         approved: matches!(m.body, Body::CancelRx(_)).then_some(fill_owed),
-    }
-}
-
-struct StatsEndpoint(Arc<Sandbox>);
-
-#[async_trait::async_trait]
-impl Endpoint for StatsEndpoint {
-    fn path(&self) -> &str {
-        "/sandbox/pharmacy/stats"
-    }
-
-    async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let s = &self.0;
-        if !s.authorized(request.headers()) {
-            return unauthorized();
-        }
-        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let body = serde_json::json!({
-            "mode": s.mode().as_str(),
-            "posts": n(&s.stats.posts),
-            "refused_down": n(&s.stats.refused_down),
-            "new_rx_received": n(&s.stats.new_rx_received),
-            "repeats": n(&s.stats.repeats),
-            "follow_ups_sent": n(&s.stats.follow_ups_sent),
-            "distinct_new_rx": s.ledger.count("NewRx").await,
-            "distinct_cancel_rx": s.ledger.count("CancelRx").await,
-        });
-        let mut r = Response::new(Bytes::from(body.to_string()));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        r
-    }
-}
-
-struct ModeEndpoint(Arc<Sandbox>);
-
-#[async_trait::async_trait]
-impl Endpoint for ModeEndpoint {
-    fn path(&self) -> &str {
-        "/sandbox/pharmacy/mode"
-    }
-
-    async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let s = &self.0;
-        if !s.authorized(request.headers()) {
-            return unauthorized();
-        }
-        if request.method() != Method::POST {
-            return plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
-        }
-        let text = String::from_utf8_lossy(request.body());
-        match Mode::parse(text.trim()) {
-            Some(mode) => {
-                s.set_mode(mode);
-                tracing::info!(adapter = %s.name, mode = mode.as_str(), "sandbox pharmacy mode switched");
-                plain(StatusCode::OK, mode.as_str())
-            }
-            None => plain(
-                StatusCode::BAD_REQUEST,
-                "mode is one of up, down, slow, error-601",
-            ),
-        }
     }
 }
