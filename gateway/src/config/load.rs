@@ -79,23 +79,25 @@ pub fn load_str(
         )])
     })?;
     let deserializer = serde_norway::Deserializer::from_str(&expanded);
-    let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let line = e
-            .inner()
-            .location()
-            .map(|l| l.line())
-            .or_else(|| index.line_of(&path));
-        let message = strip_location(&e.inner().to_string());
-        // serde_norway may prefix its own view of the path ("server: unknown field …").
-        let message = match message.split_once(": ") {
-            Some((prefix, rest)) if !prefix.contains(' ') && path.starts_with(prefix) => {
-                rest.to_owned()
-            }
-            _ => message,
-        };
-        ConfigError::Invalid(vec![problem(line, &path, message)])
-    })?;
+    let mut config: Config = match serde_path_to_error::deserialize(deserializer) {
+        Ok(config) => config,
+        Err(e) => {
+            let path = e.path().to_string();
+            let line = e
+                .inner()
+                .location()
+                .map(|l| l.line())
+                .or_else(|| index.line_of(&path));
+            let first = problem(line, &path, clean_message(&e.inner().to_string(), &path));
+            let mut problems = vec![first];
+            problems.extend(
+                further_problems(&expanded, &path, &problems[0].problem)
+                    .into_iter()
+                    .map(|(path, message)| problem(index.line_of(&path), &path, message)),
+            );
+            return Err(ConfigError::Invalid(problems));
+        }
+    };
     if let Some(dir) = env("FHIRGATE_DATA_DIR").filter(|d| !d.is_empty()) {
         config.server.data_dir = PathBuf::from(dir);
     }
@@ -112,6 +114,90 @@ pub fn load_str(
     } else {
         Err(ConfigError::Invalid(problems))
     }
+}
+
+/// The message of a deserialization error without its location (printed in front) and
+/// without serde_norway's own prefix of the path ("server: unknown field …").
+fn clean_message(message: &str, path: &str) -> String {
+    let message = strip_location(message);
+    match message.split_once(": ") {
+        Some((prefix, rest)) if !prefix.contains(' ') && path.starts_with(prefix) => {
+            rest.to_owned()
+        }
+        _ => message,
+    }
+}
+
+/// Most problems reported at once.
+const MAX_PROBLEMS: usize = 20;
+
+/// The problems in the other top-level sections after the first one, at `first_path`, so
+/// one `check-config` run lists one problem per broken section instead of stopping at the
+/// first: the broken section is set aside and the rest parsed again, until the rest parses
+/// (then its validation problems are added) or nothing more can be set aside. Sections
+/// set aside are not reported missing. `(path, problem)` pairs.
+fn further_problems(
+    expanded: &str,
+    first_path: &str,
+    first_message: &str,
+) -> Vec<(String, String)> {
+    let Ok(serde_norway::Value::Mapping(mut rest)) = serde_norway::from_str(expanded) else {
+        return Vec::new();
+    };
+    let mut removed: Vec<String> = Vec::new();
+    let mut path = first_path.to_owned();
+    let mut message = first_message.to_owned();
+    let mut found = Vec::new();
+    while found.len() < MAX_PROBLEMS {
+        // An unknown top-level key is reported at the document (`.`): set that key aside.
+        let section = match top_level(&path) {
+            "" => unknown_field(&message).unwrap_or_default(),
+            section => section.to_owned(),
+        };
+        let section = section.as_str();
+        if section.is_empty() || rest.remove(section).is_none() {
+            return found;
+        }
+        removed.push(section.to_owned());
+        match serde_path_to_error::deserialize::<_, Config>(serde_norway::Value::Mapping(
+            rest.clone(),
+        )) {
+            Ok(config) => {
+                found.extend(
+                    config
+                        .validate()
+                        .into_iter()
+                        .filter(|(p, _)| !removed.iter().any(|r| r == top_level(p))),
+                );
+                return found;
+            }
+            Err(e) => {
+                path = e.path().to_string();
+                message = clean_message(&e.inner().to_string(), &path);
+                let set_aside = removed
+                    .iter()
+                    .any(|r| message.contains(&format!("missing field `{r}`")));
+                if set_aside {
+                    return found;
+                }
+                found.push((path.clone(), message.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// The key an "unknown field `key`" message names.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split_once("unknown field `")?.1;
+    rest.split_once('`').map(|(key, _)| key.to_owned())
+}
+
+/// The top-level key of a dotted path (`server.listen` → `server`, `routes[0]` → `routes`).
+fn top_level(path: &str) -> &str {
+    let end = path.find(['.', '[']).unwrap_or(path.len());
+    let key = &path[..end];
+    if key == "." { "" } else { key }
 }
 
 /// serde_norway appends " at line L column C" to its messages; the line is printed in front.

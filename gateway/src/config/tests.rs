@@ -134,3 +134,40 @@ fn data_dir_env_override_applies() {
     let config = load_str(GOOD, "g", &env).expect("valid");
     assert_eq!(config.server.data_dir, std::path::PathBuf::from("/tmp/fg"));
 }
+
+#[test]
+fn one_problem_per_broken_section_is_reported_in_one_run() {
+    let text = format!(
+        "{GOOD}rate_limits:\n  default: {{per_second: fast}}\ncache:\n  max_bytes: 64MiB\n  colour: blue\nbogus: 1\n"
+    )
+    .replace("127.0.0.1:0", "not-an-address");
+    let p = problems(&text);
+    assert_eq!(p.len(), 4, "{p:?}");
+    assert!(
+        p[0].starts_with("gateway.yaml:2: server.listen: "),
+        "{}",
+        p[0]
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.contains("rate_limits.default.per_second")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|l| l.contains("unknown field `colour`")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|l| l.contains("unknown field `bogus`")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_section_set_aside_is_not_reported_missing() {
+    // `routes` is required; once set aside for its own problem it is not missing too.
+    let text = GOOD.replace("adapters: [store]", "adapters: store-not-a-list");
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].contains("routes"), "{}", p[0]);
+}
