@@ -220,3 +220,20 @@ async fn controlled_substances_are_refused_and_official_examples_name_what_is_mi
     }
     assert_eq!(stats(&gw).await["posts"], 0, "nothing sent");
 }
+
+#[tokio::test]
+async fn a_post_without_an_identifier_is_refused_so_a_retry_cannot_fill_twice() {
+    let gw = Gateway::start(&config(&Options::default()));
+    let client = gw.system_client();
+    let mut mr = sandbox_medication_request(&unique("noid"));
+    mr.as_object_mut().expect("object").remove("identifier");
+    let (status, outcome) = post_mr(&client, &gw, &mr).await;
+    assert_eq!(status, 422, "{outcome}");
+    assert_eq!(outcome["issue"][0]["code"], "required", "{outcome}");
+    assert_eq!(
+        outcome["issue"][0]["expression"][0],
+        "MedicationRequest.identifier"
+    );
+    let sent = stats(&gw).await;
+    assert_eq!(sent["new_rx_received"], 0, "nothing queued: {sent}");
+}

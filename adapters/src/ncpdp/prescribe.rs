@@ -110,6 +110,9 @@ pub(crate) async fn new_rx(
 ) -> Result<FhirResponse, AdapterError> {
     let base = req.base_url.clone();
     let by_identifier = id_for(&mr);
+    // Without an identifier a retried POST (a lost answer, a client timeout) would be a
+    // second prescription the pharmacy fills again; a PUT names its id and is idempotent.
+    let needs_identifier = put_id.is_none() && by_identifier.is_none();
     // A client retry of an earlier POST: the identifier already names a stored request.
     if put_id.is_none()
         && let Some((_, system, value)) = &by_identifier
@@ -144,7 +147,18 @@ pub(crate) async fn new_rx(
             ),
         ));
     }
-    let missing = missing_new_rx_elements(&p);
+    let mut missing = missing_new_rx_elements(&p);
+    if needs_identifier {
+        missing.insert(
+            0,
+            fhirgate_mappings::ncpdp::MissingElement {
+                path: "MedicationRequest.identifier".into(),
+                reason: "an identifier with system and value (the prescriber's order number) \
+                         is required, so that a retried POST creates nothing new"
+                    .into(),
+            },
+        );
+    }
     if !missing.is_empty() {
         return Ok(missing_answer(&missing));
     }
