@@ -396,3 +396,72 @@ async fn a_withheld_entry_and_a_missing_one_answer_the_same() {
     let single = get(&gw, &format!("/Observation/{b_observation}"), &token).await;
     assert_same_refusal(&entries[0], &single, "404 Not Found");
 }
+
+#[tokio::test]
+async fn if_none_exist_in_an_entry_is_a_search_checked_like_the_header() {
+    let gw = start();
+    // Create-only: no search at all, as over REST, where If-None-Exist then answers 403.
+    let writer = patient_token(&gw, "patient/Observation.c");
+    let mut probe = observation_of_b("probe");
+    probe["resource"]["subject"]["reference"] = json!(format!("Patient/{A}"));
+    probe["request"]["ifNoneExist"] = json!(format!("subject=Patient/{B}&code=33914-3"));
+    for kind in ["batch", "transaction"] {
+        let answer = post_json(&gw, "", &writer, &bundle(kind, vec![probe.clone()])).await;
+        let status = if kind == "batch" {
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            entries(&answer)[0]["response"]["status"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        } else {
+            answer.status.to_string()
+        };
+        assert!(status.starts_with("403"), "{kind}: {}", answer.body);
+    }
+    // With search granted, criteria naming another patient are refused; own ones narrowed.
+    let token = patient_token(&gw, "patient/Observation.crs");
+    let answer = post_json(&gw, "", &token, &bundle("batch", vec![probe.clone()])).await;
+    assert!(
+        entries(&answer)[0]["response"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("403"),
+        "{}",
+        answer.body
+    );
+    probe["request"]["ifNoneExist"] = json!("code=33914-3");
+    let answer = post_json(&gw, "", &token, &bundle("batch", vec![probe])).await;
+    // Only A's data is searched: B's three 33914-3 Observations do not make it a 412.
+    assert!(
+        entries(&answer)[0]["response"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("201"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn conditional_references_and_conditional_reads_are_not_for_restricted_callers() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Observation.crs");
+    let mut linked = observation_of_b("linked");
+    linked["resource"]["subject"]["reference"] = json!(format!("Patient/{A}"));
+    linked["resource"]["hasMember"] =
+        json!([{"reference": format!("Observation?patient={B}&code=33914-3")}]);
+    let answer = post_json(&gw, "", &token, &bundle("transaction", vec![linked])).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(
+        answer.body.contains("conditional references"),
+        "{}",
+        answer.body
+    );
+    // A conditional read of B's Observation answers as a plain read: 404, never a 304.
+    let b_observation = first_id(&gw, &format!("/Observation?patient={B}")).await;
+    let mut read = entry("GET", &format!("Observation/{b_observation}"));
+    read["request"]["ifNoneMatch"] = json!("W/\"1\"");
+    let answer = post_json(&gw, "", &token, &bundle("batch", vec![read])).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(entries(&answer)[0]["response"]["status"], "404 Not Found");
+}

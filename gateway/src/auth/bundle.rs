@@ -209,6 +209,41 @@ async fn authorize_entry(
     if let Some(resource) = entry.get("resource") {
         sub.body = entry_body(&method, resource).into();
     }
+    let restricted = !subject.sees_everything();
+    let mut rewritten = false;
+    if restricted {
+        // As over REST (`conditional`): a conditional read could tell another patient's
+        // record and version by a 304 before anything is checked; a server may always
+        // answer 200, so the conditions are dropped.
+        if let Some(r) = entry.get_mut("request").and_then(Value::as_object_mut) {
+            rewritten |= r.remove("ifNoneMatch").is_some();
+            rewritten |= r.remove("ifModifiedSince").is_some();
+        }
+        // A conditional reference (`Observation?code=…`, FHIR R4 §3.1.0.11.2) is a search
+        // the server runs over every patient's data: not for a restricted caller.
+        if entry
+            .get("resource")
+            .is_some_and(|r| has_conditional_reference(r))
+        {
+            return Err(refuse(
+                "conditional references (Type?search) are not allowed for a patient-restricted caller",
+            ));
+        }
+    }
+    // `ifNoneExist` is the entry's If-None-Exist: verified or narrowed as a search exactly
+    // as the header is (enforce), then written back.
+    let if_none_exist = http::HeaderName::from_static("if-none-exist");
+    if let Some(criteria) = entry
+        .pointer("/request/ifNoneExist")
+        .and_then(Value::as_str)
+    {
+        let value = http::HeaderValue::from_str(criteria).map_err(|_| {
+            EntryError::Bundle(GatewayError::BadRequest(format!(
+                "Bundle.entry[{index}].request.ifNoneExist is not a valid query"
+            )))
+        })?;
+        sub.headers.insert(if_none_exist.clone(), value);
+    }
     Box::pin(super::enforce::authorize(state, subject, &mut sub))
         .await
         .map_err(|e| match e {
@@ -217,14 +252,48 @@ async fn authorize_entry(
             }
             other => EntryError::Bundle(other),
         })?;
+    if let Some(narrowed) = sub
+        .headers
+        .get(&if_none_exist)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            entry
+                .pointer("/request/ifNoneExist")
+                .and_then(Value::as_str)
+                != Some(*v)
+        })
+    {
+        entry["request"]["ifNoneExist"] = Value::String(narrowed.to_owned());
+        rewritten = true;
+    }
     if sub.raw_query.is_some() {
-        return Ok(false);
+        return Ok(rewritten);
     }
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(sub.query.iter())
         .finish();
     entry["request"]["url"] = Value::String(format!("{}?{query}", sub.relative_path()));
     Ok(true)
+}
+
+/// Whether `resource` holds a conditional reference: a `reference` whose value is a search
+/// (`Type?params`, FHIR R4 §3.1.0.11.2), anywhere in it.
+fn has_conditional_reference(resource: &Value) -> bool {
+    match resource {
+        Value::Object(map) => map.iter().any(|(k, v)| match v {
+            Value::String(r) if k == "reference" => r.split_once('?').is_some_and(|(target, _)| {
+                let rt = target
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("");
+                fhirgate_adapters::interaction::is_resource_type(rt)
+            }),
+            other => has_conditional_reference(other),
+        }),
+        Value::Array(items) => items.iter().any(has_conditional_reference),
+        _ => false,
+    }
 }
 
 /// The `batch-response` entry for a refused entry: the status and OperationOutcome the
