@@ -221,10 +221,7 @@ async fn authorize_entry(
         }
         // A conditional reference (`Observation?code=…`, FHIR R4 §3.1.0.11.2) is a search
         // the server runs over every patient's data: not for a restricted caller.
-        if entry
-            .get("resource")
-            .is_some_and(|r| has_conditional_reference(r))
-        {
+        if entry.get("resource").is_some_and(has_conditional_reference) {
             return Err(refuse(
                 "conditional references (Type?search) are not allowed for a patient-restricted caller",
             ));
