@@ -42,6 +42,10 @@ impl Capability {
         let resources = R4_RESOURCE_TYPES
             .iter()
             .filter_map(|rt| {
+                if *rt == "AuditEvent" {
+                    // Served by the audit trail itself, whatever the routes say.
+                    return Some(audit_event());
+                }
                 let served: Vec<Interaction> = type_level
                     .iter()
                     .copied()
@@ -132,5 +136,24 @@ impl Capability {
         }
         cache.insert(base_url.to_owned(), body.clone());
         body
+    }
+}
+
+/// AuditEvent as the audit trail serves it: read and search (`date`, `patient`, `agent`,
+/// `action`), never written through the API (`policy::audit::search`).
+fn audit_event() -> ResourceCapability {
+    ResourceCapability {
+        resource_type: "AuditEvent".into(),
+        interactions: vec!["read".into(), "search-type".into()],
+        search_params: [
+            ("date", "date"),
+            ("patient", "reference"),
+            ("agent", "token"),
+            ("action", "token"),
+        ]
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect(),
+        ..Default::default()
     }
 }

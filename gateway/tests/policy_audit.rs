@@ -256,6 +256,88 @@ async fn audit_event_search_pages_with_first_previous_and_next_links() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
+#[tokio::test]
+async fn audit_events_are_read_from_the_trail_and_never_written_through_the_api() {
+    let gw = Gateway::start(&config(""));
+    traffic(&gw).await;
+    let id = events(&log_path(&gw))[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let auditor = authed(&gw.token("system/AuditEvent.rs"));
+    let r = auditor
+        .get(gw.fhir(&format!("/AuditEvent/{id}")))
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(r.status(), StatusCode::OK);
+    let event: Value = r.json().await.expect("json");
+    assert_eq!(event["id"], id.as_str());
+    assert_eq!(event["action"], "U");
+    let r = auditor
+        .get(gw.fhir("/AuditEvent/no-such-record"))
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Even a token that may write everything cannot add, replace or remove a record.
+    let admin = gw.system_client();
+    let forged =
+        json!({"resourceType": "AuditEvent", "id": id, "recorded": "2026-01-01T00:00:00Z"});
+    for r in [
+        admin.post(gw.fhir("/AuditEvent")),
+        admin.put(gw.fhir(&format!("/AuditEvent/{id}"))),
+        admin.delete(gw.fhir(&format!("/AuditEvent/{id}"))),
+    ] {
+        let r = r
+            .header("content-type", "application/fhir+json")
+            .body(forged.to_string())
+            .send()
+            .await
+            .expect("write");
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()["allow"], "GET");
+        let oo: Value = r.json().await.expect("json");
+        assert_eq!(oo["issue"][0]["code"], "not-supported");
+    }
+    let r = auditor
+        .get(gw.fhir(&format!("/AuditEvent/{id}")))
+        .send()
+        .await
+        .expect("read");
+    let event: Value = r.json().await.expect("json");
+    assert_eq!(event["action"], "U", "the record is the trail's: {event}");
+    let reader = authed(&gw.token("system/Patient.rs"));
+    let r = reader
+        .get(gw.fhir(&format!("/AuditEvent/{id}")))
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let metadata: Value = client()
+        .get(gw.fhir("/metadata"))
+        .send()
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("json");
+    let audit = metadata["rest"][0]["resource"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["type"] == "AuditEvent")
+        .cloned()
+        .expect("AuditEvent listed");
+    let codes: Vec<&str> = audit["interaction"]
+        .as_array()
+        .expect("interactions")
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["read", "search-type"]);
+}
+
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .expect("log")

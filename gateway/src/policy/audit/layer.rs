@@ -139,13 +139,22 @@ pub async fn audit(
         Err(()) if failure(&trail, "queue_full") => None,
         Err(()) => return unavailable(),
     };
-    let audit_search = info.interaction == Some(Interaction::SearchType)
-        && info.resource_type.as_deref() == Some("AuditEvent")
-        && request.method() == axum::http::Method::GET
-        && caller.principal.is_some();
-    let response = if audit_search {
+    // AuditEvent is the trail's own: searched and read there, never written through the
+    // REST API (a record in the store would pass for one of the trail's).
+    let audit_rest =
+        info.resource_type.as_deref() == Some("AuditEvent") && caller.principal.is_some();
+    let response = if audit_rest {
         let (parts, _) = request.into_parts();
-        search::answer(&state, &trail, &caller, &parts.uri, &parts.headers).await
+        match (info.interaction, parts.method == axum::http::Method::GET) {
+            (Some(Interaction::SearchType), true) => {
+                search::answer(&state, &trail, &caller, &parts.uri, &parts.headers).await
+            }
+            (Some(Interaction::Read), true) => {
+                let id = info.id.as_deref().unwrap_or_default();
+                search::read(&trail, &caller, id).await
+            }
+            _ => search::read_only(),
+        }
     } else {
         next.run(request).await
     };

@@ -22,6 +22,17 @@ use crate::state::AppState;
 
 /// Whether `scopes` allow searching AuditEvent at the system level (SMART App Launch 2.x §3).
 pub fn grants_search(scopes: &[String]) -> bool {
+    grants(scopes, 's')
+}
+
+/// Whether `scopes` allow reading an AuditEvent at the system level (`r`, v1 `read`).
+pub fn grants_read(scopes: &[String]) -> bool {
+    grants(scopes, 'r')
+}
+
+/// Whether some `system/AuditEvent` (or `system/*`) scope grants `permission` (v2 letters;
+/// v1 `read` and `*` grant reading and searching).
+fn grants(scopes: &[String], permission: char) -> bool {
     scopes.iter().any(|s| {
         let Some(rest) = s.strip_prefix("system/") else {
             return false;
@@ -33,8 +44,68 @@ pub fn grants_search(scopes: &[String]) -> bool {
         (rt == "AuditEvent" || rt == "*")
             && (perm == "read"
                 || perm == "*"
-                || (perm.contains('s') && perm.chars().all(|c| "cruds".contains(c))))
+                || (perm.contains(permission) && perm.chars().all(|c| "cruds".contains(c))))
     })
+}
+
+/// 405 for anything but reading and searching AuditEvent: records come only from the
+/// gateway's own trail (`Allow: GET`, RFC 9110 §15.5.6).
+pub fn read_only() -> Response {
+    let mut response = outcome(
+        StatusCode::METHOD_NOT_ALLOWED,
+        IssueCode::NotSupported,
+        "AuditEvent is read-only: records are written by the gateway's audit trail only (read, search)",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    response
+}
+
+/// `GET /fhir/AuditEvent/{id}`: the record from the trail (403 without the scope, 404 when
+/// the trail holds no record with that id).
+pub async fn read(trail: &Arc<AuditTrail>, caller: &Caller, id: &str) -> Response {
+    let scopes = caller
+        .principal
+        .as_ref()
+        .map(|p| p.scopes.as_slice())
+        .unwrap_or_default();
+    if !grants_read(scopes) {
+        return outcome(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            "reading AuditEvent needs the scope system/AuditEvent.r",
+        );
+    }
+    let rows = match trail.sink.lock().await.search_rows(&[]).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "audit read failed");
+            return outcome(
+                StatusCode::SERVICE_UNAVAILABLE,
+                IssueCode::Transient,
+                "the audit trail is unavailable",
+            );
+        }
+    };
+    let found = rows.into_iter().find_map(|(_, text)| {
+        let value: Value = serde_json::from_str(&text).ok()?;
+        (value["id"] == id).then_some(text)
+    });
+    match found {
+        Some(text) => {
+            let mut response = (StatusCode::OK, text).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+            response
+        }
+        None => outcome(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotFound,
+            "resource not found",
+        ),
+    }
 }
 
 /// One search parameter's test.
