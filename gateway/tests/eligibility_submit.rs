@@ -213,3 +213,37 @@ async fn other_payers_members_are_aaa_answers_and_no_coverage_is_422() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no patient: {oo}");
 }
+
+#[tokio::test]
+async fn another_patients_coverage_answers_as_a_missing_one() {
+    let gw = Gateway::start(&shipped());
+    let token = gw.token_with(&[
+        "--scope",
+        "launch/patient patient/CoverageEligibilityRequest.c",
+        "--patient",
+        BUSTER,
+    ]);
+    let with = |coverage: &str| {
+        let mut body = request(BUSTER);
+        body["insurance"] = json!([{"coverage": {"reference": coverage}}]);
+        body
+    };
+    let (status, _, liz) =
+        submit(&authed(&token), &gw, &with("Coverage/sandbox-coverage-liz")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{liz}");
+    let (status, _, missing) = submit(
+        &authed(&token),
+        &gw,
+        &with("Coverage/sandbox-coverage-liz-x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{missing}");
+    let text = |oo: &Value| {
+        oo["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap_or("")
+            .replace("sandbox-coverage-liz-x", "sandbox-coverage-liz")
+    };
+    assert_eq!(text(&liz), text(&missing));
+    assert_eq!(liz["issue"][0]["code"], missing["issue"][0]["code"]);
+}

@@ -161,22 +161,25 @@ impl StoreClient {
                     "CoverageEligibilityRequest.insurance.coverage must reference a Coverage on this server",
                 )));
             };
-            let Some(c) = self.read("Coverage", id, base_url).await? else {
-                return Ok(Err(unprocessable(
+            // Missing and someone else's answer alike, so the answer never tells whether
+            // another patient's Coverage exists.
+            let not_theirs = || {
+                unprocessable(
                     IssueCode::NotFound,
-                    format!("Coverage/{id} does not exist"),
-                )));
+                    format!(
+                        "Coverage/{id} does not exist or does not cover Patient/{patient_id} \
+                         (Coverage.beneficiary)"
+                    ),
+                )
+            };
+            let Some(c) = self.read("Coverage", id, base_url).await? else {
+                return Ok(Err(not_theirs()));
             };
             if c.get("beneficiary")
                 .and_then(|b| reference_id(b, "Patient"))
                 != Some(patient_id)
             {
-                return Ok(Err(unprocessable(
-                    IssueCode::BusinessRule,
-                    format!(
-                        "Coverage/{id} does not cover Patient/{patient_id} (Coverage.beneficiary)"
-                    ),
-                )));
+                return Ok(Err(not_theirs()));
             }
             return Ok(Ok((c, id.to_owned())));
         }
