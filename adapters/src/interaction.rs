@@ -5,7 +5,7 @@ use http::{Method, StatusCode};
 
 mod request;
 mod resource_types;
-pub use request::{FhirRequest, FhirResponse, Principal, ResponseBody};
+pub use request::{CollectError, FhirRequest, FhirResponse, Principal, ResponseBody};
 pub use resource_types::{R4_RESOURCE_TYPES, is_resource_type};
 
 /// The request headers the FHIR REST API defines (FHIR R4 §3.1.0.1.5 and §3.1.0.8–10),

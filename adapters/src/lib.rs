@@ -31,7 +31,7 @@ pub use changes::{Change, ChangeFeed};
 pub use config::AdapterConfig;
 pub use endpoint::Endpoint;
 pub use error::AdapterError;
-pub use interaction::{FhirRequest, FhirResponse, Interaction, ResponseBody};
+pub use interaction::{CollectError, FhirRequest, FhirResponse, Interaction, ResponseBody};
 
 /// A system behind the gateway that answers FHIR interactions.
 ///

@@ -122,6 +122,36 @@ pub enum ResponseBody {
     Stream(BoxStream<'static, Result<Bytes, std::io::Error>>),
 }
 
+/// Why [`ResponseBody::collect`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectError {
+    /// A chunk of the stream failed.
+    Read,
+    /// The body is longer than the limit.
+    TooLarge,
+}
+
+impl ResponseBody {
+    /// The whole body: a full one as it is, a stream read to its end (at most `limit`
+    /// bytes, which bounds what a stream can make us buffer).
+    pub async fn collect(self, limit: usize) -> Result<Bytes, CollectError> {
+        use futures::StreamExt;
+        match self {
+            Self::Full(b) => Ok(b),
+            Self::Stream(mut stream) => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = stream.next().await {
+                    buf.extend_from_slice(&chunk.map_err(|_| CollectError::Read)?);
+                    if buf.len() > limit {
+                        return Err(CollectError::TooLarge);
+                    }
+                }
+                Ok(Bytes::from(buf))
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for ResponseBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

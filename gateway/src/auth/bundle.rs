@@ -17,9 +17,10 @@
 use base64::Engine;
 use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
-use fhirgate_adapters::{AdapterError, FhirRequest, FhirResponse, Interaction, ResponseBody};
+use fhirgate_adapters::{
+    AdapterError, CollectError, FhirRequest, FhirResponse, Interaction, ResponseBody,
+};
 use fhirgate_conformance::{Issue, operation_outcome};
-use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -343,19 +344,10 @@ async fn merge(
         mut headers,
         body,
     } = answer;
-    let bytes = match body {
-        ResponseBody::Full(b) => b,
-        ResponseBody::Stream(mut stream) => {
-            let mut buf = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                buf.extend_from_slice(&chunk.map_err(|_| bad("could not be read"))?);
-                if buf.len() > MAX_MERGED_BYTES {
-                    return Err(bad("is too large to merge"));
-                }
-            }
-            Bytes::from(buf)
-        }
-    };
+    let bytes = body.collect(MAX_MERGED_BYTES).await.map_err(|e| match e {
+        CollectError::Read => bad("could not be read"),
+        CollectError::TooLarge => bad("is too large to merge"),
+    })?;
     let mut response: Value = serde_json::from_slice(&bytes).map_err(|_| bad("is not JSON"))?;
     if response.get("resourceType").and_then(Value::as_str) != Some("Bundle")
         || response.get("type").and_then(Value::as_str) != Some("batch-response")

@@ -11,8 +11,7 @@
 mod scan;
 
 use bytes::Bytes;
-use fhirgate_adapters::{FhirResponse, ResponseBody};
-use futures::StreamExt;
+use fhirgate_adapters::{CollectError, FhirResponse, ResponseBody};
 use http::header;
 use serde_json::{Value, json};
 
@@ -36,21 +35,13 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
         mut headers,
         body,
     } = answer;
-    let bytes = match body {
-        ResponseBody::Full(b) => b,
-        ResponseBody::Stream(mut stream) => {
-            let mut buf = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk
-                    .map_err(|_| GatewayError::BadRequest("the answer could not be read".into()))?;
-                buf.extend_from_slice(&chunk);
-                if buf.len() > MAX_FILTERED_BYTES {
-                    return Err(unverifiable());
-                }
-            }
-            Bytes::from(buf)
-        }
-    };
+    let bytes = body
+        .collect(MAX_FILTERED_BYTES)
+        .await
+        .map_err(|e| match e {
+            CollectError::Read => GatewayError::BadRequest("the answer could not be read".into()),
+            CollectError::TooLarge => unverifiable(),
+        })?;
     if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
         // Every 404 looks the same to a restricted caller, whether the resource is missing,
         // withheld or deleted (410 would tell another patient's deletions apart), so ids

@@ -34,8 +34,6 @@ pub struct ScannedAnswer {
     pub top: Scanned,
     /// `entry[*].resource` when the top level has an `entry` array.
     pub entries: Vec<Option<Scanned>>,
-    /// `type` at the top level (the Bundle type).
-    pub bundle_type: Option<String>,
 }
 
 /// Scans `bytes`; `None` when they are not one JSON object (or not UTF-8).
@@ -104,7 +102,16 @@ enum Slot {
     Reference,
     ResourceType,
     Id,
-    BundleType,
+}
+
+/// The slot of a member at a resource's top level.
+fn top_slot(name: &str) -> Slot {
+    match name {
+        "resourceType" => Slot::ResourceType,
+        "id" => Slot::Id,
+        "reference" => Slot::Reference,
+        _ => Slot::Other,
+    }
 }
 
 /// Walks any value, recording references (and, at a resource's top level, its type and
@@ -112,16 +119,11 @@ enum Slot {
 struct Walk<'s> {
     into: &'s mut Scanned,
     slot: Slot,
-    bundle_type: Option<&'s mut Option<String>>,
 }
 
 impl<'s> Walk<'s> {
     fn inner(into: &'s mut Scanned, slot: Slot) -> Self {
-        Self {
-            into,
-            slot,
-            bundle_type: None,
-        }
+        Self { into, slot }
     }
 
     fn string(self, v: &str) {
@@ -133,11 +135,6 @@ impl<'s> Walk<'s> {
             },
             Slot::ResourceType => self.into.resource_type = Some(v.to_owned()),
             Slot::Id => self.into.id = Some(v.to_owned()),
-            Slot::BundleType => {
-                if let Some(t) = self.bundle_type {
-                    *t = Some(v.to_owned());
-                }
-            }
             Slot::Other => {}
         }
     }
@@ -194,8 +191,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 }
 
-/// The top-level object: like [`Walk`], with `resourceType`, `id`, `type` and `entry`
-/// read at this level.
+/// The top-level object: like [`Resource`], with `entry` read entry by entry.
 struct Root<'s>(&'s mut ScannedAnswer);
 
 impl<'de> DeserializeSeed<'de> for Root<'_> {
@@ -215,20 +211,7 @@ impl<'de> Visitor<'de> for Root<'_> {
         while let Some(key) = map.next_key_seed(Key)? {
             match key.as_ref() {
                 "entry" => map.next_value_seed(Entries(answer))?,
-                name => {
-                    let slot = match name {
-                        "resourceType" => Slot::ResourceType,
-                        "id" => Slot::Id,
-                        "reference" => Slot::Reference,
-                        "type" => Slot::BundleType,
-                        _ => Slot::Other,
-                    };
-                    map.next_value_seed(Walk {
-                        into: &mut answer.top,
-                        slot,
-                        bundle_type: Some(&mut answer.bundle_type),
-                    })?;
-                }
+                name => map.next_value_seed(Walk::inner(&mut answer.top, top_slot(name)))?,
             }
         }
         Ok(())
@@ -331,13 +314,7 @@ impl<'de> Visitor<'de> for Resource<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(Key)? {
-            let slot = match key.as_ref() {
-                "resourceType" => Slot::ResourceType,
-                "id" => Slot::Id,
-                "reference" => Slot::Reference,
-                _ => Slot::Other,
-            };
-            map.next_value_seed(Walk::inner(self.0, slot))?;
+            map.next_value_seed(Walk::inner(self.0, top_slot(&key)))?;
         }
         Ok(())
     }

@@ -88,7 +88,11 @@ pub async fn read(trail: &Arc<AuditTrail>, caller: &Caller, id: &str) -> Respons
             );
         }
     };
+    // Only records whose text holds the id are parsed to compare it.
     let found = rows.into_iter().find_map(|(_, text)| {
+        if id.is_empty() || !text.contains(id) {
+            return None;
+        }
         let value: Value = serde_json::from_str(&text).ok()?;
         (value["id"] == id).then_some(text)
     });
