@@ -84,9 +84,11 @@ async fn futures_statuses(c: &reqwest::Client, url: &str, n: usize) -> Vec<u16> 
     out
 }
 
-fn redis_section(url: &str, prefix: &str) -> String {
+/// `timeout_ms` is the per-command Redis timeout: short where Redis is stopped on purpose,
+/// long where a loaded CI host must not turn a slow command into local decisions.
+fn redis_section(url: &str, prefix: &str, timeout_ms: u64) -> String {
     format!(
-        "shared_state:\n  redis:\n    url: {url}\n    key_prefix: {prefix}\n    timeout_ms: 100\n"
+        "shared_state:\n  redis:\n    url: {url}\n    key_prefix: {prefix}\n    timeout_ms: {timeout_ms}\n"
     )
 }
 
@@ -96,7 +98,7 @@ async fn redis_three_replicas_hold_one_global_limit_within_ten_percent() {
     let config = format!(
         "{}rate_limits:\n  anonymous: {{per_second: 20, burst: 20}}\naudit:\n  fsync: false\n{}",
         store_config(""),
-        redis_section("redis://127.0.0.1:6379", &prefix)
+        redis_section("redis://127.0.0.1:6379", &prefix, 1000)
     );
     let replicas: Vec<Gateway> = (0..3).map(|_| Gateway::start(&config)).collect();
     let allowed = Arc::new(AtomicU64::new(0));
@@ -181,6 +183,7 @@ async fn redis_stopped_mid_test_falls_back_to_local_limits_without_errors() {
     let gw = Gateway::start(&limits(&redis_section(
         &format!("redis://127.0.0.1:{port}"),
         "fallback",
+        100,
     )));
     let a = authed(&gw.token_with(&["--scope", "system/*.rs", "--client-id", "app-a"]));
     let mut before = Vec::new();

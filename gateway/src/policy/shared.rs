@@ -164,7 +164,17 @@ impl RedisShared {
         }
     }
 
-    /// Drops the connection after a failed command, so a later call reconnects.
+    /// Drops the connection after a command that timed out, so the next caller reconnects
+    /// at once. A slow moment (a loaded host) then costs a handful of local decisions
+    /// instead of a second of them; if Redis hangs, that reconnect times out and
+    /// [`Self::connection`] waits a second before trying again.
+    pub async fn timed_out(&self) {
+        if let Ok(mut g) = self.conn.write() {
+            *g = None;
+        }
+    }
+
+    /// Drops the connection after a failed command; the next reconnect waits a second.
     pub async fn reset(&self) {
         if let Ok(mut g) = self.conn.write() {
             *g = None;

@@ -62,14 +62,20 @@ impl Publisher {
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(channel(&self.redis)).arg(text);
         let publish = cmd.query_async::<i64>(&mut conn);
-        match tokio::time::timeout(self.redis.timeout, publish).await {
-            Ok(Ok(_)) => {}
-            _ => {
+        let failed = match tokio::time::timeout(self.redis.timeout, publish).await {
+            Ok(Ok(_)) => false,
+            Ok(Err(_)) => {
                 self.redis.reset().await;
-                metrics::counter!("fhirgate_cache_invalidation_publish_failures_total")
-                    .increment(1);
-                tracing::warn!("cache invalidation not published to redis");
+                true
             }
+            Err(_) => {
+                self.redis.timed_out().await;
+                true
+            }
+        };
+        if failed {
+            metrics::counter!("fhirgate_cache_invalidation_publish_failures_total").increment(1);
+            tracing::warn!("cache invalidation not published to redis");
         }
     }
 }

@@ -59,7 +59,7 @@ pub async fn check(
             return Err(e.to_string());
         }
         Err(_) => {
-            redis.reset().await;
+            redis.timed_out().await;
             return Err("redis timed out".into());
         }
     };
