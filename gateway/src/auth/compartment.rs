@@ -95,6 +95,21 @@ pub fn params(resource_type: &str) -> Option<&'static [&'static str]> {
         .map(|i| PATIENT_COMPARTMENT[i].1)
 }
 
+/// The parameter a patient-restricted search on `resource_type` is narrowed by (the one
+/// injected as `param=Patient/{id}` when the search names no patient): the compartment's
+/// first parameter, except where that one does not name the patient the resource is about.
+/// Coverage's first is `policy-holder`, usually absent or an Organization or RelatedPerson,
+/// so narrowing by it found no Coverage of the patient; it is narrowed by `beneficiary`
+/// (R4 `Coverage.beneficiary`, 1..1 Reference(Patient)). That loses nothing the post-filter
+/// would keep: a Coverage is shown only when every patient it names is reached
+/// ([`super::access`]), so its beneficiary always is. `None` outside the compartment.
+pub fn narrowing_param(resource_type: &str) -> Option<&'static str> {
+    match resource_type {
+        "Coverage" => Some("beneficiary"),
+        _ => params(resource_type).and_then(|ps| ps.first().copied()),
+    }
+}
+
 /// The patient id a reference or search value names: `Patient/1`, an absolute
 /// `…/Patient/1`, `Patient/1/_history/2`; `None` for anything else.
 pub fn patient_id(reference: &str) -> Option<String> {
@@ -144,6 +159,9 @@ mod tests {
         assert!(PATIENT_COMPARTMENT.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(params("Observation"), Some(&["subject", "performer"][..]));
         assert_eq!(params("Practitioner"), None);
+        assert_eq!(narrowing_param("Coverage"), Some("beneficiary"));
+        assert_eq!(narrowing_param("Observation"), Some("subject"));
+        assert_eq!(narrowing_param("Practitioner"), None);
     }
 
     #[test]

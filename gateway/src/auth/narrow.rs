@@ -4,7 +4,7 @@
 //! injected or verified the same way. The response post-filter remains the last word.
 
 use super::access::{Grant, patient_union};
-use super::compartment::{params, patient_id};
+use super::compartment::{narrowing_param, params, patient_id};
 use super::error::AuthError;
 use fhirgate_adapters::interaction::is_valid_id;
 
@@ -37,13 +37,14 @@ pub fn narrow(
                     set.iter().cloned().collect::<Vec<_>>().join(","),
                 ),
             )
-        } else if let Some(ps) = params(resource_type) {
+        } else if let (Some(ps), Some(by)) = (params(resource_type), narrowing_param(resource_type))
+        {
             let refs = set
                 .iter()
                 .map(|p| format!("Patient/{p}"))
                 .collect::<Vec<_>>()
                 .join(",");
-            (ps.to_vec(), (ps[0].to_owned(), refs))
+            (ps.to_vec(), (by.to_owned(), refs))
         } else {
             (Vec::new(), (String::new(), String::new()))
         };

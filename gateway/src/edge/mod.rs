@@ -4,6 +4,7 @@
 mod base;
 pub(crate) mod negotiate;
 pub(crate) mod operation;
+pub(crate) mod query;
 mod request;
 mod response;
 

@@ -37,10 +37,7 @@ pub async fn build(
 ) -> Result<FhirRequest, GatewayError> {
     let (parts, body) = request.into_parts();
     let raw_query = parts.uri.query().map(str::to_owned);
-    let mut query: Vec<(String, String)> = raw_query
-        .as_deref()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let mut query = super::query::parse(raw_query.as_deref().unwrap_or("").as_bytes())?;
     check_query_size(&query)?;
     let repaired = repair_offsets(&mut query);
     let format = query
@@ -73,7 +70,7 @@ pub async fn build(
     if kind == BodyKind::Form || is_post_search {
         // POST _search is answered as the equivalent GET search (FHIR R4 §3.1.0.9.2): the
         // form parameters join the query, so every later check sees all of them.
-        query.extend(form_urlencoded::parse(&body).into_owned());
+        query.extend(super::query::parse(&body)?);
         request.method = Method::GET;
         request.raw_query = None;
         headers.remove(header::CONTENT_TYPE);

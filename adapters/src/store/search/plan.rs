@@ -29,8 +29,15 @@ pub(crate) enum StringMode {
 /// One condition; values inside one condition are OR-ed, conditions are AND-ed.
 #[derive(Debug, Clone)]
 pub(crate) enum Cond {
-    /// `_id`.
-    Id(Vec<String>),
+    /// `_id` (`not`: `_id:not`, none of the ids).
+    Id {
+        /// The ids (OR-ed).
+        ids: Vec<String>,
+        /// `:not`.
+        not: bool,
+    },
+    /// A condition no resource meets (`_id:missing=true`: every resource has an id).
+    Never,
     /// `_lastUpdated`.
     LastUpdated(Vec<DateSearch>),
     /// Token: `(system, code)` where `None` means "any".
@@ -195,9 +202,15 @@ pub(crate) fn parse(
                 let include = parse_include(value, iterate, name == "_revinclude")?;
                 plan.includes.push(include);
             }
-            "_id" => plan
-                .conds
-                .push(Cond::Id(value.split(',').map(str::to_owned).collect())),
+            "_id" | "_lastUpdated" if modifier.is_some() => {
+                if let Some(cond) = always_present(name, modifier, value)? {
+                    plan.conds.push(cond);
+                }
+            }
+            "_id" => plan.conds.push(Cond::Id {
+                ids: value.split(',').map(str::to_owned).collect(),
+                not: false,
+            }),
             "_lastUpdated" => {
                 let values = value
                     .split(',')
@@ -232,6 +245,33 @@ pub(crate) fn parse(
         }
     }
     Ok(plan)
+}
+
+/// A modifier on `_id` or `_lastUpdated`, which every stored resource has (FHIR R4
+/// §3.1.1.5.1 `:missing`, §3.1.1.5.3 `:not` on token): `:missing=true` matches nothing,
+/// `:missing=false` everything (no condition); `_id:not` is every resource but those ids,
+/// as `:not` on any token (§3.1.1.4.4; comma-separated ids are alternatives, so it keeps
+/// the resources whose id is none of them). Any other modifier is a 400.
+fn always_present(name: &str, modifier: Option<&str>, value: &str) -> Result<Option<Cond>, Answer> {
+    match (name, modifier) {
+        (_, Some("missing")) => match value {
+            "true" => Ok(Some(Cond::Never)),
+            "false" => Ok(None),
+            _ => Err(bad(format!("{name}:missing takes true or false"))),
+        },
+        ("_id", Some("not")) => Ok(Some(Cond::Id {
+            ids: value
+                .split(',')
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            not: true,
+        })),
+        _ => Err(bad(format!(
+            "modifier ':{}' is not supported on '{name}'",
+            modifier.unwrap_or("")
+        ))),
+    }
 }
 
 fn parse_sort(plan: &mut Plan, rtype: Option<&str>, value: &str) -> Result<(), Answer> {

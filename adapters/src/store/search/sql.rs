@@ -92,10 +92,16 @@ fn or(parts: Vec<String>) -> String {
 
 fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
     match cond {
-        Cond::Id(ids) => {
+        Cond::Id { ids, not } => {
             let ps: Vec<String> = ids.iter().map(|i| sql.text(i)).collect();
-            Part::Filter(format!("r.id IN ({})", ps.join(", ")))
+            match (ps.is_empty(), *not) {
+                (true, true) => Part::Filter("1 = 1".into()),
+                (true, false) => Part::Filter("1 = 0".into()),
+                (false, true) => Part::Filter(format!("r.id NOT IN ({})", ps.join(", "))),
+                (false, false) => Part::Filter(format!("r.id IN ({})", ps.join(", "))),
+            }
         }
+        Cond::Never => Part::Filter("1 = 0".into()),
         Cond::LastUpdated(values) => {
             let parts = values
                 .iter()

@@ -222,9 +222,10 @@ pub async fn answer(
             "searching AuditEvent needs the scope system/AuditEvent.rs",
         );
     }
-    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query = match crate::edge::query::parse(uri.query().unwrap_or("").as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
     let (filters, page) = match parse(&query) {
         Ok(p) => p,
         Err(e) => return outcome(StatusCode::BAD_REQUEST, IssueCode::NotSupported, e),

@@ -68,9 +68,13 @@ pub fn cache_key(
     headers: &HeaderMap,
     access: &Access,
 ) -> String {
-    let mut params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    // A query that does not decode to UTF-8 (answered 400 by the edge) keeps its raw text:
+    // decoded lossily it could share the key of a cached answer to another, valid query.
+    let mut params: Vec<(String, String)> =
+        match crate::edge::query::parse(query.unwrap_or("").as_bytes()) {
+            Ok(params) => params,
+            Err(_) => vec![("!undecodable".to_owned(), query.unwrap_or("").to_owned())],
+        };
     params.sort();
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
