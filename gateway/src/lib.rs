@@ -50,9 +50,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/fhir", any(edge::handle))
         .route("/fhir/", any(edge::handle))
         .route("/fhir/{*path}", any(edge::handle))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route(
+            "/healthz",
+            get(ops::healthz).fallback(ops::method_not_allowed),
+        )
+        .route(
+            "/readyz",
+            get(ops::readyz).fallback(ops::method_not_allowed),
+        )
+        .route(
+            "/metrics",
+            get(ops::metrics).fallback(ops::method_not_allowed),
+        )
         .fallback(ops::not_found);
     if sandbox {
         routes = routes.merge(auth::sandbox::router());

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use fhirgate_conformance::IssueCode;
 use serde_json::json;
@@ -62,6 +62,21 @@ pub async fn metrics() -> Response {
         body,
     )
         .into_response()
+}
+
+/// Another method than GET (or HEAD) on `/healthz`, `/readyz` or `/metrics`: 405 with
+/// `Allow: GET, HEAD` (RFC 9110 §15.5.6) and an OperationOutcome (`not-supported`), the
+/// shape of the gateway's other errors outside `/fhir` (e.g. an unknown path's 404).
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let mut response = outcome(
+        StatusCode::METHOD_NOT_ALLOWED,
+        IssueCode::NotSupported,
+        format!("{method} is not supported on {}: use GET", uri.path()),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
 }
 
 /// Any path outside `/fhir` and the operational endpoints.

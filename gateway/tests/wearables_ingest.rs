@@ -313,7 +313,9 @@ async fn fitbit_times_use_the_request_zone_else_the_configured_one() {
 #[tokio::test]
 async fn ingest_for_a_patient_that_does_not_exist_answers_404_and_stores_nothing() {
     let gw = Gateway::start(&store_config(""));
-    let client = authed(&gw.token("system/Observation.crs"));
+    // Patient read too: $ingest tells whether its subject exists only to a caller who may
+    // read it (or has it as launch context).
+    let client = authed(&gw.token("system/Observation.crs system/Patient.r"));
     let body = fixture("openmhealth/omh-heart-rate-2.0.json");
     let r = client
         .post(gw.fhir("/Patient/nobody/$ingest?format=omh"))
@@ -341,7 +343,9 @@ async fn ingest_for_a_patient_that_does_not_exist_answers_404_and_stores_nothing
 async fn impossible_values_are_refused_per_reading_and_valid_ones_stored() {
     let gw = Gateway::start(&store_config(""));
     gw.put_patient("p1").await;
-    let client = authed(&gw.token("system/Observation.crs"));
+    // Patient read too: $ingest tells whether its subject exists only to a caller who may
+    // read it (or has it as launch context).
+    let client = authed(&gw.token("system/Observation.crs system/Patient.r"));
     let point = |value: &str, minute: u32| {
         format!(
             r#"{{"header":{{"schema_id":{{"namespace":"omh","name":"heart-rate","version":"2.0"}}}},"body":{{"heart_rate":{{"value":{value},"unit":"beats/min"}},"effective_time_frame":{{"date_time":"2026-01-01T00:{minute:02}:00Z"}}}}}}"#

@@ -415,7 +415,9 @@ async fn the_same_reading_is_stored_once_per_patient() {
     let gw = Gateway::start(&store_config(""));
     gw.put_patient("p1").await;
     gw.put_patient("p2").await;
-    let client = authed(&gw.token("system/Observation.crs"));
+    // Patient read too: $ingest tells whether its subject exists only to a caller who may
+    // read it (or has it as launch context).
+    let client = authed(&gw.token("system/Observation.crs system/Patient.r"));
     let body = std::fs::read(
         repo_root().join("tests/fixtures/wearables/openmhealth/omh-data-point-1.0-envelope.json"),
     )

@@ -9,7 +9,8 @@
 //!
 //! Operations (decided here, deny by default; the table is [`OPERATIONS`]):
 //! `Patient/[id]/$everything` → `r` on Patient for that patient, the answer filtered per
-//! type; `Patient/[id]/$ingest` → `c` on Observation for that patient;
+//! type; `Patient/[id]/$ingest` → `c` on Observation for that patient, and that patient as
+//! the launch context or `r` on it (its existence is checked: see `ingest_subject`);
 //! `CoverageEligibilityRequest/$submit` → `c` on CoverageEligibilityRequest for the body's
 //! patient. Every other operation → 403 here; the edge answers it 404 `not-supported`
 //! before scopes are looked at (`edge::operation`), since no route can serve it.
@@ -145,9 +146,7 @@ fn conditional_create(
         .to_str()
         .map_err(|_| GatewayError::BadRequest("If-None-Exist is not text".into()))?;
     let text = text.split_once('?').map_or(text, |(_, q)| q);
-    let mut query: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
-        .into_owned()
-        .collect();
+    let mut query = crate::edge::query::parse(text.as_bytes())?;
     let grants = subject.grants(rt, Permission::Search);
     if grants.is_empty() {
         return Err(denied(format_args!(
@@ -309,5 +308,35 @@ fn operation(subject: &Subject, request: &FhirRequest) -> Result<(), GatewayErro
     if op == "submit" {
         check_body(&grants, grant_type, &request.body)?;
     }
+    if op == "ingest" {
+        ingest_subject(subject, id.unwrap_or(""))?;
+    }
     Ok(())
+}
+
+/// `$ingest` checks that its subject exists (404 when it does not), which tells whether a
+/// Patient exists: only to a caller entitled to know. That is a caller whose launch context
+/// is that patient (SMART App Launch 2.x §2.0.10: the authorization server chose it), or one
+/// that may read it (`r` on Patient reaching it, without a granular restriction the answer
+/// could bypass). Any other caller (e.g. `system/Observation.c` alone) is refused with the
+/// same 403 whether or not the patient exists, before anything is read.
+fn ingest_subject(subject: &Subject, id: &str) -> Result<(), GatewayError> {
+    if subject.identity.principal.patient.as_deref() == Some(id) {
+        return Ok(());
+    }
+    let reads = subject
+        .grants("Patient", Permission::Read)
+        .into_iter()
+        .filter(|g| g.constraint.is_empty())
+        .any(|g| match &g.reach {
+            super::access::Reach::All => true,
+            super::access::Reach::Patients(set) => set.contains(id),
+        });
+    if reads {
+        Ok(())
+    } else {
+        Err(GatewayError::Auth(AuthError::forbidden(
+            "$ingest needs read access to the Patient it names (r on Patient, e.g. system/Patient.r), or that patient as the launch context: whether the patient exists is checked",
+        )))
+    }
 }

@@ -16,7 +16,15 @@
 //!
 //! When the answer begins: with the first entry. Until then a failure is the request's own
 //! status with an OperationOutcome (400 not the format, 413 too large, 503 no spool). After
-//! it the status is 200 and failures become the final entry. Every reading answered is
+//! it the status is 200 and failures become the final entry.
+//!
+//! A malformed input (JSON that does not parse, XML that is not well formed, HealthKit
+//! without its `HealthData` root) before its first reading answers 400, in every format.
+//! Found after readings were read, the readings before the defect are stored and answered
+//! and the defect is refused as the next reading (`400 Bad Request`, `reading N: malformed
+//! …`): the answer depends only on where the defect lies in the input, never on how much
+//! of the answer was already sent (`ingest.batch_size`), and a re-send after fixing the
+//! input finds the stored readings (`200 OK`) instead of storing them twice. Every reading answered is
 //! stored (or refused); no reading after the cut is read, stored or answered. An answer cut
 //! by a failure of the spool itself ends the HTTP body in an error, never in valid JSON.
 //!

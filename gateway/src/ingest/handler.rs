@@ -48,11 +48,10 @@ pub async fn handle(
     client_ip: Option<IpAddr>,
 ) -> (Result<FhirResponse, GatewayError>, EdgeLabels) {
     let (parts, body) = request.into_parts();
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query = match crate::edge::query::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return (Err(e), EdgeLabels::default()),
+    };
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let head = (|| {
         check_accept(param("_format").as_deref(), &parts.headers)?;
@@ -64,7 +63,8 @@ pub async fn handle(
             false,
             &parts.headers,
             1,
-        )?;
+        )
+        .map_err(|e| media_hint(e, &parts.headers, param("format").as_deref()))?;
         let limit = state.config.ingest.max_bytes.as_u64();
         let declared = parts
             .headers
@@ -91,6 +91,30 @@ pub async fn handle(
         Err(e) => Err(e),
     };
     (result, labels)
+}
+
+/// A 415 of `$ingest` names the media type of the requested format (the edge's generic
+/// answer would name `application/fhir+json`, which no source format is).
+fn media_hint(
+    error: GatewayError,
+    headers: &axum::http::HeaderMap,
+    format: Option<&str>,
+) -> GatewayError {
+    if !matches!(error, GatewayError::UnsupportedMediaType(_)) {
+        return error;
+    }
+    let sent = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(
+            || "a body without Content-Type".to_owned(),
+            |ct| format!("Content-Type: {ct}"),
+        );
+    let want = match format.and_then(|f| f.parse::<Format>().ok()) {
+        Some(f) => format!("format={f} takes {}", f.media_type()),
+        None => "use application/json for format=omh, fitbit or googlefit, application/xml for format=healthkit".to_owned(),
+    };
+    GatewayError::UnsupportedMediaType(format!("{sent} is not accepted for $ingest: {want}"))
 }
 
 /// The subject must exist: readings are never stored for a patient the Patient route does

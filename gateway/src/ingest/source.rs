@@ -44,6 +44,18 @@ impl FromStr for Format {
     }
 }
 
+impl Format {
+    /// The media type of this format's body, as the 415 answer of `$ingest` names it
+    /// (DESIGN.md: "JSON or XML per format"): HealthKit's `export.xml` is XML
+    /// (`application/xml`, also taken as `text/xml`), the others are JSON.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Healthkit => "application/xml (or text/xml)",
+            Self::Omh | Self::Fitbit | Self::Googlefit => "application/json",
+        }
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -113,6 +125,11 @@ pub fn map_readings<R: BufRead>(
         Format::Healthkit => {
             let mut reader = ExportReader::new(input, ctx.clone());
             for item in reader.by_ref() {
+                // Malformed XML (the reader's last item) is the input's defect, not a
+                // reading's: it ends the input as malformed JSON does for the other formats.
+                if let Err(e @ MappingError::Xml { .. }) = item {
+                    return Err(SourceError::Mapping(e));
+                }
                 emit(item, &[]).map_err(SourceError::Sink)?;
             }
             Ok(reader.warnings())

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,6 +29,18 @@ pub fn router() -> Router<Arc<AppState>> {
 /// Largest token/introspection request body, in bytes.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
+/// The body, or the RFC 6749 §5.2 error answering why it could not be read (413 over
+/// [`MAX_FORM_BYTES`]; axum's own rejection would answer `text/plain`).
+fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            OAuthError::too_large(MAX_FORM_BYTES)
+        } else {
+            OAuthError::bad("invalid_request", "the request body could not be read")
+        }
+    })
+}
+
 fn form(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
@@ -46,7 +60,14 @@ async fn jwks(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn token(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_of(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     match &state.auth.sandbox {
         Some(s) => super::token::token(s, &form(&body)).unwrap_or_else(IntoResponse::into_response),
         None => disabled(),
@@ -66,9 +87,16 @@ async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
 /// RFC 7662 §2: `{"active": false}` for anything but a valid token of the sandbox issuer.
 /// The sandbox does not authenticate introspection callers: the answer only repeats
 /// what the presented token itself says.
-async fn introspect(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn introspect(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Some(sandbox) = &state.auth.sandbox else {
         return disabled();
+    };
+    let body = match body_of(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let form = form(&body);
     let token = form

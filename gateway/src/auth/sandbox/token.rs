@@ -33,6 +33,16 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, error, why)
     }
 
+    /// `invalid_request` with 413: the request body is over `limit` bytes. RFC 6749 §5.2
+    /// names no status for it; the body keeps the §5.2 shape, the status says why.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            &format!("the request body exceeds {limit} bytes"),
+        )
+    }
+
     fn new(status: StatusCode, error: &'static str, why: &str) -> Self {
         Self {
             status,
