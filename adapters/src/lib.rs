@@ -90,7 +90,14 @@ pub struct BuildContext {
     pub self_url: Arc<OnceLock<url::Url>>,
     /// Where adapters announce resources they wrote on their own, for cache invalidation.
     pub changes: ChangeFeed,
+    /// Largest answer an adapter builds in memory for one request, in bytes
+    /// (`server.max_answer_bytes`): a batch- or transaction-response, or one search page
+    /// with its `_include`/`_revinclude` resources. Default [`DEFAULT_MAX_ANSWER_BYTES`].
+    pub max_answer_bytes: usize,
 }
+
+/// Default of [`BuildContext::max_answer_bytes`] and `server.max_answer_bytes`: 32 MiB.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 32 << 20;
 
 impl BuildContext {
     /// A context with `data_dir`, no earlier adapters, no bound URL yet and a fresh feed.
@@ -100,6 +107,7 @@ impl BuildContext {
             adapters: IndexMap::new(),
             self_url: Arc::new(OnceLock::new()),
             changes: ChangeFeed::new(),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 
@@ -122,6 +130,7 @@ impl std::fmt::Debug for BuildContext {
             .field("data_dir", &self.data_dir)
             .field("adapters", &self.adapters.keys().collect::<Vec<_>>())
             .field("self_url", &self.self_url.get())
+            .field("max_answer_bytes", &self.max_answer_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -50,6 +50,9 @@ pub enum IssueCode {
     Deleted,
     /// Too long, e.g. a body over the limit (`too-long`).
     TooLong,
+    /// Stopped to protect server resources, e.g. an answer over the size limit
+    /// (`too-costly`).
+    TooCostly,
     /// Version or content conflict (`conflict`).
     Conflict,
     /// A business rule was violated (`business-rule`).
@@ -84,6 +87,7 @@ impl IssueCode {
             Self::NotFound => IssueType::NotFound,
             Self::Deleted => IssueType::Deleted,
             Self::TooLong => IssueType::TooLong,
+            Self::TooCostly => IssueType::TooCostly,
             Self::Conflict => IssueType::Conflict,
             Self::BusinessRule => IssueType::BusinessRule,
             Self::Throttled => IssueType::Throttled,

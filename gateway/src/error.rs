@@ -52,6 +52,26 @@ pub enum GatewayError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A batch or transaction Bundle has more entries than `server.max_bundle_entries`
+    /// (413, `too-long`): refused before any entry is run.
+    #[error(
+        "the Bundle has {entries} entries; at most {limit} are accepted in one batch or transaction (server.max_bundle_entries)"
+    )]
+    TooManyEntries {
+        /// Entries in the Bundle.
+        entries: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An answer the gateway must hold to check or merge is larger than
+    /// `server.max_answer_bytes` (413, `too-costly`).
+    #[error(
+        "the answer exceeds the limit of {limit} bytes (server.max_answer_bytes); send fewer entries per Bundle or use a smaller _count"
+    )]
+    AnswerTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The system behind the gateway failed (502, 503 or 504).
     #[error(transparent)]
     Adapter(#[from] AdapterError),
@@ -100,7 +120,10 @@ impl GatewayError {
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, IssueCode::NotSupported)
             }
-            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong),
+            Self::PayloadTooLarge { .. } | Self::TooManyEntries { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong)
+            }
+            Self::AnswerTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooCostly),
             Self::Auth(crate::auth::AuthError::InsufficientScope(_)) => {
                 (StatusCode::FORBIDDEN, IssueCode::Forbidden)
             }

@@ -69,6 +69,7 @@ async fn build(config: Config) -> Result<(Arc<AppState>, BuildContext), StartErr
         source,
     })?;
     let mut ctx = BuildContext::new(data_dir.clone());
+    ctx.max_answer_bytes = config.server.answer_limit();
     for (name, adapter) in &config.adapters {
         let built = adapter.build(name, &ctx).await?;
         tracing::info!(adapter = %name, kind = adapter.kind(), "adapter built");

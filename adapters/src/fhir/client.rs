@@ -82,9 +82,18 @@ impl FhirAdapter {
             limits: Limits {
                 stream_threshold: config.stream_threshold_bytes,
                 max_buffered: config.max_buffered_bytes,
+                max_answer: u64::MAX,
                 timeouts: (connect_timeout, timeout),
             },
         })
+    }
+
+    /// Bounds the batch- and transaction-responses it buffers to `bytes`
+    /// ([`crate::BuildContext::max_answer_bytes`]); larger ones answer 413 `too-costly`.
+    #[must_use]
+    pub fn with_answer_limit(mut self, bytes: usize) -> Self {
+        self.limits.max_answer = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self
     }
 
     /// The upstream base, normalized (no trailing `/`).

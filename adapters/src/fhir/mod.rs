@@ -29,7 +29,9 @@ use crate::{AdapterError, BuildContext, SharedAdapter};
 pub async fn build(
     name: &str,
     config: &FhirConfig,
-    _ctx: &BuildContext,
+    ctx: &BuildContext,
 ) -> Result<SharedAdapter, AdapterError> {
-    Ok(Arc::new(FhirAdapter::new(name, config)?))
+    Ok(Arc::new(
+        FhirAdapter::new(name, config)?.with_answer_limit(ctx.max_answer_bytes),
+    ))
 }

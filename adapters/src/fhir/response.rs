@@ -12,8 +12,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use fhirgate_conformance::IssueCode;
 use futures::{StreamExt, TryStreamExt, stream};
-use http::header;
+use http::{StatusCode, header};
 
 use super::bundle::{rewrite_links, rewrite_links_in_text};
 use super::headers::response_headers;
@@ -28,6 +29,9 @@ pub struct Limits {
     pub stream_threshold: u64,
     /// Largest Bundle answer buffered (bytes); larger ones are a 502.
     pub max_buffered: u64,
+    /// Largest batch- or transaction-response buffered (bytes, `server.max_answer_bytes`);
+    /// a larger one answers 413 `too-costly`.
+    pub max_answer: u64,
     /// Connect and total timeouts, for error messages.
     pub timeouts: (Duration, Duration),
 }
@@ -95,7 +99,13 @@ pub async fn answer(
         });
     }
     let bundle = answers_bundle(request.interaction);
-    let limit = if bundle {
+    let batch = matches!(
+        request.interaction,
+        Interaction::Batch | Interaction::Transaction
+    );
+    let limit = if batch {
+        limits.max_buffered.min(limits.max_answer)
+    } else if bundle {
         limits.max_buffered
     } else {
         limits.stream_threshold
@@ -119,6 +129,17 @@ pub async fn answer(
         }
     }
     if over {
+        if batch && limits.max_answer <= limits.max_buffered {
+            tracing::warn!(adapter = %adapter, limit, "upstream batch-response over server.max_answer_bytes");
+            return Ok(crate::outcome::error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                IssueCode::TooCostly,
+                format!(
+                    "the answer exceeds the limit of {limit} bytes (server.max_answer_bytes); \
+                     send fewer entries per Bundle or use a smaller _count"
+                ),
+            ));
+        }
         if bundle {
             return Err(too_large());
         }

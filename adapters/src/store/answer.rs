@@ -80,6 +80,29 @@ impl Answer {
         )
     }
 
+    /// Bytes of the body as JSON text (what it adds to a Bundle entry).
+    pub(crate) fn body_len(&self) -> usize {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        match &self.body {
+            Body::None => 0,
+            Body::Raw(s) => s.len(),
+            Body::Json(v) => {
+                let mut n = Count(0);
+                let _ = serde_json::to_writer(&mut n, v);
+                n.0
+            }
+        }
+    }
+
     /// Whether the status is 2xx or 304.
     pub(crate) fn is_success(&self) -> bool {
         self.status.is_success() || self.status == StatusCode::NOT_MODIFIED

@@ -49,17 +49,57 @@ pub(crate) fn entry(full_url: Option<&str>, resource: Option<&str>, rest: Value)
     out
 }
 
-/// The Bundle text: `head` with `entry` set to `entries` (omitted when empty).
+/// The Bundle text: `head` with `entry` set to `entries` (omitted when empty), written
+/// once into a buffer of the final size.
 pub(crate) fn assemble(head: &Value, entries: &[String]) -> String {
-    let mut text = head.to_string();
-    if entries.is_empty() {
-        return text;
+    let size = entries.iter().map(|e| e.len() + 1).sum();
+    let mut out = Assembler::new(head, size);
+    for e in entries {
+        out.push(e);
     }
-    text.pop();
-    text.push_str(",\"entry\":[");
-    text.push_str(&entries.join(","));
-    text.push_str("]}");
-    text
+    out.finish()
+}
+
+/// A Bundle written entry by entry, so a large one (a `batch-response`) is held once, as
+/// text, rather than as a list of entries plus their concatenation.
+pub(crate) struct Assembler {
+    text: String,
+    entries: usize,
+}
+
+impl Assembler {
+    /// A Bundle of envelope `head`, with room for `capacity` bytes of entries.
+    pub(crate) fn new(head: &Value, capacity: usize) -> Self {
+        let mut text = head.to_string();
+        text.pop();
+        text.reserve(capacity + 16);
+        Self { text, entries: 0 }
+    }
+
+    /// Appends one entry (JSON object text, see [`entry`]).
+    pub(crate) fn push(&mut self, entry: &str) {
+        self.text.push_str(if self.entries == 0 {
+            ",\"entry\":["
+        } else {
+            ","
+        });
+        self.text.push_str(entry);
+        self.entries += 1;
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The Bundle text (`entry` omitted when nothing was pushed).
+    pub(crate) fn finish(mut self) -> String {
+        if self.entries > 0 {
+            self.text.push(']');
+        }
+        self.text.push('}');
+        self.text
+    }
 }
 
 /// `base/path?query` with the query form-encoded (`|` and `:` percent-encoded, `+` as

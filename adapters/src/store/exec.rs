@@ -130,7 +130,7 @@ pub(crate) async fn execute(
         (Interaction::SearchType | Interaction::SearchSystem, _) => {
             let rt = t.resource_type.as_deref();
             let plan = search::plan::parse(rt, &op.query, op.strict)?;
-            Ok(search::run(conn, &plan, base_url).await?)
+            Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes).await?)
         }
         (
             Interaction::HistoryInstance | Interaction::HistoryType | Interaction::HistorySystem,

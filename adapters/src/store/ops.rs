@@ -44,6 +44,8 @@ pub(crate) struct Ctx {
     pub backend: Backend,
     /// `updateCreate`.
     pub update_create: bool,
+    /// Largest answer built for one request, in bytes ([`crate::BuildContext::max_answer_bytes`]).
+    pub max_answer_bytes: usize,
 }
 
 fn fail(status: StatusCode, code: IssueCode, msg: impl Into<String>) -> Fail {

@@ -42,6 +42,7 @@ pub async fn build(
         ctx: Ctx {
             backend: db.backend,
             update_create: config.update_create,
+            max_answer_bytes: ctx.max_answer_bytes,
         },
         db,
     };

@@ -11,27 +11,26 @@
 //!   its place in the `batch-response`. Nothing refused is forwarded, so a refusal never
 //!   carries data. The merged answer then goes through the post-filter.
 //!
+//! Both are bounded first ([`super::bundle_limit`]): entry count, and the size of a
+//! batch-response held for merging or filtering.
+//!
 //! An entry that is not an interaction at all (no or unknown `request.method`, an
 //! unparsable url) makes the Bundle itself malformed: 400 for the whole Bundle.
 
 use base64::Engine;
 use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
-use fhirgate_adapters::{
-    AdapterError, CollectError, FhirRequest, FhirResponse, Interaction, ResponseBody,
-};
+use fhirgate_adapters::{AdapterError, FhirRequest, FhirResponse, Interaction, ResponseBody};
 use fhirgate_conformance::{Issue, operation_outcome};
 use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::future::Future;
 
 use super::access::Subject;
+use super::bundle_limit;
 use super::error::AuthError;
 use crate::error::{FHIR_JSON, GatewayError};
 use crate::state::AppState;
-
-/// Largest adapter answer to a reduced batch that is buffered for merging, in bytes.
-const MAX_MERGED_BYTES: usize = 256 << 20;
 
 /// Why one entry is not forwarded.
 enum EntryError {
@@ -57,6 +56,7 @@ pub async fn authorize(
     request: &mut FhirRequest,
 ) -> Result<(), GatewayError> {
     let mut bundle = parse_bundle(&request.body)?;
+    bundle_limit::check_entries(state, &bundle)?;
     let mut changed = false;
     let entries = bundle.get_mut("entry").and_then(Value::as_array_mut);
     for (index, entry) in entries.into_iter().flatten().enumerate() {
@@ -107,6 +107,7 @@ where
         super::conditional::take(&mut request);
     }
     let mut bundle = parse_bundle(&request.body)?;
+    bundle_limit::check_entries(state, &bundle)?;
     let entries = match bundle.get_mut("entry").and_then(Value::as_array_mut) {
         Some(entries) => std::mem::take(entries),
         None => Vec::new(),
@@ -130,12 +131,19 @@ where
         }
     }
     let refusals = slots.iter().filter(|s| s.is_some()).count();
+    let limit = bundle_limit::batch_limit(state, slots.len());
+    let adapter = adapter_name(state);
     let answer = if refusals == 0 {
         if changed {
             bundle["entry"] = Value::Array(forwarded);
             request.body = write_bundle(&bundle)?;
         }
-        next(request).await?
+        let answer = next(request).await?;
+        if subject.sees_everything() {
+            // Nothing is buffered here: the adapter's answer streams through as it is.
+            return Ok(answer);
+        }
+        bundle_limit::bounded(state, answer, limit, &adapter).await?
     } else if forwarded.is_empty() {
         let entries = slots.into_iter().flatten().collect();
         batch_response(entries)
@@ -143,9 +151,8 @@ where
         let count = forwarded.len();
         bundle["entry"] = Value::Array(forwarded);
         request.body = write_bundle(&bundle)?;
-        let adapter = adapter_name(state);
         let answer = next(request).await?;
-        merge(answer, slots, count, &adapter).await?
+        merge(state, answer, slots, count, &adapter, limit).await?
     };
     super::filter::filter(subject, answer).await
 }
@@ -323,12 +330,15 @@ fn batch_response(entries: Vec<Value>) -> FhirResponse {
 }
 
 /// Places the adapter's answers to the `forwarded` entries into the slots left `None`.
-/// An error status of the whole reduced batch is the client's answer as it stands.
+/// An error status of the whole reduced batch is the client's answer as it stands. An
+/// answer over `limit` bytes is not merged: 413 `too-costly`.
 async fn merge(
+    state: &AppState,
     answer: FhirResponse,
     slots: Vec<Option<Value>>,
     forwarded: usize,
     adapter: &str,
+    limit: usize,
 ) -> Result<FhirResponse, GatewayError> {
     if !answer.status.is_success() {
         return Ok(answer);
@@ -343,11 +353,11 @@ async fn merge(
         status,
         mut headers,
         body,
-    } = answer;
-    let bytes = body.collect(MAX_MERGED_BYTES).await.map_err(|e| match e {
-        CollectError::Read => bad("could not be read"),
-        CollectError::TooLarge => bad("is too large to merge"),
-    })?;
+    } = bundle_limit::bounded(state, answer, limit, adapter).await?;
+    let bytes = body
+        .collect(limit)
+        .await
+        .map_err(|_| bad("could not be read"))?;
     let mut response: Value = serde_json::from_slice(&bytes).map_err(|_| bad("is not JSON"))?;
     if response.get("resourceType").and_then(Value::as_str) != Some("Bundle")
         || response.get("type").and_then(Value::as_str) != Some("batch-response")

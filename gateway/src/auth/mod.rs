@@ -10,6 +10,7 @@
 
 mod access;
 mod bundle;
+mod bundle_limit;
 mod compartment;
 mod conditional;
 pub mod config;

@@ -22,6 +22,17 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest accepted request body (e.g. `16MiB`); larger answers 413. Default 16 MiB.
     pub body_limit: ByteSize,
+    /// Most entries in a batch or transaction Bundle (FHIR R4 §3.1.0.11); more answers 413
+    /// `too-long` before any entry is authorized or run. Default 500 (the limit of Azure
+    /// API for FHIR / Azure Health Data Services). The embedded store also refuses more
+    /// than 1000 on its own.
+    pub max_bundle_entries: usize,
+    /// Largest answer built in memory for one request (e.g. `32MiB`): a batch- or
+    /// transaction-response, or one search page of the embedded store with its
+    /// `_include`/`_revinclude` resources. Past it: batch entries answer 413 `too-costly`,
+    /// a transaction is rolled back with 413, a search page ends early with a `next` link.
+    /// Default 32 MiB.
+    pub max_answer_bytes: ByteSize,
     /// Derive the public base from `X-Forwarded-Proto`/`X-Forwarded-Host` when `base_url`
     /// is unset. Enable only behind a proxy that sets them. Default false.
     pub trust_forwarded_headers: bool,
@@ -36,6 +47,8 @@ impl Default for ServerConfig {
             base_url: None,
             data_dir: PathBuf::from("./data"),
             body_limit: ByteSize::mib(16),
+            max_bundle_entries: 500,
+            max_answer_bytes: ByteSize::b(fhirgate_adapters::DEFAULT_MAX_ANSWER_BYTES as u64),
             trust_forwarded_headers: false,
             shutdown_grace_seconds: 30.0,
         }
@@ -58,6 +71,18 @@ impl ServerConfig {
         if self.body_limit.as_u64() == 0 {
             problems.push(("server.body_limit".into(), "must be greater than 0".into()));
         }
+        if self.max_bundle_entries == 0 {
+            problems.push((
+                "server.max_bundle_entries".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if self.max_answer_bytes.as_u64() < 64 * 1024 {
+            problems.push((
+                "server.max_answer_bytes".into(),
+                "must be at least 64KiB".into(),
+            ));
+        }
         if std::time::Duration::try_from_secs_f64(self.shutdown_grace_seconds).is_err() {
             problems.push((
                 "server.shutdown_grace_seconds".into(),
@@ -65,6 +90,11 @@ impl ServerConfig {
             ));
         }
         problems
+    }
+
+    /// [`Self::max_answer_bytes`] in bytes, as a buffer size.
+    pub fn answer_limit(&self) -> usize {
+        usize::try_from(self.max_answer_bytes.as_u64()).unwrap_or(usize::MAX)
     }
 
     /// The configured public base without a trailing slash, if set.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 pub(crate) use transaction::run_transaction;
 
 use super::answer::{Answer, Body, Return};
-use super::bundle_json::{assemble, entry, envelope};
+use super::bundle_json::{Assembler, entry, envelope};
 use super::exec::{Op, OpBody};
 use super::ops::Fail;
 use super::patch::parse_patch;
@@ -24,6 +24,21 @@ use crate::{AdapterError, FhirRequest};
 /// Most entries one batch or transaction may carry; a larger Bundle answers 413, so one
 /// request cannot fan out into an unbounded amount of work or answer.
 pub(crate) const MAX_ENTRIES: usize = 1000;
+
+/// The 413 `too-costly` answer for an entry whose answer would take the batch- or
+/// transaction-response past `limit` bytes (`server.max_answer_bytes`).
+pub(crate) fn too_costly(index: usize, limit: usize) -> Answer {
+    let mut a = Answer::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        IssueCode::TooCostly,
+        format!(
+            "not processed: its answer would take the Bundle's answer past {limit} bytes \
+             (server.max_answer_bytes); send it and the entries after it in another Bundle"
+        ),
+    );
+    set_expression(&mut a, index);
+    a
+}
 
 /// The 413 answer for a Bundle of `n` entries.
 pub(crate) fn too_many_entries(n: usize) -> Answer {
@@ -197,7 +212,11 @@ pub(crate) async fn process(store: &Store, req: &FhirRequest) -> Result<Answer, 
     }
 }
 
-/// A batch: every entry on its own, each with its own `response.status`.
+/// A batch: every entry on its own, each with its own `response.status`. The answer is
+/// written as it grows and bounded by `server.max_answer_bytes`: an entry whose answer
+/// would pass the bound, and every entry after it, is not processed and answered 413
+/// `too-costly` in its place (FHIR R4 §3.1.0.11.1: each entry has its own status). A write
+/// that already ran keeps its answer, since it cannot be undone.
 async fn batch(
     store: &Store,
     bundle: &Value,
@@ -212,20 +231,31 @@ async fn batch(
     if entries.len() > MAX_ENTRIES {
         return Ok(too_many_entries(entries.len()));
     }
-    let mut out = Vec::with_capacity(entries.len());
+    let limit = store.ctx.max_answer_bytes;
+    let mut out = Assembler::new(&envelope("batch-response"), 0);
+    let mut exhausted = false;
     for (i, e) in entries.iter().enumerate() {
-        let a = match entry_op(e, i) {
-            Err(a) => a,
-            Ok((op, _)) => store.run_op(op, base).await?,
-        };
-        let full = a.location.as_deref().map(|l| {
-            let path: Vec<&str> = l.split('/').take(2).collect();
-            format!("{base}/{}", path.join("/"))
-        });
-        out.push(response_entry(&a, full.as_deref(), ret));
+        let mut text = None;
+        if !exhausted {
+            let (a, wrote) = match entry_op(e, i) {
+                Err(a) => (a, false),
+                Ok((op, _)) => {
+                    let wrote = op.is_write();
+                    (store.run_op(op, base).await?, wrote)
+                }
+            };
+            let full = a.location.as_deref().map(|l| {
+                let path: Vec<&str> = l.split('/').take(2).collect();
+                format!("{base}/{}", path.join("/"))
+            });
+            let answered = response_entry(&a, full.as_deref(), ret);
+            exhausted = out.len() + answered.len() > limit;
+            if !exhausted || wrote {
+                text = Some(answered);
+            }
+        }
+        let text = text.unwrap_or_else(|| response_entry(&too_costly(i, limit), None, ret));
+        out.push(&text);
     }
-    Ok(Answer::new(
-        StatusCode::OK,
-        Body::Raw(assemble(&envelope("batch-response"), &out)),
-    ))
+    Ok(Answer::new(StatusCode::OK, Body::Raw(out.finish())))
 }

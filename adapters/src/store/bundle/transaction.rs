@@ -228,7 +228,7 @@ pub(crate) async fn run_transaction(
         Backend::Postgres => None,
     };
     let mut tx = store.db.pool.begin().await.map_err(db_err)?;
-    let result = run_in(&mut tx, store.ctx, &mut ops, base).await;
+    let result = run_in(&mut tx, store.ctx, &mut ops, base, ret).await;
     match result {
         Ok(answers) => {
             tx.commit().await.map_err(db_err)?;
@@ -263,12 +263,14 @@ pub(crate) async fn run_transaction(
     }
 }
 
-/// The transaction's work on `conn`; the failing entry's index on error.
+/// The transaction's work on `conn`; the failing entry's index on error. `ret` says which
+/// answers carry their resource into the transaction-response (as [`response_entry`]).
 async fn run_in(
     conn: &mut AnyConnection,
     ctx: Ctx,
     ops: &mut [(Op, Option<String>, Option<String>)],
     base: &str,
+    ret: Return,
 ) -> Result<Vec<Answer>, (usize, Fail)> {
     let mut map = assign(conn, ops).await?;
     resolve_conditional_references(conn, ops, &mut map).await?;
@@ -280,6 +282,9 @@ async fn run_in(
     let mut idx: Vec<usize> = (0..ops.len()).collect();
     idx.sort_by_key(|&i| order(&ops[i].0.target.interaction));
     let mut answers: Vec<Option<Answer>> = vec![None; ops.len()];
+    // The transaction-response stays within `server.max_answer_bytes`: past it the whole
+    // transaction is rolled back and answered 413 `too-costly` (it is atomic).
+    let mut size = 0usize;
     for i in idx {
         let (op, _, assigned) = &ops[i];
         let a = execute(conn, ctx, op.clone(), base, assigned.clone())
@@ -287,6 +292,12 @@ async fn run_in(
             .map_err(|f| (i, f))?;
         if !a.is_success() {
             return Err((i, Fail::Client(a)));
+        }
+        if a.location.is_none() || ret == Return::Representation {
+            size += a.body_len();
+        }
+        if size > ctx.max_answer_bytes {
+            return Err((i, Fail::Client(super::too_costly(i, ctx.max_answer_bytes))));
         }
         answers[i] = Some(a);
     }

@@ -1,6 +1,9 @@
 //! `_include` and `_revinclude` (FHIR R4 §3.1.1.5.4 "Including other resources"): the
 //! resources the matches reference, or that reference the matches, through a reference
-//! parameter; `:iterate` applies once more to what was included.
+//! parameter; `:iterate` applies once more to what was included. A page includes at most
+//! [`MAX_INCLUDES`] resources within a byte budget (IBM/LinuxForHealth FHIR bounds them
+//! the same way with `maxPageIncludeCount`); what is left out is reported in the page's
+//! outcome entry, never silently lost.
 
 use std::collections::HashSet;
 
@@ -11,8 +14,16 @@ use super::plan::{Include, Plan};
 use super::sql::Bind;
 use super::{Hit, fetch_hits};
 
-/// Resources `inc` adds for `from` (skipping ids in `seen`).
-async fn one(conn: &mut AnyConnection, inc: &Include, from: &[Hit]) -> DbResult<Vec<Hit>> {
+/// Most resources one search page includes through `_include`/`_revinclude`.
+pub(crate) const MAX_INCLUDES: usize = 1000;
+
+/// Up to `cap` resources `inc` adds for `from`, in row order.
+async fn one(
+    conn: &mut AnyConnection,
+    inc: &Include,
+    from: &[Hit],
+    cap: usize,
+) -> DbResult<Vec<Hit>> {
     let sources: Vec<&Hit> = from.iter().collect();
     if inc.reverse {
         // Resources of type `inc.source` whose `inc.param` points at one of `from`.
@@ -40,7 +51,8 @@ async fn one(conn: &mut AnyConnection, inc: &Include, from: &[Hit]) -> DbResult<
             let sql = format!(
                 "SELECT DISTINCT r.rid, r.rtype, r.id, r.body, r.rid FROM idx_ref x \
                  JOIN resources r ON r.rid = x.rid WHERE x.param = $1 AND r.rtype = $2 \
-                 AND r.deleted = 0 AND x.ref_type = $3 AND x.ref_id IN ({})",
+                 AND r.deleted = 0 AND x.ref_type = $3 AND x.ref_id IN ({}) \
+                 ORDER BY r.rid LIMIT {cap}",
                 ps.join(", ")
             );
             out.extend(fetch_hits(conn, &sql, &binds).await?);
@@ -66,36 +78,77 @@ async fn one(conn: &mut AnyConnection, inc: &Include, from: &[Hit]) -> DbResult<
         let sql = format!(
             "SELECT DISTINCT r.rid, r.rtype, r.id, r.body, r.rid FROM idx_ref x \
              JOIN resources r ON r.rtype = x.ref_type AND r.id = x.ref_id \
-             WHERE x.param = $1{target} AND r.deleted = 0 AND x.rid IN ({})",
+             WHERE x.param = $1{target} AND r.deleted = 0 AND x.rid IN ({}) \
+             ORDER BY r.rid LIMIT {cap}",
             rids.join(", ")
         );
         fetch_hits(conn, &sql, &binds).await
     }
 }
 
-/// The included resources for the page `hits`, each once and never one of the matches.
-pub(crate) async fn run(conn: &mut AnyConnection, plan: &Plan, hits: &[Hit]) -> DbResult<Vec<Hit>> {
-    let mut seen: HashSet<i64> = hits.iter().map(|h| h.rid).collect();
-    let mut out: Vec<Hit> = Vec::new();
+/// What a page includes so far: the resources, their ids, the bytes left.
+struct Included {
+    seen: HashSet<i64>,
+    out: Vec<Hit>,
+    budget: usize,
+    complete: bool,
+}
+
+impl Included {
+    /// Room for how many more rows to ask for (one more than fits, to notice the rest).
+    fn cap(&self) -> usize {
+        MAX_INCLUDES.saturating_sub(self.out.len()) + 1
+    }
+
+    /// Adds the unseen `hits` that fit; `asked` is the cap the query ran with.
+    fn add(&mut self, hits: Vec<Hit>, asked: usize) {
+        if hits.len() >= asked {
+            self.complete = false;
+        }
+        for h in hits {
+            if self.seen.contains(&h.rid) {
+                continue;
+            }
+            if self.out.len() >= MAX_INCLUDES || h.body.len() > self.budget {
+                self.complete = false;
+                continue;
+            }
+            self.budget -= h.body.len();
+            self.seen.insert(h.rid);
+            self.out.push(h);
+        }
+    }
+}
+
+/// The included resources for the page `hits`, each once and never one of the matches,
+/// at most [`MAX_INCLUDES`] and `budget` bytes of them; `false` when some were left out.
+pub(crate) async fn run(
+    conn: &mut AnyConnection,
+    plan: &Plan,
+    hits: &[Hit],
+    budget: usize,
+) -> DbResult<(Vec<Hit>, bool)> {
+    let mut inc = Included {
+        seen: hits.iter().map(|h| h.rid).collect(),
+        out: Vec::new(),
+        budget,
+        complete: true,
+    };
     if hits.is_empty() || plan.includes.is_empty() {
-        return Ok(out);
+        return Ok((inc.out, true));
     }
-    for inc in &plan.includes {
-        for h in one(conn, inc, hits).await? {
-            if seen.insert(h.rid) {
-                out.push(h);
-            }
-        }
+    for i in &plan.includes {
+        let cap = inc.cap();
+        let found = one(conn, i, hits, cap).await?;
+        inc.add(found, cap);
     }
-    let first_level = out.clone();
+    let first_level = inc.out.clone();
     if !first_level.is_empty() {
-        for inc in plan.includes.iter().filter(|i| i.iterate) {
-            for h in one(conn, inc, &first_level).await? {
-                if seen.insert(h.rid) {
-                    out.push(h);
-                }
-            }
+        for i in plan.includes.iter().filter(|i| i.iterate) {
+            let cap = inc.cap();
+            let found = one(conn, i, &first_level, cap).await?;
+            inc.add(found, cap);
         }
     }
-    Ok(out)
+    Ok((inc.out, inc.complete))
 }

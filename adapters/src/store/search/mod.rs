@@ -138,8 +138,44 @@ pub(crate) async fn matches(
     Ok(Ok(hits.into_iter().map(|h| (h.rid, h.id)).collect()))
 }
 
-/// Runs a search and answers the `searchset` Bundle.
-pub(crate) async fn run(conn: &mut AnyConnection, plan: &Plan, base_url: &str) -> DbResult<Answer> {
+/// Keeps the longest run of `hits` whose stored text fits in `budget` bytes (at least
+/// one, so paging always moves on), dropping from the end away from the cursor: the tail
+/// going forward, the head going backward. Whether any were dropped.
+fn fit(hits: &mut Vec<Hit>, budget: usize, backward: bool) -> bool {
+    let mut used = 0usize;
+    let ordered: Box<dyn Iterator<Item = &Hit>> = if backward {
+        Box::new(hits.iter().rev())
+    } else {
+        Box::new(hits.iter())
+    };
+    let keep = ordered
+        .take_while(|h| {
+            used += h.body.len();
+            used <= budget
+        })
+        .count()
+        .max(1);
+    if keep >= hits.len() {
+        return false;
+    }
+    if backward {
+        hits.drain(..hits.len() - keep);
+    } else {
+        hits.truncate(keep);
+    }
+    true
+}
+
+/// Runs a search and answers the `searchset` Bundle. The page stays within `budget` bytes
+/// of resource text (`server.max_answer_bytes`): matches past it are left to the next
+/// page (the `next` link starts after the last one kept); `_include`/`_revinclude`
+/// resources past it, or past [`include::MAX_INCLUDES`], are left out with a warning.
+pub(crate) async fn run(
+    conn: &mut AnyConnection,
+    plan: &Plan,
+    base_url: &str,
+    budget: usize,
+) -> DbResult<Answer> {
     let path = plan.rtype.clone().unwrap_or_default();
     let mut head = envelope("searchset");
     let mut self_query = plan.link_params.clone();
@@ -148,11 +184,17 @@ pub(crate) async fn run(conn: &mut AnyConnection, plan: &Plan, base_url: &str) -
     }
     let mut links = vec![json!({"relation": "self", "url": link(base_url, &path, &self_query)})];
     let mut entries = Vec::new();
+    let mut issues: Vec<Issue> = plan
+        .warnings
+        .iter()
+        .map(|w| Issue::warning(IssueCode::NotSupported, w.clone()))
+        .collect();
     if plan.summary_count {
         head["total"] = json!(count(conn, plan).await?);
     } else {
-        let (hits, more) = page(conn, plan).await?;
+        let (mut hits, mut more) = page(conn, plan).await?;
         let backward = plan.cursor.is_some_and(|c| !c.forward);
+        more |= fit(&mut hits, budget, backward);
         if plan.total {
             head["total"] = json!(count(conn, plan).await?);
         } else if plan.cursor.is_none() && !more {
@@ -181,7 +223,19 @@ pub(crate) async fn run(conn: &mut AnyConnection, plan: &Plan, base_url: &str) -
                 links.push(json!({"relation": "next", "url": with_cursor(c)}));
             }
         }
-        let included = include::run(conn, plan, &hits).await?;
+        let used = hits.iter().map(|h| h.body.len()).sum::<usize>();
+        let (included, complete) =
+            include::run(conn, plan, &hits, budget.saturating_sub(used)).await?;
+        if !complete {
+            issues.push(Issue::warning(
+                IssueCode::TooCostly,
+                format!(
+                    "_include/_revinclude: not every included resource is in this page (at most {} \
+                 resources, and the page within server.max_answer_bytes); use a smaller _count",
+                    include::MAX_INCLUDES
+                ),
+            ));
+        }
         for (hits, mode) in [(&hits, "match"), (&included, "include")] {
             for h in hits {
                 let url = format!("{base_url}/{}/{}", h.rtype, h.id);
@@ -194,12 +248,7 @@ pub(crate) async fn run(conn: &mut AnyConnection, plan: &Plan, base_url: &str) -
         }
     }
     head["link"] = Value::Array(links);
-    if !plan.warnings.is_empty() {
-        let issues: Vec<Issue> = plan
-            .warnings
-            .iter()
-            .map(|w| Issue::warning(IssueCode::NotSupported, w.clone()))
-            .collect();
+    if !issues.is_empty() {
         let oo = operation_outcome(&issues).to_string();
         let url = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         entries.push(entry(
