@@ -1,7 +1,7 @@
 //! Search findings of a fresh-user attack run, through the real binary with the shipped
 //! `gateway.yaml` (embedded store seeded with the two Synthea patients and the sandbox
-//! bundle): `_id:not` and `_id:missing` (FHIR R4 search.html §3.1.1.5.1 `:missing`,
-//! §3.1.1.5.3 `:not`), a patient-restricted `GET /fhir/Coverage` finding the patient's
+//! bundle): `_id:not` and `_id:missing` (FHIR R4 search.html "Modifiers": `:missing`, and
+//! `:not` on a token), a patient-restricted `GET /fhir/Coverage` finding the patient's
 //! Coverage (CompartmentDefinition `patient`: Coverage via `beneficiary`), and query names
 //! or values that are not UTF-8 once percent-decoded answering 400 before any adapter.
 

@@ -4,9 +4,10 @@
 //!
 //! `form_urlencoded::parse` turns bytes that are not UTF-8 into U+FFFD, so `name=%FF%FE`
 //! became a search for two replacement characters that reached the store or upstream and
-//! answered 200. Percent-encoded octets are UTF-8 (RFC 3986 §2.5; FHIR R4 §3.1.0.1.10: the
-//! character encoding is always UTF-8), so a name or value that does not decode to UTF-8 is
-//! the client's error: 400 with an `invalid` OperationOutcome, before anything else runs.
+//! answered 200. Percent-encoded octets of text are UTF-8 (RFC 3986 §2.5; FHIR R4
+//! §3.1.0.1.10 uses UTF-8 for all text it exchanges), so a name or value that does not
+//! decode to UTF-8 is the client's error: 400 with an `invalid` OperationOutcome, before
+//! anything else runs.
 
 use std::borrow::Cow;
 

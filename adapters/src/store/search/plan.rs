@@ -248,10 +248,11 @@ pub(crate) fn parse(
 }
 
 /// A modifier on `_id` or `_lastUpdated`, which every stored resource has (FHIR R4
-/// §3.1.1.5.1 `:missing`, §3.1.1.5.3 `:not` on token): `:missing=true` matches nothing,
-/// `:missing=false` everything (no condition); `_id:not` is every resource but those ids,
-/// as `:not` on any token (§3.1.1.4.4; comma-separated ids are alternatives, so it keeps
-/// the resources whose id is none of them). Any other modifier is a 400.
+/// search.html, "Modifiers": `:missing`, and `:not` on a token; SearchModifierCode):
+/// `:missing=true` matches nothing, `:missing=false` everything (no condition); `_id:not` is
+/// every resource but those ids, as `:not` on any token (comma-separated ids are
+/// alternatives, so it keeps the resources whose id is none of them). Any other modifier is
+/// a 400.
 fn always_present(name: &str, modifier: Option<&str>, value: &str) -> Result<Option<Cond>, Answer> {
     match (name, modifier) {
         (_, Some("missing")) => match value {
