@@ -265,3 +265,82 @@ fn invalid_policy_config_is_reported_with_its_key_path() {
         );
     }
 }
+
+/// A batch of `n` reads of the sandbox payer Organization.
+fn reads(n: usize) -> String {
+    let entry =
+        serde_json::json!({"request": {"method": "GET", "url": "Organization/sandbox-payer"}});
+    serde_json::json!({"resourceType": "Bundle", "type": "batch", "entry": vec![entry; n]})
+        .to_string()
+}
+
+/// With a burst of 5 (`app-c`): a batch of 3 spends 3, leaving 2; a batch of 3 more is
+/// refused whole (429 before any entry runs) and spends only its request;
+/// a single read still passes; a batch larger than the burst costs the burst.
+async fn batches_spend_their_entries(gw: &Gateway) {
+    let c = authed(&gw.token_with(&["--scope", "system/*.rs", "--client-id", "app-c"]));
+    let post = |n: usize| {
+        c.post(gw.fhir(""))
+            .header("content-type", "application/fhir+json")
+            .body(reads(n))
+            .send()
+    };
+    let r = post(3).await.expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = post(3).await.expect("send");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "ratelimit-remaining"), "0");
+    // Its request took 1 of the 2 left; the 2 entries beyond it lack 1, refilled in 1 s.
+    assert_eq!(header(&r, "retry-after"), "1");
+    let oo: Value = r.json().await.expect("json");
+    assert_eq!(oo["issue"][0]["code"], "throttled");
+    let r = c.get(gw.fhir("/Patient")).send().await.expect("send");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the refused batch spent only its request"
+    );
+    assert_eq!(header(&r, "ratelimit-remaining"), "0");
+    tokio::time::sleep(Duration::from_millis(5100)).await;
+    let r = post(40).await.expect("send");
+    assert_eq!(r.status(), StatusCode::OK, "a full budget admits any batch");
+    let r = c.get(gw.fhir("/Patient")).send().await.expect("send");
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "it cost the burst"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_is_charged_by_its_entries_up_to_the_burst() {
+    let gw = Gateway::start(&limits(""));
+    batches_spend_their_entries(&gw).await;
+}
+
+#[tokio::test]
+async fn a_batch_is_charged_by_its_entries_in_redis_too() {
+    let port = free_port();
+    let _redis = start_private_redis(port);
+    let prefix = format!("fg-batch-{}", std::process::id());
+    let gw = Gateway::start(&limits(&redis_section(
+        &format!("redis://127.0.0.1:{port}"),
+        &prefix,
+        1000,
+    )));
+    batches_spend_their_entries(&gw).await;
+    let metrics = client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !metrics
+            .lines()
+            .any(|l| l.starts_with("fhirgate_ratelimit_redis_fallback_total")),
+        "decided by Redis"
+    );
+}

@@ -57,6 +57,7 @@ pub async fn authorize(
 ) -> Result<(), GatewayError> {
     let mut bundle = parse_bundle(&request.body)?;
     bundle_limit::check_entries(state, &bundle)?;
+    bundle_limit::charge_entries(state, request, &bundle).await?;
     let mut changed = false;
     let entries = bundle.get_mut("entry").and_then(Value::as_array_mut);
     for (index, entry) in entries.into_iter().flatten().enumerate() {
@@ -108,6 +109,7 @@ where
     }
     let mut bundle = parse_bundle(&request.body)?;
     bundle_limit::check_entries(state, &bundle)?;
+    bundle_limit::charge_entries(state, &request, &bundle).await?;
     let entries = match bundle.get_mut("entry").and_then(Value::as_array_mut) {
         Some(entries) => std::mem::take(entries),
         None => Vec::new(),

@@ -3,14 +3,17 @@
 //!
 //! - `server.max_bundle_entries`: a Bundle with more entries is refused whole, 413
 //!   `too-long`, before any entry is authorized or run ([`check_entries`]).
+//! - `rate_limits`: the Bundle is charged as its entries ([`charge_entries`]), up to the
+//!   tier's burst; beyond the budget 429 before any entry runs.
 //! - `server.max_answer_bytes`: a batch-response the gateway must hold (to merge refused
 //!   entries in, or to filter it for a restricted caller) that is larger answers 413
 //!   `too-costly` ([`bounded`]).
 
-use fhirgate_adapters::{CollectError, FhirResponse, ResponseBody};
+use fhirgate_adapters::{CollectError, FhirRequest, FhirResponse, ResponseBody};
 use serde_json::Value;
 
 use crate::error::GatewayError;
+use crate::policy::principal::Caller;
 use crate::state::AppState;
 
 /// Bytes allowed per entry beyond `server.max_answer_bytes` in a batch-response: the
@@ -45,6 +48,49 @@ pub(super) fn check_entries(state: &AppState, bundle: &Value) -> Result<(), Gate
         return Err(GatewayError::TooManyEntries { entries, limit });
     }
     Ok(())
+}
+
+/// Charges the caller's rate-limit budget for the entries of `bundle` beyond the one
+/// request the rate-limit layer already counted: 429 `throttled` with `Retry-After` when
+/// the budget does not cover them (nothing is run, nothing more spent).
+pub(super) async fn charge_entries(
+    state: &AppState,
+    request: &FhirRequest,
+    bundle: &Value,
+) -> Result<(), GatewayError> {
+    let Some(limiter) = state.policy.limits.as_ref().filter(|l| l.enabled()) else {
+        return Ok(());
+    };
+    let entries = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let caller = Caller {
+        principal: request.principal.clone(),
+        ip: request.client_ip,
+        has_credentials: true,
+    };
+    let client = request
+        .principal
+        .as_ref()
+        .map(|p| p.client_id.as_str())
+        .filter(|c| !c.is_empty());
+    match limiter
+        .charge_entries(&caller.limit_key(), client, entries)
+        .await
+    {
+        Some(decision) if !decision.allowed => {
+            metrics::counter!("fhirgate_ratelimit_refused_total").increment(1);
+            tracing::info!(
+                entries,
+                "Bundle over the caller's rate-limit budget refused"
+            );
+            Err(GatewayError::Throttled {
+                retry_after_seconds: decision.retry_after.as_millis().div_ceil(1000).max(1) as u64,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `answer` read into memory within `hold` bytes (from [`batch_limit`]); past it 413

@@ -10,7 +10,8 @@ use serde::Deserialize;
 pub struct Tier {
     /// Sustained requests per second (may be fractional, e.g. 0.5).
     pub per_second: f64,
-    /// Requests allowed at once on a fresh budget (at least 1).
+    /// Requests allowed at once on a fresh budget (at least 1). A batch or transaction
+    /// Bundle counts as its entries, at most `burst` of them.
     pub burst: u32,
 }
 

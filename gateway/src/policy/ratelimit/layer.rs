@@ -60,6 +60,12 @@ pub async fn rate_limit(
         return response;
     }
     let mut response = next.run(request).await;
+    let mut decision = decision;
+    if response.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        // Refused inside (a batch charged by its entries, `auth::bundle_limit`): the budget
+        // did not cover it, so report none left rather than this request's own check.
+        decision.remaining = 0;
+    }
     set_headers(response.headers_mut(), &decision);
     response
 }

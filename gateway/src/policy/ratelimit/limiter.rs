@@ -35,9 +35,35 @@ impl Limiter {
 
     /// Decides for `key` (`client:<id>` or `ip:<addr>`); `client_id` picks the tier.
     pub async fn check(&self, key: &str, client_id: Option<&str>) -> Decision {
+        self.charge(key, client_id, 1).await
+    }
+
+    /// Charges a batch or transaction of `entries` entries that already paid 1 as a request:
+    /// `min(entries, burst) − 1` more, so a Bundle costs what its entries would cost one by
+    /// one, up to the burst (a larger one stays admissible with a full budget). `None` when
+    /// nothing more is due.
+    pub async fn charge_entries(
+        &self,
+        key: &str,
+        client_id: Option<&str>,
+        entries: usize,
+    ) -> Option<Decision> {
+        let burst = self.config.tier(client_id).1.burst.max(1);
+        let cost = u32::try_from(entries).unwrap_or(u32::MAX).min(burst);
+        if cost <= 1 {
+            return None;
+        }
+        Some(self.charge(key, client_id, cost - 1).await)
+    }
+
+    /// Decides for a request that counts as `cost` requests (a batch or transaction of
+    /// `cost` entries), clamped to 1..=the tier's burst so that any Bundle is admissible
+    /// with a full budget; refused, nothing is spent.
+    pub async fn charge(&self, key: &str, client_id: Option<&str>, cost: u32) -> Decision {
         let (tier_name, tier) = self.config.tier(client_id);
+        let cost = cost.clamp(1, tier.burst.max(1));
         if let Some(redis) = &self.redis {
-            match redis_gcra::check(redis, tier_name, key, tier).await {
+            match redis_gcra::check(redis, tier_name, key, tier, cost).await {
                 Ok(d) => {
                     if self.degraded.swap(false, Ordering::Relaxed) {
                         tracing::info!("redis rate limits back in use");
@@ -52,6 +78,6 @@ impl Limiter {
                 }
             }
         }
-        self.local.check(tier_name, key, tier)
+        self.local.check(tier_name, key, tier, cost)
     }
 }

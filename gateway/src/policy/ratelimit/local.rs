@@ -65,8 +65,8 @@ impl LocalLimits {
         });
     }
 
-    /// Decides locally.
-    pub fn check(&self, tier_name: &str, key: &str, tier: Tier) -> Decision {
+    /// Decides locally for a request of `cost` (1 to the tier's burst).
+    pub fn check(&self, tier_name: &str, key: &str, tier: Tier, cost: u32) -> Decision {
         let Some(limiter) = self.tiers.get(tier_name) else {
             return Decision {
                 allowed: true,
@@ -77,7 +77,12 @@ impl LocalLimits {
             };
         };
         let period = Duration::from_secs_f64(1.0 / tier.per_second.max(1e-6));
-        match limiter.check_key(&key.to_owned()) {
+        let n = NonZeroU32::new(cost).unwrap_or(NonZeroU32::MIN);
+        // A cost above the burst is clamped by the caller; were it not, spend the burst.
+        let decided = limiter
+            .check_key_n(&key.to_owned(), n)
+            .unwrap_or_else(|_| limiter.check_key(&key.to_owned()));
+        match decided {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 Decision {

@@ -9,7 +9,8 @@ use redis::Script;
 use super::{Decision, Tier};
 use crate::policy::shared::RedisShared;
 
-/// KEYS[1] = tat key; ARGV = emission interval ms, burst.
+/// KEYS[1] = tat key; ARGV = emission interval ms, burst, cost (arrivals this request
+/// counts as, 1 to burst).
 /// Returns {allowed, remaining, retry_after_ms, reset_ms}.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -18,10 +19,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local tau = emission * burst
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then tat = now end
-local new_tat = tat + emission
+local new_tat = tat + emission * cost
 local allow_at = new_tat - tau
 if now < allow_at then
   return {0, 0, math.ceil(allow_at - now), math.ceil(tat - now)}
@@ -34,13 +36,15 @@ return {1, remaining, 0, math.ceil(new_tat - now)}
     )
 });
 
-/// Runs the script for `key` within the configured timeout. Errors: Redis unreachable,
-/// timed out or failing — the caller falls back to local limits.
+/// Runs the script for `key` and a request of `cost` (1 to the tier's burst) within the
+/// configured timeout. Errors: Redis unreachable, timed out or failing — the caller falls
+/// back to local limits.
 pub async fn check(
     redis: &RedisShared,
     tier_name: &str,
     key: &str,
     tier: Tier,
+    cost: u32,
 ) -> Result<Decision, String> {
     let mut conn = redis
         .connection()
@@ -49,7 +53,7 @@ pub async fn check(
     let redis_key = format!("{}:rl:{tier_name}:{key}", redis.prefix);
     let emission = 1000.0 / tier.per_second;
     let mut invocation = GCRA.key(redis_key);
-    invocation.arg(emission).arg(tier.burst);
+    invocation.arg(emission).arg(tier.burst).arg(cost);
     let call = invocation.invoke_async::<Vec<i64>>(&mut conn);
     let answer = match tokio::time::timeout(redis.timeout, call).await {
         Ok(Ok(v)) if v.len() == 4 => v,

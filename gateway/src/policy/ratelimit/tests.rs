@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::gcra::decide;
+use super::gcra::{decide, decide_n};
 use super::{RateLimitsConfig, Tier};
 
 const TIER: Tier = Tier {
@@ -39,6 +39,22 @@ fn the_budget_refills_at_the_sustained_rate() {
     let (full, _) = decide(tat, 10_000.0, TIER);
     assert_eq!(full.remaining, 4);
     assert_eq!(full.reset, Duration::from_millis(100));
+}
+
+#[test]
+fn a_request_of_cost_n_spends_n_and_a_cost_above_the_burst_spends_the_burst() {
+    let (d, tat) = decide_n(None, 0.0, TIER, 3);
+    assert!(d.allowed);
+    assert_eq!(d.remaining, 2);
+    assert_eq!(tat, 300.0);
+    let (d, same) = decide_n(Some(tat), 0.0, TIER, 3);
+    assert!(!d.allowed, "2 left, 3 asked");
+    assert_eq!(d.retry_after, Duration::from_millis(100));
+    assert_eq!(same, tat);
+    let (d, tat) = decide_n(None, 0.0, TIER, 50);
+    assert!(d.allowed, "clamped to the burst of 5");
+    assert_eq!(d.remaining, 0);
+    assert_eq!(tat, 500.0);
 }
 
 #[test]
