@@ -226,6 +226,32 @@ async fn a_search_page_past_the_answer_limit_ends_early_with_a_next_link() {
         kept + first_next.to_string().len() > ANSWER,
         "the page holds every match that fits: {kept}"
     );
+    // Back from the second page: the matches nearest it that fit, i.e. the first page.
+    let prev = second["link"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["relation"] == "prev")
+        .and_then(|l| l["url"].as_str())
+        .expect("a prev link")
+        .to_owned();
+    let back: Value = c
+        .get(prev)
+        .send()
+        .await
+        .expect("prev page")
+        .json()
+        .await
+        .expect("json");
+    let ids = |page: &Value| -> Vec<String> {
+        page["entry"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&back), ids(&page));
 }
 
 #[test]

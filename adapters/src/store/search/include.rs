@@ -12,22 +12,25 @@ use sqlx::AnyConnection;
 use super::super::db::DbResult;
 use super::plan::{Include, Plan};
 use super::sql::Bind;
-use super::{Hit, fetch_hits};
+use super::{Hit, fetch_hits_within};
 
 /// Most resources one search page includes through `_include`/`_revinclude`.
 pub(crate) const MAX_INCLUDES: usize = 1000;
 
-/// Up to `cap` resources `inc` adds for `from`, in row order.
+/// Up to `cap` resources `inc` adds for `from`, in row order, read within `budget` bytes;
+/// `true` when the budget stopped the reading.
 async fn one(
     conn: &mut AnyConnection,
     inc: &Include,
     from: &[Hit],
     cap: usize,
-) -> DbResult<Vec<Hit>> {
+    budget: usize,
+) -> DbResult<(Vec<Hit>, bool)> {
     let sources: Vec<&Hit> = from.iter().collect();
     if inc.reverse {
         // Resources of type `inc.source` whose `inc.param` points at one of `from`.
-        let mut out = Vec::new();
+        let mut out: Vec<Hit> = Vec::new();
+        let mut cut = false;
         let types: HashSet<&str> = sources.iter().map(|h| h.rtype.as_str()).collect();
         for ty in types {
             if inc.target.as_deref().is_some_and(|t| t != ty) {
@@ -55,9 +58,13 @@ async fn one(
                  ORDER BY r.rid LIMIT {cap}",
                 ps.join(", ")
             );
-            out.extend(fetch_hits(conn, &sql, &binds).await?);
+            let used: usize = out.iter().map(|h| h.body.len()).sum();
+            let (hits, stopped) =
+                fetch_hits_within(conn, &sql, &binds, budget.saturating_sub(used)).await?;
+            out.extend(hits);
+            cut |= stopped;
         }
-        Ok(out)
+        Ok((out, cut))
     } else {
         let rids: Vec<String> = sources
             .iter()
@@ -65,7 +72,7 @@ async fn one(
             .map(|h| h.rid.to_string())
             .collect();
         if rids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
         let mut binds = vec![Bind::Text(inc.param.to_owned())];
         let target = match &inc.target {
@@ -82,7 +89,7 @@ async fn one(
              ORDER BY r.rid LIMIT {cap}",
             rids.join(", ")
         );
-        fetch_hits(conn, &sql, &binds).await
+        fetch_hits_within(conn, &sql, &binds, budget).await
     }
 }
 
@@ -100,9 +107,10 @@ impl Included {
         MAX_INCLUDES.saturating_sub(self.out.len()) + 1
     }
 
-    /// Adds the unseen `hits` that fit; `asked` is the cap the query ran with.
-    fn add(&mut self, hits: Vec<Hit>, asked: usize) {
-        if hits.len() >= asked {
+    /// Adds the unseen `hits` that fit; `asked` is the cap the query ran with, `cut`
+    /// whether the byte budget stopped it.
+    fn add(&mut self, (hits, cut): (Vec<Hit>, bool), asked: usize) {
+        if cut || hits.len() >= asked {
             self.complete = false;
         }
         for h in hits {
@@ -139,14 +147,14 @@ pub(crate) async fn run(
     }
     for i in &plan.includes {
         let cap = inc.cap();
-        let found = one(conn, i, hits, cap).await?;
+        let found = one(conn, i, hits, cap, inc.budget).await?;
         inc.add(found, cap);
     }
     let first_level = inc.out.clone();
     if !first_level.is_empty() {
         for i in plan.includes.iter().filter(|i| i.iterate) {
             let cap = inc.cap();
-            let found = one(conn, i, &first_level, cap).await?;
+            let found = one(conn, i, &first_level, cap, inc.budget).await?;
             inc.add(found, cap);
         }
     }

@@ -36,12 +36,16 @@ pub(crate) struct Hit {
     pub body: String,
 }
 
-/// Runs `sql` with its binds and reads [`Hit`]s from `rid, rtype, id, body, sk` rows.
-pub(crate) async fn fetch_hits(
+/// Runs `sql` with its binds and reads [`Hit`]s from `rid, rtype, id, body, sk` rows, one
+/// at a time, stopping before the stored text passes `budget` bytes (the first row is always kept, so paging moves on); `true` when
+/// it stopped early. Rows past the budget are never read into memory.
+pub(crate) async fn fetch_hits_within(
     conn: &mut AnyConnection,
     text: &str,
     binds: &[Bind],
-) -> DbResult<Vec<Hit>> {
+    budget: usize,
+) -> DbResult<(Vec<Hit>, bool)> {
+    use futures::TryStreamExt;
     let mut q = sqlx::query(sqlx::AssertSqlSafe(text.to_owned()));
     for b in binds {
         q = match b {
@@ -49,22 +53,29 @@ pub(crate) async fn fetch_hits(
             Bind::Text(s) => q.bind(s.clone()),
         };
     }
-    let rows = q.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Hit {
-                rid: row.try_get(0)?,
-                rtype: row.try_get(1)?,
-                id: row.try_get(2)?,
-                body: row.try_get(3)?,
-                key: row.try_get(4)?,
-            })
-        })
-        .collect()
+    let mut rows = q.fetch(&mut *conn);
+    let mut hits = Vec::new();
+    let mut used = 0usize;
+    while let Some(row) = rows.try_next().await? {
+        let hit = Hit {
+            rid: row.try_get(0)?,
+            rtype: row.try_get(1)?,
+            id: row.try_get(2)?,
+            body: row.try_get(3)?,
+            key: row.try_get(4)?,
+        };
+        used = used.saturating_add(hit.body.len());
+        if used > budget && !hits.is_empty() {
+            return Ok((hits, true));
+        }
+        hits.push(hit);
+    }
+    Ok((hits, false))
 }
 
-/// One page of matches: hits in order, whether more follow, whether more precede.
-async fn page(conn: &mut AnyConnection, plan: &Plan) -> DbResult<(Vec<Hit>, bool)> {
+/// One page of matches within `budget` bytes of stored text, read from the cursor
+/// outward: hits in order, and whether more follow (or, going backward, precede).
+async fn page(conn: &mut AnyConnection, plan: &Plan, budget: usize) -> DbResult<(Vec<Hit>, bool)> {
     let mut sql = Sql::default();
     sql::conditions(plan, &mut sql);
     let sk = sql::sort_key(plan, &mut sql);
@@ -85,8 +96,8 @@ async fn page(conn: &mut AnyConnection, plan: &Plan) -> DbResult<(Vec<Hit>, bool
         sql.clauses.join(" AND "),
         plan.count + 1
     );
-    let mut hits = fetch_hits(conn, &text, &sql.binds).await?;
-    let more = hits.len() as i64 > plan.count;
+    let (mut hits, cut) = fetch_hits_within(conn, &text, &sql.binds, budget).await?;
+    let more = cut || hits.len() as i64 > plan.count;
     hits.truncate(usize::try_from(plan.count).unwrap_or(0));
     if backward {
         hits.reverse();
@@ -134,36 +145,8 @@ pub(crate) async fn matches(
     }
     plan.count = limit;
     plan.cursor = None;
-    let (hits, _) = page(conn, &plan).await?;
+    let (hits, _) = page(conn, &plan, usize::MAX).await?;
     Ok(Ok(hits.into_iter().map(|h| (h.rid, h.id)).collect()))
-}
-
-/// Keeps the longest run of `hits` whose stored text fits in `budget` bytes (at least
-/// one, so paging always moves on), dropping from the end away from the cursor: the tail
-/// going forward, the head going backward. Whether any were dropped.
-fn fit(hits: &mut Vec<Hit>, budget: usize, backward: bool) -> bool {
-    let mut used = 0usize;
-    let ordered: Box<dyn Iterator<Item = &Hit>> = if backward {
-        Box::new(hits.iter().rev())
-    } else {
-        Box::new(hits.iter())
-    };
-    let keep = ordered
-        .take_while(|h| {
-            used += h.body.len();
-            used <= budget
-        })
-        .count()
-        .max(1);
-    if keep >= hits.len() {
-        return false;
-    }
-    if backward {
-        hits.drain(..hits.len() - keep);
-    } else {
-        hits.truncate(keep);
-    }
-    true
 }
 
 /// Runs a search and answers the `searchset` Bundle. The page stays within `budget` bytes
@@ -192,9 +175,8 @@ pub(crate) async fn run(
     if plan.summary_count {
         head["total"] = json!(count(conn, plan).await?);
     } else {
-        let (mut hits, mut more) = page(conn, plan).await?;
+        let (hits, more) = page(conn, plan, budget).await?;
         let backward = plan.cursor.is_some_and(|c| !c.forward);
-        more |= fit(&mut hits, budget, backward);
         if plan.total {
             head["total"] = json!(count(conn, plan).await?);
         } else if plan.cursor.is_none() && !more {
