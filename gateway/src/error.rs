@@ -66,7 +66,7 @@ pub enum GatewayError {
     /// An answer the gateway must hold to check or merge is larger than
     /// `server.max_answer_bytes` (413, `too-costly`).
     #[error(
-        "the answer exceeds the limit of {limit} bytes (server.max_answer_bytes); send fewer entries per Bundle or use a smaller _count"
+        "the answer to the Bundle exceeds the limit of {limit} bytes (server.max_answer_bytes) and is not passed on; its entries may have been processed: check before sending them again in smaller Bundles"
     )]
     AnswerTooLarge {
         /// The limit in bytes.

@@ -425,6 +425,6 @@ async fn an_upstream_batch_response_past_the_answer_limit_answers_413_too_costly
     assert_eq!(issue["code"], "too-costly");
     assert_eq!(
         issue["diagnostics"],
-        "the answer exceeds the limit of 65536 bytes (server.max_answer_bytes); send fewer entries per Bundle or use a smaller _count"
+        "the upstream's answer exceeds the limit of 65536 bytes (server.max_answer_bytes) and is not passed on; the upstream may have processed the Bundle: check before sending it again with fewer entries"
     );
 }

@@ -135,8 +135,9 @@ pub async fn answer(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 IssueCode::TooCostly,
                 format!(
-                    "the answer exceeds the limit of {limit} bytes (server.max_answer_bytes); \
-                     send fewer entries per Bundle or use a smaller _count"
+                    "the upstream's answer exceeds the limit of {limit} bytes \
+                     (server.max_answer_bytes) and is not passed on; the upstream may have \
+                     processed the Bundle: check before sending it again with fewer entries"
                 ),
             ));
         }
