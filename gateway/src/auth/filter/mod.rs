@@ -6,8 +6,10 @@
 //!
 //! Most answers are decided by [`scan`], a borrowing pass that builds no tree; the
 //! `Value` pass runs only for what it leaves open (something to drop, nested Bundles,
-//! Parameters, granular scopes).
+//! Parameters, granular scopes), and for a batch/transaction-response one entry at a time
+//! ([`entries`]).
 
+mod entries;
 mod scan;
 
 use bytes::Bytes;
@@ -68,6 +70,20 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
             return Err(hidden(&rt, &id));
         }
         None => {}
+    }
+    if let Some(filtered) = entries::filter_response(subject, &bytes) {
+        let body = match filtered {
+            None => bytes,
+            Some(text) => {
+                headers.remove(header::CONTENT_LENGTH);
+                Bytes::from(text)
+            }
+        };
+        return Ok(FhirResponse {
+            status,
+            headers,
+            body: ResponseBody::Full(body),
+        });
     }
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(unverifiable());

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::{Fast, fast_path, filter};
+use super::{Fast, fast_path, filter, filter_bundle};
 use crate::auth::access::{Reach, Subject};
 use crate::auth::identity::Identity;
 use fhirgate_adapters::{FhirResponse, ResponseBody};
@@ -164,4 +164,55 @@ async fn a_list_entry_is_its_own_content_not_a_bundle_entry() {
         Some(Fast::Hidden(_, _))
     ));
     assert_eq!(slow(&me, &list).await, Err(404));
+}
+
+#[tokio::test]
+async fn a_batch_response_filtered_entry_by_entry_equals_the_whole_tree_pass() {
+    let (mut searchset, patient) = searchset();
+    searchset["entry"][1]["resource"]["subject"]["reference"] = json!("Patient/someone-else");
+    let own = searchset["entry"][0]["resource"].clone();
+    let mut foreign = own.clone();
+    foreign["subject"]["reference"] = json!("Patient/someone-else");
+    let ok = |resource: &Value| json!({"resource": resource, "response": {"status": "200 OK"}});
+    let response = json!({
+        "resourceType": "Bundle", "id": "b", "type": "batch-response", "total": 9,
+        "entry": [
+            ok(&searchset), ok(&own), ok(&foreign),
+            {"response": {"status": "404 Not Found", "outcome": {"resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "not-found", "diagnostics": "Observation/x"}]}}},
+            {"response": {"status": "201 Created", "location": "Observation/1/_history/1"}}
+        ]
+    });
+    let me = subject("patient/*.rs", &patient);
+    let text = response.to_string();
+    let by_entry = super::entries::filter_response(&me, text.as_bytes())
+        .expect("a batch-response")
+        .expect("changed");
+    let by_entry: Value = serde_json::from_slice(&by_entry).expect("json");
+    let mut whole = response.clone();
+    assert!(filter_bundle(&me, &mut whole));
+    if let Some(map) = whole.as_object_mut() {
+        map.remove("total");
+    }
+    assert_eq!(by_entry, whole);
+    assert_eq!(
+        by_entry["entry"][0]["resource"]["entry"]
+            .as_array()
+            .map(Vec::len),
+        Some(24)
+    );
+    assert_eq!(by_entry["entry"][1]["resource"]["id"], own["id"]);
+    assert_eq!(by_entry["entry"][2]["response"]["status"], "404 Not Found");
+    assert_eq!(
+        by_entry["entry"][3]["response"]["outcome"]["issue"][0]["diagnostics"],
+        "resource not found"
+    );
+    assert_eq!(by_entry["entry"][4]["response"]["status"], "201 Created");
+    assert!(by_entry.get("total").is_none());
+    let untouched =
+        json!({"resourceType": "Bundle", "type": "batch-response", "entry": [ok(&own)]});
+    assert_eq!(
+        super::entries::filter_response(&me, untouched.to_string().as_bytes()),
+        Some(None)
+    );
 }
