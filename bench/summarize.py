@@ -175,6 +175,11 @@ def main():
             per = (rss["idle-10k-connections"] - rss["idle"]) / int(info[("idle", "opened")])
             p(f"| per idle connection (kB) | {per:.1f} |")
         p("")
+        series = sorted((int(r), v / 1024) for r, v in floats(rows, "rss-series", "mixed").items())
+        if series:
+            p("RSS during the mixed load (s → MiB): "
+              + ", ".join(f"{t} → {mib:.1f}" for t, mib in series))
+            p("")
         if ("mixed", "rps") in info:
             p(f"Mixed load: {info[('mixed', 'rps')]} req/s, non-2xx answers: "
               f"{info.get(('mixed', 'non2xx')) or 0}; the response cache is bounded at 64 MiB "
