@@ -68,15 +68,21 @@ pub fn load_str(
         path: path.to_owned(),
         problem,
     };
-    let expanded = expand_env(text, env).map_err(|(line, name)| {
-        let path = index.path_at(line).unwrap_or(".");
-        ConfigError::Invalid(vec![problem(
-            Some(line),
-            path,
-            format!(
-                "environment variable {name} is not set (use ${{{name}:-default}} for a default)"
-            ),
-        )])
+    let expanded = expand_env(text, env).map_err(|unset| {
+        ConfigError::Invalid(
+            unset
+                .into_iter()
+                .map(|(line, name)| {
+                    problem(
+                        Some(line),
+                        index.path_at(line).unwrap_or("."),
+                        format!(
+                            "environment variable {name} is not set (use ${{{name}:-default}} for a default)"
+                        ),
+                    )
+                })
+                .collect(),
+        )
     })?;
     let deserializer = serde_norway::Deserializer::from_str(&expanded);
     let mut config: Config = match serde_path_to_error::deserialize(deserializer) {
@@ -209,9 +215,14 @@ fn strip_location(message: &str) -> String {
 }
 
 /// Replaces `${NAME}` and `${NAME:-default}` line by line (so lines keep their numbers).
-/// Err: the 1-based line and name of the first variable that is unset and has no default.
-fn expand_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, (usize, String)> {
+/// Err: the 1-based line and name of every variable that is unset and has no default, in
+/// file order, so one run of `check-config` lists them all.
+fn expand_env(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Vec<(usize, String)>> {
     let mut out = String::with_capacity(text.len());
+    let mut unset = Vec::new();
     for (n, line) in text.split_inclusive('\n').enumerate() {
         let comment = line.trim_start().starts_with('#');
         let mut rest = line;
@@ -224,14 +235,20 @@ fn expand_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
                 Some((name, default)) => (name, Some(default)),
                 None => (inner, None),
             };
-            let value = env(name)
-                .or_else(|| default.map(str::to_owned))
-                .ok_or((n + 1, name.to_owned()))?;
-            out.push_str(&rest[..start]);
-            out.push_str(&value);
+            match env(name).or_else(|| default.map(str::to_owned)) {
+                Some(value) => {
+                    out.push_str(&rest[..start]);
+                    out.push_str(&value);
+                }
+                None => unset.push((n + 1, name.to_owned())),
+            }
             rest = &rest[start + len + 1..];
         }
         out.push_str(rest);
     }
-    Ok(out)
+    if unset.is_empty() {
+        Ok(out)
+    } else {
+        Err(unset)
+    }
 }

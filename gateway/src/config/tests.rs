@@ -107,6 +107,21 @@ fn env_references_expand_and_unset_ones_fail_with_their_line() {
 }
 
 #[test]
+fn every_unset_env_reference_is_reported_in_one_run() {
+    let text = GOOD
+        .replace("127.0.0.1:0", "${LISTEN}")
+        .replace("kind: store", "kind: ${KIND}\n    url: ${STORE_URL:-sqlite://x.db}");
+    let p = problems(&text);
+    assert_eq!(
+        p,
+        [
+            "gateway.yaml:2: server.listen: environment variable LISTEN is not set (use ${LISTEN:-default} for a default)",
+            "gateway.yaml:5: adapters.store.kind: environment variable KIND is not set (use ${KIND:-default} for a default)",
+        ]
+    );
+}
+
+#[test]
 fn bad_base_url_and_resource_type_are_both_reported() {
     let text = GOOD
         .replace(
