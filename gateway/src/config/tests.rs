@@ -108,9 +108,10 @@ fn env_references_expand_and_unset_ones_fail_with_their_line() {
 
 #[test]
 fn every_unset_env_reference_is_reported_in_one_run() {
-    let text = GOOD
-        .replace("127.0.0.1:0", "${LISTEN}")
-        .replace("kind: store", "kind: ${KIND}\n    url: ${STORE_URL:-sqlite://x.db}");
+    let text = GOOD.replace("127.0.0.1:0", "${LISTEN}").replace(
+        "kind: store",
+        "kind: ${KIND}\n    url: ${STORE_URL:-sqlite://x.db}",
+    );
     let p = problems(&text);
     assert_eq!(
         p,
