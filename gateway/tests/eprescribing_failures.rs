@@ -38,6 +38,13 @@ async fn a_pharmacy_down_for_a_while_processes_the_prescription_exactly_once_whe
     );
     assert_eq!(s["repeats"], 0, "{s}");
     assert_eq!(dispenses(&client, &gw, &id).await.len(), 1);
+    // The outbox counts what happened: refused attempts retried, then one delivery.
+    assert_eq!(
+        wait_outbox_deliveries(&gw, "NewRx", "delivered", 1.0).await,
+        1.0
+    );
+    assert!(outbox_deliveries(&gw, "NewRx", "retry").await >= 3.0);
+    assert_eq!(outbox_deliveries(&gw, "NewRx", "refused").await, 0.0);
 }
 
 #[tokio::test]
@@ -90,4 +97,7 @@ async fn a_pharmacy_error_601_fails_the_task_with_its_reason_and_is_not_retried(
     let s = stats(&gw).await;
     assert_eq!(s["new_rx_received"], 1, "a final Error is not retried: {s}");
     assert_eq!(s["distinct_new_rx"], 0, "{s}");
+    assert_eq!(outbox_deliveries(&gw, "NewRx", "refused").await, 1.0);
+    assert_eq!(outbox_deliveries(&gw, "NewRx", "retry").await, 0.0);
+    assert_eq!(outbox_deliveries(&gw, "NewRx", "delivered").await, 0.0);
 }

@@ -4,7 +4,11 @@ use serde::Deserialize;
 
 use crate::config::ConfigProblem;
 
-/// Where an adapter's outbox lives.
+/// Where an adapter's outbox lives. `/metrics` counts its messages:
+/// `fhirgate_outbox_enqueued_total{adapter,kind}` and
+/// `fhirgate_outbox_deliveries_total{adapter,kind,outcome}` with `outcome` one of
+/// `delivered`, `refused` (the receiver's permanent error), `retry` (a transient failure,
+/// tried again after a backoff) and `gave_up` (retries exhausted).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxConfig {

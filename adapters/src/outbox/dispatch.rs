@@ -189,14 +189,32 @@ async fn run(
     }
 }
 
+/// Counts one delivery attempt's outcome in `fhirgate_outbox_deliveries_total`, labelled by
+/// adapter, message kind (`NewRx`, `CancelRx`, `ADT^A04`…) and `outcome`: `delivered`,
+/// `refused` (a permanent failure), `retry` (transient, tried again later) or `gave_up`
+/// (retries exhausted).
+fn count(outbox: &Outbox, message: &Message, outcome: &'static str) {
+    metrics::counter!(
+        "fhirgate_outbox_deliveries_total",
+        "adapter" => outbox.adapter().to_owned(),
+        "kind" => message.kind.clone(),
+        "outcome" => outcome,
+    )
+    .increment(1);
+}
+
 /// One delivery attempt and the record of its outcome. A failure to record leaves the
 /// lease to expire, and the message is delivered again (same message id).
 async fn attempt(outbox: &Outbox, deliver: &dyn Deliver, backoff: &Backoff, message: Message) {
     let seq = message.seq;
     let outcome = deliver.deliver(&message).await;
     let recorded = match &outcome {
-        Delivery::Delivered { result } => outbox.delivered(&message, result).await,
+        Delivery::Delivered { result } => {
+            count(outbox, &message, "delivered");
+            outbox.delivered(&message, result).await
+        }
         Delivery::Failed { reason, result } => {
+            count(outbox, &message, "refused");
             tracing::warn!(adapter = %outbox.adapter(), seq, kind = %message.kind, message_id = %message.message_id, reason = %reason, "message refused by receiver");
             outbox.failed(&message, reason, result).await
         }
@@ -206,6 +224,7 @@ async fn attempt(outbox: &Outbox, deliver: &dyn Deliver, backoff: &Backoff, mess
                 let why = format!("gave up after {} attempts: {reason}", message.attempts);
                 match deliver.give_up(&message, &why).await {
                     Ok(()) => {
+                        count(outbox, &message, "gave_up");
                         tracing::warn!(adapter = %outbox.adapter(), seq, kind = %message.kind, message_id = %message.message_id, "delivery retries exhausted");
                         outbox.failed(&message, &why, "").await
                     }
@@ -216,6 +235,7 @@ async fn attempt(outbox: &Outbox, deliver: &dyn Deliver, backoff: &Backoff, mess
                     }
                 }
             } else {
+                count(outbox, &message, "retry");
                 let delay = backoff.delay(message.attempts);
                 tracing::info!(adapter = %outbox.adapter(), seq, kind = %message.kind, attempts = message.attempts, delay_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; retrying");
                 outbox.retry_after(&message, delay, reason).await

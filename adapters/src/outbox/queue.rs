@@ -119,6 +119,12 @@ impl Outbox {
         match inserted {
             Some(row) => {
                 let m = from_row(&row).map_err(|e| self.err(&e))?;
+                metrics::counter!(
+                    "fhirgate_outbox_enqueued_total",
+                    "adapter" => self.adapter.clone(),
+                    "kind" => m.kind.clone(),
+                )
+                .increment(1);
                 if m.state == MessageState::Ready {
                     self.wake();
                 }

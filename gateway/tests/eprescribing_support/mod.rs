@@ -247,3 +247,42 @@ pub async fn wait_stats(gw: &Gateway, secs: u64, check: impl Fn(&Value) -> bool)
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `fhirgate_outbox_deliveries_total` of the `pharmacy` adapter for `kind` and `outcome`
+/// from `/metrics` (0 when the series does not exist yet).
+pub async fn outbox_deliveries(gw: &Gateway, kind: &str, outcome: &str) -> f64 {
+    let text = crate::support::client()
+        .get(format!("{}/metrics", gw.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let labels = [
+        "adapter=\"pharmacy\"".to_owned(),
+        format!("kind=\"{kind}\""),
+        format!("outcome=\"{outcome}\""),
+    ];
+    text.lines()
+        .filter(|l| l.starts_with("fhirgate_outbox_deliveries_total{"))
+        .filter(|l| labels.iter().all(|label| l.contains(label.as_str())))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Waits (at most 10 s) until [`outbox_deliveries`] reaches `at_least`; returns it.
+pub async fn wait_outbox_deliveries(gw: &Gateway, kind: &str, outcome: &str, at_least: f64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = outbox_deliveries(gw, kind, outcome).await;
+        if n >= at_least {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{kind} {outcome}: {n} < {at_least}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
