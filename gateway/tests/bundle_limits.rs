@@ -428,3 +428,52 @@ async fn an_upstream_batch_response_past_the_answer_limit_answers_413_too_costly
         "the upstream's answer exceeds the limit of 65536 bytes (server.max_answer_bytes) and is not passed on; the upstream may have processed the Bundle: check before sending it again with fewer entries"
     );
 }
+
+#[tokio::test]
+async fn a_history_page_past_the_answer_limit_ends_early_with_a_next_link() {
+    let gw = gateway();
+    let c = gw.system_client();
+    let page: Value = c
+        .get(gw.fhir("/ExplanationOfBenefit/_history?_count=1000"))
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["type"], "history");
+    assert!(
+        page.get("total").is_none(),
+        "more versions follow: no total"
+    );
+    let entries = page["entry"].as_array().expect("entries");
+    let kept: usize = entries
+        .iter()
+        .map(|e| e["resource"].to_string().len())
+        .sum();
+    assert!(kept <= ANSWER, "{kept}");
+    let next = page["link"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .and_then(|l| l["url"].as_str())
+        .expect("a next link")
+        .to_owned();
+    let second: Value = c
+        .get(next)
+        .send()
+        .await
+        .expect("next page")
+        .json()
+        .await
+        .expect("json");
+    let rest = second["entry"].as_array().expect("entries");
+    assert!(second.get("link").is_some());
+    assert!(
+        kept + rest[0]["resource"].to_string().len() > ANSWER,
+        "the page holds every version that fits"
+    );
+    let total = entries.len() + rest.len();
+    assert_eq!(total, 13, "every seeded ExplanationOfBenefit version, once");
+}

@@ -135,7 +135,10 @@ pub(crate) async fn execute(
         (
             Interaction::HistoryInstance | Interaction::HistoryType | Interaction::HistorySystem,
             _,
-        ) => history(conn, t.resource_type.as_deref(), id, &op.query, base_url).await,
+        ) => {
+            let rt = t.resource_type.as_deref();
+            history(conn, rt, id, &op.query, base_url, ctx.max_answer_bytes).await
+        }
         (other, _) => Err(fail(
             StatusCode::NOT_IMPLEMENTED,
             IssueCode::NotSupported,

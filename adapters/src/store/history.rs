@@ -1,5 +1,7 @@
 //! History (FHIR R4 §3.1.0.9 "history"): instance, type and system history as a `history`
-//! Bundle, newest first, with `_since`, `_count` and a keyset `_cursor` for `next`.
+//! Bundle, newest first, with `_since`, `_count` and a keyset `_cursor` for `next`. A page
+//! stays within `server.max_answer_bytes` of stored text: versions past it are left to the
+//! next page (read one at a time, never loaded past the budget).
 
 use fhirgate_conformance::IssueCode;
 use http::StatusCode;
@@ -21,13 +23,15 @@ fn bad(msg: impl Into<String>) -> Fail {
     ))
 }
 
-/// Answers a history interaction for `rtype`/`id` (both `None`: the whole system).
+/// Answers a history interaction for `rtype`/`id` (both `None`: the whole system), the
+/// page within `budget` bytes of stored text (at least one version).
 pub(crate) async fn history(
     conn: &mut AnyConnection,
     rtype: Option<&str>,
     id: Option<&str>,
     query: &[(String, String)],
     base_url: &str,
+    budget: usize,
 ) -> OpResult {
     let mut count = DEFAULT_COUNT;
     let mut since = None;
@@ -87,7 +91,22 @@ pub(crate) async fn history(
             other => q.bind(other.as_i64().unwrap_or(0)),
         };
     }
-    let mut rows = q.fetch_all(&mut *conn).await?;
+    let mut rows = Vec::new();
+    let mut cut = false;
+    {
+        use futures::TryStreamExt;
+        let mut stream = q.fetch(&mut *conn);
+        let mut used = 0usize;
+        while let Some(row) = stream.try_next().await? {
+            let body: Option<String> = row.try_get(7)?;
+            used = used.saturating_add(body.map_or(0, |b| b.len()));
+            if used > budget && !rows.is_empty() {
+                cut = true;
+                break;
+            }
+            rows.push(row);
+        }
+    }
     if rows.is_empty() && id.is_some() && before.is_none() && since.is_none() {
         return Err(Fail::Client(Answer::error(
             StatusCode::NOT_FOUND,
@@ -95,7 +114,7 @@ pub(crate) async fn history(
             format!("{}/{} is not known", rtype.unwrap_or(""), id.unwrap_or("")),
         )));
     }
-    let more = rows.len() as i64 > count;
+    let more = cut || rows.len() as i64 > count;
     rows.truncate(usize::try_from(count).unwrap_or(0));
     let path = match (rtype, id) {
         (Some(t), Some(i)) => format!("{t}/{i}/_history"),
