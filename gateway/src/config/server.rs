@@ -28,10 +28,10 @@ pub struct ServerConfig {
     /// than 1000 on its own.
     pub max_bundle_entries: usize,
     /// Largest answer built in memory for one request (e.g. `32MiB`): a batch- or
-    /// transaction-response, or one search page of the embedded store with its
+    /// transaction-response, or one search or history page of the embedded store with its
     /// `_include`/`_revinclude` resources. Past it: batch entries answer 413 `too-costly`,
-    /// a transaction is rolled back with 413, a search page ends early with a `next` link.
-    /// Default 32 MiB.
+    /// a transaction is rolled back with 413, a page ends early with a `next` link
+    /// (included resources left out are named in a warning). Default 32 MiB.
     pub max_answer_bytes: ByteSize,
     /// Derive the public base from `X-Forwarded-Proto`/`X-Forwarded-Host` when `base_url`
     /// is unset. Enable only behind a proxy that sets them. Default false.
