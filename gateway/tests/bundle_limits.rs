@@ -477,3 +477,31 @@ async fn a_history_page_past_the_answer_limit_ends_early_with_a_next_link() {
     let total = entries.len() + rest.len();
     assert_eq!(total, 13, "every seeded ExplanationOfBenefit version, once");
 }
+
+#[tokio::test]
+async fn an_upstream_search_page_past_the_answer_limit_answers_502_by_default() {
+    let observation: Value =
+        serde_json::from_slice(&fixture("fhir-r4/observation-example-sample-data.json"))
+            .expect("fixture");
+    let hit = json!({"resource": observation, "search": {"mode": "match"}});
+    let page = bundle("searchset", ENTRIES, &hit).to_string();
+    assert!(page.len() > ANSWER, "{}", page.len());
+    let base = upstream_answering(page);
+    let auth = support::auth_section("http://fhirgate.test/sandbox/auth", "");
+    let gw = Gateway::start(&format!(
+        "server:\n  listen: 127.0.0.1:0\n  max_answer_bytes: {ANSWER}B\n{auth}adapters:\n  ehr:\n    kind: fhir\n    base_url: {base}\nroutes:\n  - resources: [\"*\"]\n    adapters: [ehr]\n"
+    ));
+    let r = gw
+        .system_client()
+        .get(gw.fhir("/Observation?_count=20"))
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let issue = outcome(&r.text().await.expect("body"));
+    assert_eq!(issue["code"], "exception");
+    assert_eq!(
+        issue["diagnostics"],
+        "adapter ehr: bad upstream answer: upstream Bundle larger than max_buffered_bytes (65536)"
+    );
+}

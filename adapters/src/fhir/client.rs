@@ -40,6 +40,8 @@ pub struct FhirAdapter {
     connect_timeout: Duration,
     check_timeout: Duration,
     limits: Limits,
+    /// `max_buffered_bytes` as configured (`None`: follows the answer limit).
+    max_buffered: Option<u64>,
 }
 
 impl FhirAdapter {
@@ -79,9 +81,12 @@ impl FhirAdapter {
             timeout,
             connect_timeout,
             check_timeout,
+            max_buffered: config.max_buffered_bytes,
             limits: Limits {
                 stream_threshold: config.stream_threshold_bytes,
-                max_buffered: config.max_buffered_bytes,
+                max_buffered: config
+                    .max_buffered_bytes
+                    .unwrap_or(crate::DEFAULT_MAX_ANSWER_BYTES as u64),
                 max_answer: u64::MAX,
                 timeouts: (connect_timeout, timeout),
             },
@@ -89,10 +94,15 @@ impl FhirAdapter {
     }
 
     /// Bounds the batch- and transaction-responses it buffers to `bytes`
-    /// ([`crate::BuildContext::max_answer_bytes`]); larger ones answer 413 `too-costly`.
+    /// ([`crate::BuildContext::max_answer_bytes`]; larger ones answer 413 `too-costly`),
+    /// and every Bundle it buffers when `max_buffered_bytes` is not configured.
     #[must_use]
     pub fn with_answer_limit(mut self, bytes: usize) -> Self {
-        self.limits.max_answer = u64::try_from(bytes).unwrap_or(u64::MAX);
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.limits.max_answer = bytes;
+        if self.max_buffered.is_none() {
+            self.limits.max_buffered = bytes;
+        }
         self
     }
 

@@ -31,9 +31,11 @@ pub struct FhirConfig {
     #[serde(default = "default_stream_threshold")]
     pub stream_threshold_bytes: u64,
     /// Largest Bundle answer (search, history, batch, transaction, operation) buffered for
-    /// link rewriting, in bytes (default 268435456 = 256 MiB); a larger one answers 502.
-    #[serde(default = "default_max_buffered")]
-    pub max_buffered_bytes: u64,
+    /// link rewriting, in bytes; a larger one answers 502 (a batch- or
+    /// transaction-response over `server.max_answer_bytes`: 413 `too-costly`). Default
+    /// `server.max_answer_bytes` (32 MiB).
+    #[serde(default)]
+    pub max_buffered_bytes: Option<u64>,
     /// OAuth2 client credentials for the upstream (absent: no `Authorization` is sent).
     #[serde(default)]
     pub auth: Option<UpstreamAuth>,
@@ -53,10 +55,6 @@ fn default_check_timeout() -> f64 {
 
 fn default_stream_threshold() -> u64 {
     1024 * 1024
-}
-
-fn default_max_buffered() -> u64 {
-    256 * 1024 * 1024
 }
 
 /// How the adapter authenticates to the upstream: the OAuth2 `client_credentials` grant
@@ -155,7 +153,7 @@ impl FhirConfig {
                 problems.push(ConfigProblem::new(key, "must be a number > 0"));
             }
         }
-        if self.max_buffered_bytes == 0 {
+        if self.max_buffered_bytes == Some(0) {
             problems.push(ConfigProblem::new("max_buffered_bytes", "must be > 0"));
         }
         match &self.auth {

@@ -23,7 +23,7 @@ fn defaults() {
     assert_eq!(c.timeout_seconds, 30.0);
     assert_eq!(c.check_timeout_seconds, 5.0);
     assert_eq!(c.stream_threshold_bytes, 1_048_576);
-    assert_eq!(c.max_buffered_bytes, 268_435_456);
+    assert_eq!(c.max_buffered_bytes, None, "server.max_answer_bytes");
     assert!(c.auth.is_none());
     assert!(c.validate().is_empty());
 }
