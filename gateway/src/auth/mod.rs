@@ -11,6 +11,7 @@
 mod access;
 mod bundle;
 mod bundle_limit;
+mod bundle_merge;
 mod compartment;
 mod conditional;
 pub mod config;
