@@ -35,12 +35,23 @@ pub struct Hl7v2Config {
     /// Z-segments: `keep` (as an extension, and written back out) or `drop`. Default `keep`.
     #[serde(default)]
     pub z_segments: ZSegmentsConfig,
-    /// MSH-3 sending application of outbound messages. Default `FHIRGATE`.
+    /// MSH-3 sending application of outbound messages. Default `FHIRGATE`. MSH-3 to MSH-6
+    /// are HD values (HL7 v2.5.1 §2.A.33): a namespace id (up to 20 characters, e.g. `EPIC`),
+    /// optionally followed by `^universal id^universal id type` (e.g.
+    /// `GENHOSP^2.16.840.1.113883.19.5^ISO`; the type from table 0301). `|`, `~`, `&`, `\`
+    /// and control characters are refused.
     #[serde(default = "default_sending_application")]
     pub sending_application: String,
-    /// MSH-5 receiving application of outbound messages. Default empty.
+    /// MSH-4 sending facility of outbound messages (HD, as for `sending_application`).
+    /// Default empty.
+    #[serde(default)]
+    pub sending_facility: String,
+    /// MSH-5 receiving application of outbound messages (HD). Default empty.
     #[serde(default)]
     pub receiving_application: String,
+    /// MSH-6 receiving facility of outbound messages (HD). Default empty.
+    #[serde(default)]
+    pub receiving_facility: String,
     /// The durable outbox holding messages until the EHR acknowledges them.
     #[serde(default)]
     pub outbox: OutboxConfig,
@@ -218,6 +229,16 @@ impl Hl7v2Config {
                 "must not be empty",
             ));
         }
+        for (key, value) in [
+            ("sending_application", &self.sending_application),
+            ("sending_facility", &self.sending_facility),
+            ("receiving_application", &self.receiving_application),
+            ("receiving_facility", &self.receiving_facility),
+        ] {
+            if let Some(why) = fhirgate_mappings::hl7v2::write::hd_problem(value) {
+                problems.push(ConfigProblem::new(key, why));
+            }
+        }
         let nested = |prefix: &str, list: Vec<ConfigProblem>| {
             list.into_iter()
                 .map(|p| ConfigProblem::new(format!("{prefix}.{}", p.path), p.problem))
@@ -243,6 +264,8 @@ impl Hl7v2Config {
             version: self.version.clone(),
             sending_application: self.sending_application.clone(),
             receiving_application: self.receiving_application.clone(),
+            sending_facility: self.sending_facility.clone(),
+            receiving_facility: self.receiving_facility.clone(),
             virtual_marker: self.marker(),
             z_segments: self.z(),
             ..Default::default()
@@ -313,6 +336,19 @@ mod tests {
             "{problems:?}"
         );
         assert!(!problems.iter().any(|p| p.path == "listen.allow.0"));
+    }
+
+    #[test]
+    fn msh_3_to_6_must_be_hd_values_without_other_delimiters() {
+        let config: super::Hl7v2Config = serde_json::from_value(serde_json::json!({
+            "store": "store",
+            "sending_facility": "GENHOSP^2.16.840.1.113883.19.5^ISO",
+            "receiving_facility": "LAB|X\rMSH",
+            "receiving_application": "EHR^1.2.3",
+        }))
+        .expect("config");
+        let paths: Vec<String> = config.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["receiving_application", "receiving_facility"]);
     }
 
     fn from_json_with_defaults() -> Result<ListenConfig, serde_json::Error> {

@@ -302,3 +302,34 @@ OBX|8|ED|X^Image^L||^AP^PDF^Base64^AAA=||||||F\r",
             .all(|o| o["subject"]["reference"] == m.resources[8].full_url.as_str())
     );
 }
+
+#[test]
+fn hd_values_are_written_as_components_and_delimiters_are_refused() {
+    use super::write::{hd, hd_problem};
+    assert_eq!(
+        hd("GENHOSP^2.16.840.1.113883.19.5^ISO"),
+        "GENHOSP^2.16.840.1.113883.19.5^ISO"
+    );
+    assert_eq!(hd("LAB^^"), "LAB");
+    // Unchecked text still cannot end the field or the segment.
+    assert_eq!(hd("A|B\rMSH^x~y&z"), "A\\F\\B\\X0D\\MSH^x\\R\\y\\T\\z");
+    assert_eq!(hd_problem(""), None);
+    assert_eq!(hd_problem("GENHOSP^2.16.840.1.113883.19.5^ISO"), None);
+    assert_eq!(hd_problem("^urn:example:fac^URI"), None);
+    for bad in [
+        "A|B",
+        "A~B",
+        "A&B",
+        "A\\B",
+        "A\rB",
+        "A^1.2^ISO^X",
+        "ABCDEFGHIJKLMNOPQRSTU",
+        "A^1.2.3",
+        "A^^ISO",
+        "A^1.2^OID",
+        "A^x.y^ISO",
+        "^^",
+    ] {
+        assert!(hd_problem(bad).is_some(), "{bad:?}");
+    }
+}

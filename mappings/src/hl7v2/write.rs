@@ -80,6 +80,80 @@ pub fn reps(parts: &[String]) -> String {
         .join("~")
 }
 
+/// HL7 table 0301 universal id types (v2.5.1), the values HD-3 may take.
+pub const UNIVERSAL_ID_TYPES: &[&str] = &[
+    "DNS", "GUID", "HCD", "HL7", "ISO", "L", "M", "N", "Random", "URI", "UUID", "x400", "x500",
+];
+
+/// An HD value (HL7 v2.5.1 §2.A.33) given as text, `namespace id` optionally followed by
+/// `^universal id^universal id type`, encoded as a field: split on `^` into at most three
+/// components, each escaped (so a `|`, `~`, `&`, `\` or CR in it can never end the field,
+/// repetition, subcomponent or segment), trailing empty components left out. Check the
+/// text with [`hd_problem`] first; this never fails.
+pub fn hd(text: &str) -> String {
+    let parts: Vec<String> = text.splitn(3, '^').map(esc).collect();
+    comps(&parts)
+}
+
+/// Why `text` is not an HD value (HL7 v2.5.1 §2.A.33) that [`hd`] writes unchanged, or
+/// `None`. Empty text is fine (the field is left empty). Problems: a delimiter other than
+/// `^` (`|`, `~`, `&`, `\`) or a control character (CR, LF …); more than three components;
+/// HD-1 namespace id over 20 characters (IS) or HD-2 universal id over 199 (ST); HD-2 without
+/// HD-3 or the reverse (they go together); neither HD-1 nor HD-2; HD-3 not in table 0301
+/// ([`UNIVERSAL_ID_TYPES`]); an `ISO` universal id that is not an OID.
+pub fn hd_problem(text: &str) -> Option<String> {
+    if text.is_empty() {
+        return None;
+    }
+    if text
+        .chars()
+        .any(|c| matches!(c, '|' | '~' | '&' | '\\') || c.is_control())
+    {
+        return Some(
+            "must not contain |, ~, & or \\ (HL7 v2 delimiters) or control characters such as CR (the segment terminator); components are separated by ^".into(),
+        );
+    }
+    let parts: Vec<&str> = text.split('^').collect();
+    if parts.len() > 3 {
+        return Some(
+            "an HD has at most 3 components: namespace id^universal id^universal id type".into(),
+        );
+    }
+    let get = |i: usize| parts.get(i).copied().unwrap_or_default();
+    let (ns, uid, utype) = (get(0), get(1), get(2));
+    if ns.chars().count() > 20 {
+        return Some("the namespace id (HD-1) is longer than 20 characters".into());
+    }
+    if uid.chars().count() > 199 {
+        return Some("the universal id (HD-2) is longer than 199 characters".into());
+    }
+    if uid.is_empty() != utype.is_empty() {
+        return Some(
+            "the universal id (HD-2) and its type (HD-3) must both be given or both be left out"
+                .into(),
+        );
+    }
+    if ns.is_empty() && uid.is_empty() {
+        return Some("give a namespace id (HD-1) or a universal id with its type".into());
+    }
+    if !utype.is_empty() && !UNIVERSAL_ID_TYPES.contains(&utype) {
+        return Some(format!(
+            "the universal id type (HD-3) must be one of table 0301: {}",
+            UNIVERSAL_ID_TYPES.join(", ")
+        ));
+    }
+    let oid = |u: &str| {
+        u.split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if utype == "ISO" && !oid(uid) {
+        return Some(
+            "an ISO universal id (HD-2) must be an OID such as 2.16.840.1.113883.19.5".into(),
+        );
+    }
+    None
+}
+
 /// Escaped optional texts as components (`None` → empty).
 pub fn comps_of(parts: &[Option<&str>]) -> String {
     comps(

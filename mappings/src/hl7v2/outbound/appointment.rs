@@ -133,8 +133,9 @@ fn sch(a: &Value, ev: &str, out: &Out<'_>) -> String {
         }
     }
     // SCH-16 filler contact person and SCH-20 entered-by person are required in v2.3–2.6;
-    // an R4 Appointment has neither, so both name the sending application.
-    let app = comps_of(&[Some(&out.opts.sending_application)]);
+    // an R4 Appointment has neither, so both name the sending application (its HD-1).
+    let namespace = out.opts.sending_application.split('^').next();
+    let app = comps_of(&[namespace]);
     w.set(16, app.clone());
     w.set(20, app);
     if let Some(st) = s(a, "status").and_then(|st| lookup(codes::STATUS_TO_FILLER, st)) {

@@ -14,7 +14,7 @@ pub use encounter::encounter_to_adt;
 
 use serde_json::Value;
 
-use super::write::{comps_of, esc, msh, new_control_id};
+use super::write::{comps_of, esc, hd, msh, new_control_id};
 use super::{INPUT_VERSIONS, Outbound, Related, WriteOptions};
 use crate::MappingError;
 
@@ -77,10 +77,10 @@ impl<'a> Out<'a> {
         let o = self.opts;
         let structure = (self.version >= (2, 3, 1)).then_some(structure);
         msh(&[
-            (3, esc(&o.sending_application)),
-            (4, esc(&o.sending_facility)),
-            (5, esc(&o.receiving_application)),
-            (6, esc(&o.receiving_facility)),
+            (3, hd(&o.sending_application)),
+            (4, hd(&o.sending_facility)),
+            (5, hd(&o.receiving_application)),
+            (6, hd(&o.receiving_facility)),
             (7, self.time.clone()),
             (9, comps_of(&[Some(code), Some(event), structure])),
             (10, esc(&self.control_id)),
