@@ -10,19 +10,21 @@
 //!   unavailable ("reasons unrelated to content", §2.9.2.2): the sender may retry.
 //!
 //! Writes: every resource is a conditional create (`ifNoneExist` from its identifier), except
-//! the focus of an update event (SIU S13/S14/S15/S26, ADT A08/A03…), which is a conditional
-//! update (`PUT Type?identifier=…`: replaced as sent; created when none matches; an
-//! identifier without a system is matched on its value). A resource without an identifier
-//! is created.
+//! the focus of an update event (SIU S13/S14/S15/S26, ADT A08/A31/A03…) and the Patient of an
+//! ADT update: those are merged field by field into the stored resource found by their
+//! identifier (v2 "snapshot" semantics: present replaces, empty keeps, `""` deletes; see
+//! [`super::merge`]) and written with `If-Match` its version, so a concurrent FHIR update
+//! is never overwritten (a 412 merges again, up to 3 times, then AR). When none matches they
+//! are created. A resource without an identifier is created.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use fhirgate_mappings::hl7v2::{AckCode, Message, ack, message_to_fhir, parse};
-use http::Method;
-use serde_json::{Value, json};
+use http::{Method, StatusCode};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::merge::{self, Refusal};
 use super::mllp::{FrameReader, write_frame};
 use super::store::Core;
 
@@ -162,17 +164,47 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
         );
     }
     let update = !NEW_EVENTS.contains(&msg.trigger_event().as_str());
-    let bundle = transaction(&mapped.resources, update);
     let base = "urn:fhirgate:hl7v2";
-    let reply = match core.call(Method::POST, "", Some(&bundle), base).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(adapter = %core.name, error = %e, "store unavailable for an inbound HL7 v2 message");
+    let mut attempt = 0;
+    let reply = loop {
+        attempt += 1;
+        let (bundle, versioned) =
+            match merge::transaction(core, &mapped, update, code == "ADT", base).await {
+                Ok(b) => b,
+                Err(Refusal::Ambiguous(why)) => return (AckCode::AE, Some(why)),
+                Err(Refusal::Unavailable) => {
+                    return (
+                        AckCode::AR,
+                        Some("the FHIR store is unavailable; retry".into()),
+                    );
+                }
+            };
+        let reply = match core.call(Method::POST, "", Some(&bundle), base).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(adapter = %core.name, error = %e, "store unavailable for an inbound HL7 v2 message");
+                return (
+                    AckCode::AR,
+                    Some("the FHIR store is unavailable; retry".into()),
+                );
+            }
+        };
+        // A 412 `conflict` on a merged entry: a FHIR client wrote it between our read and
+        // our write. Merge again into the new version (nothing was written: one transaction).
+        let raced = versioned
+            && reply.status == StatusCode::PRECONDITION_FAILED
+            && reply.json["issue"][0]["code"] == "conflict";
+        if raced && attempt < 3 {
+            tracing::info!(adapter = %core.name, attempt, "stored resource changed while merging an HL7 v2 update: merging again");
+            continue;
+        }
+        if raced {
             return (
                 AckCode::AR,
-                Some("the FHIR store is unavailable; retry".into()),
+                Some("the stored resource kept changing while the update was merged; retry".into()),
             );
         }
+        break reply;
     };
     if !reply.status.is_success() {
         let why = reply.json["issue"][0]["diagnostics"]
@@ -200,36 +232,6 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
         }
     }
     (AckCode::AA, None)
-}
-
-/// The transaction Bundle writing `resources` (see the module docs).
-fn transaction(resources: &[fhirgate_mappings::hl7v2::MappedResource], update: bool) -> Value {
-    let entries: Vec<Value> = resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let rt = r.resource["resourceType"].as_str().unwrap_or_default();
-            let focus_update = i == 0 && update;
-            // An update's focus without an identifier system (e.g. SCH-1 without an
-            // assigning authority) is matched on the identifier value alone.
-            let query = r.if_none_exist.clone().or_else(|| {
-                let value = r.resource["identifier"][0]["value"].as_str()?;
-                focus_update.then(|| {
-                    format!(
-                        "identifier={}",
-                        url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
-                    )
-                })
-            });
-            let request = match (query, focus_update) {
-                (Some(q), true) => json!({"method": "PUT", "url": format!("{rt}?{q}")}),
-                (Some(q), false) => json!({"method": "POST", "url": rt, "ifNoneExist": q}),
-                (None, _) => json!({"method": "POST", "url": rt}),
-            };
-            json!({"fullUrl": r.full_url, "resource": r.resource, "request": request})
-        })
-        .collect();
-    json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
 /// An AR for bytes that are not an HL7 v2 message (no MSH to answer from).

@@ -13,6 +13,7 @@
 
 mod config;
 mod inbound;
+mod merge;
 pub mod mllp;
 pub mod outbound;
 mod store;

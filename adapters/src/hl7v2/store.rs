@@ -42,7 +42,8 @@ pub(crate) struct Reply {
 }
 
 impl Core {
-    /// Sends `method path` with `body` to the store adapter.
+    /// Sends `method path` with `body` to the store adapter; `path` may carry a query
+    /// (`Patient?identifier=a|1`, percent-encoded).
     ///
     /// Errors: the store failed (its [`AdapterError`]), or its answer was unreadable.
     pub async fn call(
@@ -52,11 +53,15 @@ impl Core {
         body: Option<&Value>,
         base_url: &str,
     ) -> Result<Reply, AdapterError> {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let target = parse_target(&method, path).map_err(|e| AdapterError::BadGateway {
             adapter: self.name.clone(),
             detail: format!("internal request /{path}: {}", e.message),
         })?;
         let mut request = FhirRequest::new(method, target, base_url);
+        request.query = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         if let Some(b) = body {
             if b["resourceType"] == "Bundle" && b["type"] == "transaction" {
                 request.interaction = crate::Interaction::Transaction;

@@ -33,7 +33,9 @@
 //! - **Empty vs `""`** (v2.5.1 §2.5.3): both leave the FHIR element absent. On create that is
 //!   the whole story. For updates (A08, S13/S14) [`Mapped::nulled`] lists the elements whose
 //!   field was `""`: a writer merging into a stored resource removes exactly those and keeps
-//!   elements whose field was empty ("no change"). On output, an update (A08, S14) writes
+//!   elements whose field was empty ("no change"); [`Mapped::defaulted`] lists elements
+//!   the mapping filled with a default for an empty field (kept from the stored resource
+//!   on merge). On output, an update (A08, S14) writes
 //!   `""` for the PID fields fhirgate maps but the Patient lacks.
 //! - **Times**: see [`time`]; offset-less times use [`Context::timezone`], else date precision
 //!   plus one warning. `Appointment.start/end` are `instant`s, so without an offset or zone
@@ -163,6 +165,11 @@ pub struct Mapped {
     pub warnings: Vec<String>,
     /// FHIR elements whose v2 field was `""` (explicit null), e.g. `Patient.birthDate`.
     pub nulled: Vec<String>,
+    /// FHIR elements filled with a default because their v2 field was empty (e.g.
+    /// `Encounter.class` = `UNK` for an empty PV1-2, `Encounter.status` = `in-progress`
+    /// when the event and PV1-45 say nothing): a writer merging into a stored resource
+    /// keeps the stored value of these.
+    pub defaulted: Vec<String>,
 }
 
 /// Resources an outbound mapping needs besides its focus, resolved by the caller: the
@@ -185,13 +192,16 @@ pub struct WriteOptions {
     pub version: String,
     /// Trigger event instead of the status-derived one (`S12`, `A08` …).
     pub event: Option<String>,
-    /// MSH-3 sending application (default `FHIRGATE`).
+    /// MSH-3 sending application (default `FHIRGATE`). MSH-3 to MSH-6 are HD values
+    /// (v2.5.1 §2.A.33) given as `namespace id` or `namespace id^universal id^universal id
+    /// type`; each component is escaped when written ([`write::hd`]; check them with
+    /// [`write::hd_problem`]).
     pub sending_application: String,
-    /// MSH-4 sending facility.
+    /// MSH-4 sending facility (HD, as for MSH-3).
     pub sending_facility: String,
-    /// MSH-5 receiving application.
+    /// MSH-5 receiving application (HD, as for MSH-3).
     pub receiving_application: String,
-    /// MSH-6 receiving facility.
+    /// MSH-6 receiving facility (HD, as for MSH-3).
     pub receiving_facility: String,
     /// MSH-11 processing id (`P` production, `T` training, `D` debugging).
     pub processing_id: String,

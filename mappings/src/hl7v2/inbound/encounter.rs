@@ -75,10 +75,14 @@ pub fn pv1_to_encounter(
         "A03" => "finished",
         "A11" | "A27" => "cancelled",
         _ if end.is_some() => "finished",
-        _ => "in-progress",
+        _ => {
+            st.defaulted("Encounter.status");
+            "in-progress"
+        }
     };
     e.insert("status".into(), json!(status));
-    e.insert("class".into(), class(pv1, st));
+    let class = class(pv1, st);
+    e.insert("class".into(), class);
     e.insert("subject".into(), json!({"reference": patient_url}));
     let participants: Vec<Value> = [(7, "ATND"), (8, "REF"), (9, "CON"), (17, "ADM")]
         .iter()
@@ -110,7 +114,7 @@ pub fn pv1_to_encounter(
     Value::Object(e)
 }
 
-fn class(pv1: &Segment, st: &In<'_>) -> Value {
+fn class(pv1: &Segment, st: &mut In<'_>) -> Value {
     let code = pv1.field(2).text();
     if is_virtual(pv1, st) {
         return json!({"system": codes::ACT_CODE, "code": "VR", "display": "virtual"});
@@ -120,9 +124,12 @@ fn class(pv1: &Segment, st: &In<'_>) -> Value {
             Some(act) => json!({"system": codes::ACT_CODE, "code": act}),
             None => json!({"system": codes::v2_table("0004"), "code": c}),
         },
-        None => json!({
-            "system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
-            "code": "UNK"
-        }),
+        None => {
+            st.defaulted("Encounter.class");
+            json!({
+                "system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+                "code": "UNK"
+            })
+        }
     }
 }

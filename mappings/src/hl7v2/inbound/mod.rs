@@ -28,6 +28,7 @@ pub struct In<'a> {
     pub version: (u8, u8, u8),
     warnings: Vec<String>,
     nulled: Vec<String>,
+    defaulted: Vec<String>,
     floating: bool,
     unknown_units: Vec<String>,
     seed: String,
@@ -52,6 +53,7 @@ impl<'a> In<'a> {
             version,
             warnings: Vec::new(),
             nulled: Vec::new(),
+            defaulted: Vec::new(),
             floating: false,
             unknown_units: Vec::new(),
             seed,
@@ -76,6 +78,13 @@ impl<'a> In<'a> {
     pub fn null_check(&mut self, piece: Piece<'_>, path: &str) {
         if piece.is_null() {
             self.nulled.push(path.to_owned());
+        }
+    }
+
+    /// Records that `path` was filled with a default because its field was empty.
+    pub fn defaulted(&mut self, path: &str) {
+        if !self.defaulted.iter().any(|p| p == path) {
+            self.defaulted.push(path.to_owned());
         }
     }
 
@@ -165,6 +174,7 @@ impl<'a> In<'a> {
             resources,
             warnings: self.warnings,
             nulled: self.nulled,
+            defaulted: self.defaulted,
         }
     }
 }

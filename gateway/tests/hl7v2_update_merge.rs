@@ -1,0 +1,169 @@
+//! Inbound HL7 v2 updates merge into the stored resource (HL7 v2.5.1 §2.5.3, ADT A08
+//! snapshot semantics), through the MLLP listener of the real binary and the embedded store:
+//! a Patient written over FHIR keeps the elements an ADT^A08 does not carry (a telecom, a
+//! communication, an identifier a FHIR client added); a field present in the A08 replaces its
+//! element; a field sent as `""` removes it. An Encounter updated by A08 keeps its class and
+//! status when PV1-2 and PV1-45 are empty.
+
+mod hl7v2_support;
+mod support;
+
+use hl7v2_support::{field, get, listener_addr, put, search, send};
+use serde_json::{Value, json};
+use support::{Gateway, auth_section, fixture, free_port};
+
+fn config(peer_port: u16) -> String {
+    let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
+    format!(
+        "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\n  ehr-v2:\n    kind: hl7v2\n    store: store\n    send:\n      host: 127.0.0.1\n      port: {peer_port}\n      connect_timeout_ms: 500\n      ack_timeout_ms: 3000\n    listen:\n      address: 127.0.0.1:0\n    timezone: America/New_York\n    retry:\n      initial_ms: 100\n      max_ms: 400\nroutes:\n  - resources: [\"*\"]\n    interactions: [\"*\"]\n    adapters: [store]\n"
+    )
+}
+
+/// The A08 fixture with its PID replaced by `pid` and MSH-10 by `control_id`.
+fn a08(pid: &str, control_id: &str) -> String {
+    let text = String::from_utf8(fixture("hl7v2/ADT_A08_v2.3_update_patient.hl7")).expect("utf-8");
+    text.split('\r')
+        .map(|seg| {
+            if seg.starts_with("PID|") {
+                pid.to_owned()
+            } else {
+                seg.replace("|8899-39|", &format!("|{control_id}|"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r")
+}
+
+/// A PV1 segment with `fields` (`(number, value)`) and the others empty.
+fn pv1(fields: &[(usize, &str)]) -> String {
+    let mut f = vec![String::new(); 46];
+    f[0] = "PV1".into();
+    for (n, v) in fields {
+        f[*n] = (*v).to_owned();
+    }
+    f.join("|")
+}
+
+/// `message` with its PV1 replaced by `segment`.
+fn with_pv1(message: &str, segment: &str) -> String {
+    message
+        .split('\r')
+        .map(|s| if s.starts_with("PV1|") { segment } else { s })
+        .collect::<Vec<_>>()
+        .join("\r")
+}
+
+/// The fixture's PID (PID-13, PID-14 and PID-16 empty).
+const PID: &str = "PID|1||151||Bond^Tiny||19990723|M|||8388 Secret Agent Way^^Raleigh^NC^27677|||||||151||||||||||||N";
+
+#[tokio::test]
+async fn an_a08_merges_into_the_patient_a_fhir_client_extended() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let client_id = json!({"system": "urn:oid:2.16.840.1.113883.19.5.99", "value": "CLIENT-7"});
+    let email = json!([{"system": "email", "value": "tiny@example.org", "use": "home"}]);
+    let communication =
+        json!([{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-GB"}]}}]);
+    let patient = json!({"resourceType": "Patient", "id": "p-bond",
+        "identifier": [{"value": "151"}, client_id],
+        "name": [{"family": "Bond", "given": ["Tiny"]}],
+        "telecom": email, "communication": communication,
+        "gender": "male", "birthDate": "1999-07-23"});
+    assert_eq!(put(&gw, "/Patient/p-bond", &patient).await.0, 201);
+    // The same value under another assigning authority is another patient: never merged.
+    let other = json!({"resourceType": "Patient", "id": "p-other",
+        "identifier": [{"system": "urn:oid:2.16.840.1.113883.19.7", "value": "151"}],
+        "name": [{"family": "Other"}]});
+    assert_eq!(put(&gw, "/Patient/p-other", &other).await.0, 201);
+
+    // The fixture as sent: PID-13/14 (telecom) empty, PID-11 (address) present.
+    let ack = send(&addr, a08(PID, "8899-39").as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let found = search(&gw, "/Patient?identifier=151").await;
+    assert_eq!(found.len(), 2, "merged, not created again: {found:?}");
+    let (status, p) = get(&gw, "/Patient/p-bond").await;
+    assert_eq!(status, 200);
+    assert_eq!(p["meta"]["versionId"], "2", "{p}");
+    assert_eq!(p["telecom"], email, "not in the A08: kept");
+    assert_eq!(p["communication"], communication, "not in the A08: kept");
+    assert_eq!(p["identifier"], json!([{"value": "151"}, client_id]));
+    assert_eq!(p["name"], json!([{"family": "Bond", "given": ["Tiny"]}]));
+    assert_eq!(
+        p["address"],
+        json!([{"line": ["8388 Secret Agent Way"], "city": "Raleigh", "state": "NC", "postalCode": "27677"}]),
+        "PID-11 present: written"
+    );
+    assert_eq!(p["gender"], "male");
+    assert_eq!(p["birthDate"], "1999-07-23");
+
+    // A later A08: PID-5 changed (replaced), PID-8 and PID-11 sent as "" (removed).
+    let pid = PID
+        .replace("|Bond^Tiny|", "|Bond^Timothy^Q|")
+        .replace("|M|", "|\"\"|")
+        .replace("|8388 Secret Agent Way^^Raleigh^NC^27677|", "|\"\"|");
+    let ack = send(&addr, a08(&pid, "8899-40").as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let (_, p) = get(&gw, "/Patient/p-bond").await;
+    assert_eq!(p["meta"]["versionId"], "3", "{p}");
+    assert_eq!(
+        p["name"],
+        json!([{"family": "Bond", "given": ["Timothy", "Q"]}])
+    );
+    assert_eq!(p.get("gender"), None, "PID-8 \"\": removed: {p}");
+    assert_eq!(p.get("address"), None, "PID-11 \"\": removed: {p}");
+    assert_eq!(p["birthDate"], "1999-07-23");
+    assert_eq!(p["telecom"], email);
+    assert_eq!(p["communication"], communication);
+    assert_eq!(p["identifier"], json!([{"value": "151"}, client_id]));
+    let (_, o) = get(&gw, "/Patient/p-other").await;
+    assert_eq!(o["meta"]["versionId"], "1", "{o}");
+    assert_eq!(o["name"], json!([{"family": "Other"}]));
+}
+
+#[tokio::test]
+async fn an_a08_keeps_the_encounter_elements_its_empty_fields_do_not_carry() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    // An A01: PV1-2 I (inpatient), PV1-19 visit number V-1 with an authority, admitted
+    // (PV1-44) and discharged (PV1-45).
+    let visit = "V-1^^^GEN&2.16.840.1.113883.19.6&ISO";
+    let admit = pv1(&[
+        (1, "1"),
+        (2, "I"),
+        (19, visit),
+        (44, "20190423080000"),
+        (45, "20190423113000"),
+    ]);
+    let a01 = with_pv1(&a08(PID, "8899-41").replace("ADT^A08", "ADT^A01"), &admit);
+    assert_eq!(field(&send(&addr, a01.as_bytes()).await, "MSA", 1), "AA");
+    let found = search(&gw, "/Encounter?identifier=V-1").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let mut enc = found[0].clone();
+    let id = enc["id"].as_str().expect("id").to_owned();
+    assert_eq!(enc["status"], "finished");
+    assert_eq!(enc["class"]["code"], "IMP");
+    // A FHIR client adds a serviceType.
+    enc["serviceType"] = json!({"text": "Cardiology"});
+    if let Some(o) = enc.as_object_mut() {
+        o.remove("meta");
+    }
+    assert_eq!(put(&gw, &format!("/Encounter/{id}"), &enc).await.0, 200);
+    // The A08: PV1-2 and PV1-45 empty, PV1-44 admit time corrected.
+    let update = pv1(&[(1, "1"), (19, visit), (44, "20190423080500")]);
+    let a08_text = with_pv1(&a08(PID, "8899-42"), &update);
+    assert_eq!(
+        field(&send(&addr, a08_text.as_bytes()).await, "MSA", 1),
+        "AA"
+    );
+    let (_, e): (u16, Value) = get(&gw, &format!("/Encounter/{id}")).await;
+    assert_eq!(e["meta"]["versionId"], "3", "{e}");
+    assert_eq!(e["status"], "finished", "PV1-45 empty: kept");
+    assert_eq!(e["class"]["code"], "IMP", "PV1-2 empty: kept");
+    assert_eq!(e["serviceType"], json!({"text": "Cardiology"}));
+    assert_eq!(
+        e["period"],
+        json!({"start": "2019-04-23T08:05:00-04:00", "end": "2019-04-23T11:30:00-04:00"}),
+        "PV1-44 present: replaced; PV1-45 empty: kept"
+    );
+    assert_eq!(search(&gw, "/Encounter?identifier=V-1").await.len(), 1);
+}
