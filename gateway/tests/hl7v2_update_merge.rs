@@ -3,7 +3,8 @@
 //! a Patient written over FHIR keeps the elements an ADT^A08 does not carry (a telecom, a
 //! communication, an identifier a FHIR client added); a field present in the A08 replaces its
 //! element; a field sent as `""` removes it. An Encounter updated by A08 keeps its class and
-//! status when PV1-2 and PV1-45 are empty.
+//! status when PV1-2 and PV1-45 are empty. FHIR updates racing A08s are never lost (the merge
+//! writes with `If-Match`).
 
 mod hl7v2_support;
 mod support;
@@ -166,4 +167,74 @@ async fn an_a08_keeps_the_encounter_elements_its_empty_fields_do_not_carry() {
         "PV1-44 present: replaced; PV1-45 empty: kept"
     );
     assert_eq!(search(&gw, "/Encounter?identifier=V-1").await.len(), 1);
+}
+
+#[tokio::test]
+async fn fhir_updates_racing_a08s_are_never_lost() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let patient = json!({"resourceType": "Patient", "id": "p-race",
+        "identifier": [{"value": "151"}], "name": [{"family": "Bond"}]});
+    assert_eq!(put(&gw, "/Patient/p-race", &patient).await.0, 201);
+    let rounds = 20;
+    // A FHIR client adding one communication per round (read, add, PUT with If-Match,
+    // again on 412), while the EHR sends an A08 per round.
+    let fhir = async {
+        let client = gw.system_client();
+        for i in 0..rounds {
+            loop {
+                let (_, mut p) = get(&gw, "/Patient/p-race").await;
+                let version = p["meta"]["versionId"].as_str().expect("version").to_owned();
+                let mut list = p["communication"].as_array().cloned().unwrap_or_default();
+                list.push(json!({"language": {"text": format!("lang-{i}")}}));
+                p["communication"] = json!(list);
+                let r = client
+                    .put(gw.fhir("/Patient/p-race"))
+                    .header("content-type", "application/fhir+json")
+                    .header("if-match", format!("W/\"{version}\""))
+                    .json(&p)
+                    .send()
+                    .await
+                    .expect("put");
+                match r.status().as_u16() {
+                    200 => break,
+                    412 => continue,
+                    other => panic!("FHIR update answered {other}"),
+                }
+            }
+        }
+    };
+    let v2 = async {
+        for i in 0..rounds {
+            let pid = PID.replace("|Bond^Tiny|", &format!("|Bond^Tiny{i}|"));
+            let message = a08(&pid, &format!("race-{i}"));
+            // AR (the Patient kept changing through 3 merges) asks the sender to retry.
+            let mut ack = send(&addr, message.as_bytes()).await;
+            while field(&ack, "MSA", 1) == "AR" {
+                ack = send(&addr, message.as_bytes()).await;
+            }
+            assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+        }
+    };
+    tokio::join!(fhir, v2);
+    let (_, p) = get(&gw, "/Patient/p-race").await;
+    let langs: Vec<String> = p["communication"]
+        .as_array()
+        .expect("communication")
+        .iter()
+        .map(|c| {
+            c["language"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let expected: Vec<String> = (0..rounds).map(|i| format!("lang-{i}")).collect();
+    assert_eq!(langs, expected, "every FHIR update kept");
+    assert_eq!(
+        p["name"],
+        json!([{"family": "Bond", "given": [format!("Tiny{}", rounds - 1)]}]),
+        "the last A08's name"
+    );
+    assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
 }
