@@ -238,3 +238,37 @@ async fn fhir_updates_racing_a08s_are_never_lost() {
     );
     assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_s14_without_a_filler_status_keeps_the_stored_status_and_fhir_elements() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let s12 = String::from_utf8(fixture("hl7v2/SIU_S12_v2.3_office_visit.hl7")).expect("utf-8");
+    assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
+    let found = search(&gw, "/Appointment?identifier=1209").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let mut a = found[0].clone();
+    let id = a["id"].as_str().expect("id").to_owned();
+    assert_eq!(a["status"], "booked");
+    // The front desk checks the patient in over FHIR and adds an instruction.
+    a["status"] = json!("arrived");
+    a["patientInstruction"] = json!("Bring your glasses");
+    assert_eq!(put(&gw, &format!("/Appointment/{id}"), &a).await.0, 200);
+    // The EHR moves the end (S14) without SCH-25 filler status: the status is not carried.
+    let s14 = s12
+        .replace("SIU^S12", "SIU^S14")
+        .replace("|8907-45|", "|8907-46|")
+        .replace(
+            "^^15^20190423140000^20190423141500",
+            "^^30^20190423140000^20190423143000",
+        )
+        .replace("|Scheduled^^CSI", "|");
+    let ack = send(&addr, s14.as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let (_, after) = get(&gw, &format!("/Appointment/{id}")).await;
+    assert_eq!(after["meta"]["versionId"], "3", "{after}");
+    assert_eq!(after["status"], "arrived", "SCH-25 empty: kept");
+    assert_eq!(after["patientInstruction"], "Bring your glasses");
+    assert_eq!(after["end"], "2019-04-23T14:30:00-04:00", "the S14's end");
+    assert_eq!(search(&gw, "/Appointment?identifier=1209").await.len(), 1);
+}

@@ -16,7 +16,8 @@
 //!   PV1-45 are separate fields; `hospitalization` has more than PV1-14);
 //! - an element listed in [`Mapped::nulled`](fhirgate_mappings::hl7v2::Mapped) is removed;
 //! - an element listed in `defaulted` (filled by the mapping because the field was empty,
-//!   e.g. `Encounter.class` = `UNK`) is only written when the stored resource lacks it;
+//!   e.g. `Encounter.class` = `UNK`, `Appointment.status` = `booked` without SCH-25) is
+//!   only written when the stored resource lacks it;
 //! - elements the mapping never produces (a FHIR client's `communication`, `contact`,
 //!   `generalPractitioner`, `meta.tag` …) are kept.
 

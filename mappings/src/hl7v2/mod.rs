@@ -167,8 +167,9 @@ pub struct Mapped {
     pub nulled: Vec<String>,
     /// FHIR elements filled with a default because their v2 field was empty (e.g.
     /// `Encounter.class` = `UNK` for an empty PV1-2, `Encounter.status` = `in-progress`
-    /// when the event and PV1-45 say nothing): a writer merging into a stored resource
-    /// keeps the stored value of these.
+    /// when the event and PV1-45 say nothing, `Appointment.status` = `booked` when neither
+    /// SCH-25 nor the event says): a writer merging into a stored resource keeps the stored
+    /// value of these.
     pub defaulted: Vec<String>,
 }
 

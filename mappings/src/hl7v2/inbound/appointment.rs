@@ -54,7 +54,7 @@ pub fn siu(msg: &Message, st: &mut In<'_>) -> Result<Vec<MappedResource>, Mappin
         .collect();
     put(&mut a, "identifier", json!(ids));
     let event = msg.trigger_event();
-    a.insert("status".into(), json!(status(sch, &event)));
+    a.insert("status".into(), json!(status(sch, &event, st)));
     if let Some(r) = cwe(sch.field(6)) {
         let key = if event == "S15" {
             "cancelationReason"
@@ -132,7 +132,9 @@ fn sch_notes(msg: &Message) -> impl Iterator<Item = &Segment> {
         .take_while(|s| s.id() == "NTE")
 }
 
-fn status(sch: &Segment, event: &str) -> &'static str {
+/// SCH-25, else the trigger's status; `booked` (recorded as defaulted: an update without
+/// SCH-25 keeps the stored status) otherwise.
+fn status(sch: &Segment, event: &str, st: &mut In<'_>) -> &'static str {
     if let Some(s) = sch
         .field(25)
         .text()
@@ -144,7 +146,10 @@ fn status(sch: &Segment, event: &str) -> &'static str {
         "S15" => "cancelled",
         "S26" => "noshow",
         "S17" => "entered-in-error",
-        _ => "booked",
+        _ => {
+            st.defaulted("Appointment.status");
+            "booked"
+        }
     }
 }
 
