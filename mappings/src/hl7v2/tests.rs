@@ -333,3 +333,16 @@ fn hd_values_are_written_as_components_and_delimiters_are_refused() {
         assert!(hd_problem(bad).is_some(), "{bad:?}");
     }
 }
+
+#[test]
+fn the_ack_carries_hd_facilities_swapped_even_from_other_delimiters() {
+    // Component separator `$`, repetition `*`, escape `!`, subcomponent `@`.
+    let msg = parse(b"MSH#$*!@#EHR$1.2.3$ISO#HOSP$2.16.840.1$ISO#FHIRGATE#TELE^WING$urn:x$URI#2024##ADT$A08#C-9#P#2.5.1\rPID#1").expect("parse");
+    let back = parse(ack(&msg, AckCode::AA, None).as_bytes()).expect("ack parses");
+    let msh = back.msh();
+    assert_eq!(msh.field(3).raw(), "FHIRGATE");
+    assert_eq!(msh.field(4).raw(), "TELE\\S\\WING^urn:x^URI");
+    assert_eq!(msh.field(5).raw(), "EHR^1.2.3^ISO");
+    assert_eq!(msh.field(6).raw(), "HOSP^2.16.840.1^ISO");
+    assert_eq!(msh.text(4, 1).as_deref(), Some("TELE^WING"));
+}
