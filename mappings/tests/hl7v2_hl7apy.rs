@@ -1,7 +1,8 @@
 //! An independent parser reads what fhirgate writes: the official Appointment example and
 //! its virtual-visit variant become SIU^S12 messages that PyPI `hl7apy` parses in strict
 //! validation mode (`VALIDATION_LEVEL.STRICT`, groups resolved, `validate()` passes), and
-//! the fields it reads back are the right ones. The ADT messages of a virtual Encounter
+//! the fields it reads back are the right ones (MSH-4 a configured HD with its universal
+//! id). The ADT messages of a virtual Encounter
 //! (A04, A03) are checked the same way.
 //!
 //! The virtualenv is `target/venv-hl7apy` (created once under a lock; needs PyPI).
@@ -48,6 +49,10 @@ for text in json.load(open(sys.argv[1])):
         "msh_9": msg.msh.msh_9.to_er7(),
         "msh_10": msg.msh.msh_10.to_er7(),
         "msh_12": msg.msh.msh_12.to_er7(),
+        "msh_3": er7(lambda: msg.msh.msh_3),
+        "msh_4": [er7(lambda: msg.msh.msh_4.hd_1), er7(lambda: msg.msh.msh_4.hd_2), er7(lambda: msg.msh.msh_4.hd_3)],
+        "msh_5": er7(lambda: msg.msh.msh_5),
+        "msh_6": er7(lambda: msg.msh.msh_6),
         "pid_3_1": one("PID").pid_3[0].cx_1.to_er7(),
         "pid_3_4": one("PID").pid_3[0].cx_4.to_er7(),
         "pid_5_family": one("PID").pid_5[0].xpn_1.fn_1.to_er7(),
@@ -126,7 +131,13 @@ fn siu_s12_from_the_appointment_examples_passes_hl7apy_strict_validation() {
             {"url": "address", "valueUrl": "https://teams.example.org/l/meetup?id=7&ctx=tele"}
         ]
     }]);
-    let opts = WriteOptions::default();
+    // MSH-3..6 as configured by hospital IT: HD values, one with its universal id.
+    let opts = WriteOptions {
+        sending_facility: "GENHOSP^2.16.840.1.113883.19.5^ISO".into(),
+        receiving_application: "EHR".into(),
+        receiving_facility: "MAINCAMPUS".into(),
+        ..WriteOptions::default()
+    };
     let messages: Vec<String> = [&plain, &virtual_visit]
         .iter()
         .map(|a| {
@@ -140,6 +151,13 @@ fn siu_s12_from_the_appointment_examples_passes_hl7apy_strict_validation() {
     for (r, msg) in got.iter().zip(&messages) {
         assert_eq!(r["msh_9"], "SIU^S12^SIU_S12");
         assert_eq!(r["msh_12"], "2.5.1");
+        assert_eq!(r["msh_3"], "FHIRGATE");
+        assert_eq!(
+            r["msh_4"],
+            json!(["GENHOSP", "2.16.840.1.113883.19.5", "ISO"])
+        );
+        assert_eq!(r["msh_5"], "EHR");
+        assert_eq!(r["msh_6"], "MAINCAMPUS");
         let id = hl7v2::parse(msg.as_bytes()).expect("parse").control_id();
         assert_eq!(r["msh_10"].as_str(), id.as_deref());
         assert_eq!(r["sch_1"], "example");
