@@ -3,8 +3,9 @@
 //! a Patient written over FHIR keeps the elements an ADT^A08 does not carry (a telecom, a
 //! communication, an identifier a FHIR client added); a field present in the A08 replaces its
 //! element; a field sent as `""` removes it. An Encounter updated by A08 keeps its class and
-//! status when PV1-2 and PV1-45 are empty. FHIR updates racing A08s are never lost (the merge
-//! writes with `If-Match`).
+//! status when PV1-2 and PV1-45 are empty; an A31 without PV1 (the Patient is the focus)
+//! merges too; an S14 without SCH-25 keeps the stored Appointment.status. FHIR updates
+//! racing A08s are never lost (the merge writes with `If-Match`).
 
 mod hl7v2_support;
 mod support;
@@ -271,4 +272,32 @@ async fn an_s14_without_a_filler_status_keeps_the_stored_status_and_fhir_element
     assert_eq!(after["patientInstruction"], "Bring your glasses");
     assert_eq!(after["end"], "2019-04-23T14:30:00-04:00", "the S14's end");
     assert_eq!(search(&gw, "/Appointment?identifier=1209").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let telecom = json!([{"system": "phone", "value": "+44 20 7946 0007", "use": "mobile"}]);
+    let patient = json!({"resourceType": "Patient", "id": "p-a31",
+        "identifier": [{"value": "151"}], "name": [{"family": "Bond", "given": ["Tiny"]}],
+        "telecom": telecom, "birthDate": "1999-07-23"});
+    assert_eq!(put(&gw, "/Patient/p-a31", &patient).await.0, 201);
+    // ADT^A31 (update person information), the fixture's segments without PV1: the Patient
+    // is the message's focus. PID-7 changed, PID-13/14 empty.
+    let a31: String = a08(&PID.replace("|19990723|", "|19990724|"), "8899-43")
+        .replace("ADT^A08", "ADT^A31")
+        .replace("EVN|A08|", "EVN|A31|")
+        .split('\r')
+        .filter(|s| !s.starts_with("PV1|"))
+        .collect::<Vec<_>>()
+        .join("\r");
+    let ack = send(&addr, a31.as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let (_, p) = get(&gw, "/Patient/p-a31").await;
+    assert_eq!(p["meta"]["versionId"], "2", "{p}");
+    assert_eq!(p["birthDate"], "1999-07-24", "PID-7 present: replaced");
+    assert_eq!(p["telecom"], telecom, "PID-13/14 empty: kept");
+    assert_eq!(p["gender"], "male", "PID-8 present: written");
+    assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
 }
