@@ -284,8 +284,10 @@ async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
         "telecom": telecom, "birthDate": "1999-07-23"});
     assert_eq!(put(&gw, "/Patient/p-a31", &patient).await.0, 201);
     // ADT^A31 (update person information), the fixture's segments without PV1: the Patient
-    // is the message's focus. PID-7 changed, PID-13/14 empty.
-    let a31: String = a08(&PID.replace("|19990723|", "|19990724|"), "8899-43")
+    // is the message's focus. PID-7 changed, PID-6 (mother's maiden name, an extension the
+    // stored Patient lacks) added, PID-13/14 empty.
+    let pid = PID.replace("|Bond^Tiny||19990723|", "|Bond^Tiny|Spy|19990724|");
+    let a31: String = a08(&pid, "8899-43")
         .replace("ADT^A08", "ADT^A31")
         .replace("EVN|A08|", "EVN|A31|")
         .split('\r')
@@ -299,5 +301,9 @@ async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
     assert_eq!(p["birthDate"], "1999-07-24", "PID-7 present: replaced");
     assert_eq!(p["telecom"], telecom, "PID-13/14 empty: kept");
     assert_eq!(p["gender"], "male", "PID-8 present: written");
+    assert_eq!(
+        p["extension"],
+        json!([{"url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName", "valueString": "Spy"}])
+    );
     assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
 }

@@ -189,11 +189,11 @@ pub(crate) fn merge(
         }
         match key.as_str() {
             "identifier" => {
-                let merged = merge_identifiers(&out[key], value);
+                let merged = merge_identifiers(out.get(key).unwrap_or(&Value::Null), value);
                 out.insert(key.clone(), merged);
             }
             "extension" => {
-                let merged = merge_extensions(&out[key], value);
+                let merged = merge_extensions(out.get(key).unwrap_or(&Value::Null), value);
                 out.insert(key.clone(), merged);
             }
             k if BY_PART.contains(&k) && out.get(k).is_some_and(Value::is_object) => {
@@ -319,6 +319,34 @@ mod tests {
                 "name": [{"family": "New"}], "telecom": [{"system": "email", "value": "a@b.c"}],
                 "communication": [{"language": {"text": "fr"}}],
                 "birthDate": "1980-01-03", "deceasedDateTime": "2026-02-01"})
+        );
+    }
+
+    #[test]
+    fn extensions_and_identifiers_merge_into_a_resource_without_them() {
+        let stored = json!({"resourceType": "Patient", "id": "p1",
+            "extension": [{"url": "urn:a", "valueString": "kept"}, {"url": "urn:m", "valueString": "old"}]});
+        let incoming = json!({"resourceType": "Patient",
+            "identifier": [{"system": "urn:s", "value": "1"}],
+            "extension": [{"url": "urn:m", "valueString": "new"}]});
+        let out = merge(&stored, &incoming, &[], &[]);
+        assert_eq!(
+            out["identifier"],
+            json!([{"system": "urn:s", "value": "1"}])
+        );
+        assert_eq!(
+            out["extension"],
+            json!([{"url": "urn:a", "valueString": "kept"}, {"url": "urn:m", "valueString": "new"}])
+        );
+        let bare = json!({"resourceType": "Patient", "id": "p2"});
+        let out = merge(&bare, &incoming, &[], &[]);
+        assert_eq!(
+            out["extension"],
+            json!([{"url": "urn:m", "valueString": "new"}])
+        );
+        assert_eq!(
+            out["identifier"],
+            json!([{"system": "urn:s", "value": "1"}])
         );
     }
 
