@@ -171,7 +171,7 @@ async fn a_transaction_past_the_answer_limit_is_rolled_back_with_413_too_costly(
     let diagnostics = issue["diagnostics"].as_str().expect("diagnostics");
     assert!(
         diagnostics.ends_with(
-            "not processed: its answer would take the Bundle's answer past 65536 bytes (server.max_answer_bytes); send it and the entries after it in another Bundle"
+            "the transaction was rolled back: its answer would pass 65536 bytes here (server.max_answer_bytes); split it into smaller transactions (writes sent with `Prefer: return=minimal` add no resource to the answer)"
         ),
         "{diagnostics}"
     );

@@ -40,6 +40,23 @@ pub(crate) fn too_costly(index: usize, limit: usize) -> Answer {
     a
 }
 
+/// The 413 `too-costly` answer of a transaction whose response would pass `limit` bytes at
+/// entry `index`: the whole transaction was rolled back (FHIR R4 http.html §3.1.0.11.2, a
+/// transaction succeeds or fails as a whole), so nothing of it is to be resent separately.
+pub(crate) fn transaction_too_costly(index: usize, limit: usize) -> Answer {
+    let mut a = Answer::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        IssueCode::TooCostly,
+        format!(
+            "the transaction was rolled back: its answer would pass {limit} bytes here \
+             (server.max_answer_bytes); split it into smaller transactions (writes sent with \
+             `Prefer: return=minimal` add no resource to the answer)"
+        ),
+    );
+    set_expression(&mut a, index);
+    a
+}
+
 /// The 413 answer for a Bundle of `n` entries.
 pub(crate) fn too_many_entries(n: usize) -> Answer {
     Answer::error(

@@ -297,7 +297,10 @@ async fn run_in(
             size += a.body_len();
         }
         if size > ctx.max_answer_bytes {
-            return Err((i, Fail::Client(super::too_costly(i, ctx.max_answer_bytes))));
+            return Err((
+                i,
+                Fail::Client(super::transaction_too_costly(i, ctx.max_answer_bytes)),
+            ));
         }
         answers[i] = Some(a);
     }
