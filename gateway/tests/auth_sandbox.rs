@@ -243,8 +243,10 @@ async fn authorize_refuses_plain_pkce_and_unregistered_redirects() {
 async fn introspection_answers_active_only_for_valid_tokens() {
     let gw = start();
     let token = patient_token(&gw, "patient/*.rs");
+    let caller = format!("Bearer {}", patient_token(&gw, "patient/Patient.r"));
     let introspect = |t: String| {
         let url = format!("{}/sandbox/auth/introspect", gw.url);
+        let caller = caller.clone();
         async move {
             let body = form_urlencoded::Serializer::new(String::new())
                 .append_pair("token", &t)
@@ -252,6 +254,7 @@ async fn introspection_answers_active_only_for_valid_tokens() {
             let r = support::client()
                 .post(url)
                 .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", caller)
                 .body(body)
                 .send()
                 .await
@@ -267,7 +270,29 @@ async fn introspection_answers_active_only_for_valid_tokens() {
     assert_eq!(introspect("garbage".into()).await, json!({"active": false}));
     let mut tampered = token.clone();
     tampered.pop();
-    assert_eq!(introspect(tampered).await, json!({"active": false}));
+    assert_eq!(introspect(tampered.clone()).await, json!({"active": false}));
+    // RFC 7662 §2.1: no caller token, or an invalid one, is refused before the token is read.
+    for auth in [
+        None,
+        Some("Bearer garbage".to_owned()),
+        Some(format!("Bearer {tampered}")),
+    ] {
+        let mut request = support::client()
+            .post(format!("{}/sandbox/auth/introspect", gw.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let r = request.send().await.expect("send");
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(
+            r.headers()["www-authenticate"],
+            "Bearer realm=\"fhirgate-sandbox\", error=\"invalid_token\""
+        );
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_token");
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -85,15 +85,43 @@ async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
 }
 
 /// RFC 7662 §2: `{"active": false}` for anything but a valid token of the sandbox issuer.
-/// The sandbox does not authenticate introspection callers: the answer only repeats
-/// what the presented token itself says.
+/// The caller must be authorized (RFC 7662 §2.1, against token scanning): it presents an
+/// access token of this sandbox as `Authorization: Bearer` ("a separate OAuth 2.0 access
+/// token"), else 401 `invalid_token` with `WWW-Authenticate: Bearer` (RFC 6750 §3).
 async fn introspect(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(sandbox) = &state.auth.sandbox else {
         return disabled();
     };
+    let caller = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let authorized = match caller {
+        Some(token) => state
+            .auth
+            .validator
+            .validate(token)
+            .await
+            .is_ok_and(|identity| identity.issuer == sandbox.issuer()),
+        None => false,
+    };
+    if !authorized {
+        let mut refused = OAuthError::invalid_token(
+            "introspection needs an access token of this sandbox as Authorization: Bearer (RFC 7662 §2.1)",
+        )
+        .into_response();
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"fhirgate-sandbox\", error=\"invalid_token\""),
+        );
+        return refused;
+    }
     let body = match body_of(body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),

@@ -28,6 +28,12 @@ impl OAuthError {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_client", why)
     }
 
+    /// `invalid_token` (401, RFC 6750 §3.1): a protected endpoint of the sandbox (token
+    /// introspection) called without a valid access token.
+    pub fn invalid_token(why: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", why)
+    }
+
     /// Any 400 error code.
     pub fn bad(error: &'static str, why: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error, why)
