@@ -189,7 +189,11 @@ pub fn parse_target(method: &Method, path: &str) -> Result<Target, PathError> {
     let method_not_allowed = || {
         err(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("{method} is not defined for /{path}"),
+            format!(
+                "{} is not defined for /{}",
+                crate::form::clip(method.as_str()),
+                crate::form::clip(path)
+            ),
         )
     };
     let check_id = |id: &str| {
@@ -198,7 +202,10 @@ pub fn parse_target(method: &Method, path: &str) -> Result<Target, PathError> {
         } else {
             Err(err(
                 StatusCode::BAD_REQUEST,
-                format!("'{id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})"),
+                format!(
+                    "'{}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})",
+                    crate::form::clip(id)
+                ),
             ))
         }
     };
@@ -225,7 +232,7 @@ pub fn parse_target(method: &Method, path: &str) -> Result<Target, PathError> {
             let _ = rest;
             Err(err(
                 StatusCode::NOT_FOUND,
-                format!("'{rt}' is not an R4 resource type"),
+                format!("'{}' is not an R4 resource type", crate::form::clip(rt)),
             ))
         }
         [rt] => match *method {
@@ -296,7 +303,7 @@ pub fn parse_target(method: &Method, path: &str) -> Result<Target, PathError> {
         }
         _ => Err(err(
             StatusCode::NOT_FOUND,
-            format!("/{path} names no FHIR interaction"),
+            format!("/{} names no FHIR interaction", crate::form::clip(path)),
         )),
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod fhir;
+pub mod form;
 pub mod hl7v2;
 pub mod interaction;
 pub mod ncpdp;

@@ -14,8 +14,12 @@
 //! Both are bounded first ([`super::bundle_limit`]): entry count, and the size of a
 //! batch-response held for merging or filtering.
 //!
-//! An entry that is not an interaction at all (no or unknown `request.method`, an
-//! unparsable url) makes the Bundle itself malformed: 400 for the whole Bundle.
+//! An entry that is not an interaction at all (no `request`, no or unknown
+//! `request.method`, an unparsable url or id, a query that is not UTF-8 once
+//! percent-decoded) is malformed: a batch answers it 400 in its place and processes the
+//! others (§3.1.0.11.1, entries are independent); a transaction fails whole with 400. A
+//! Bundle whose `entry` is not an array (FHIR R4 json.html: repeating elements are arrays)
+//! is itself invalid: 400 for the whole Bundle.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -37,9 +41,19 @@ enum EntryError {
     /// The Bundle itself is malformed (400 for the whole Bundle), or authorizing the entry
     /// failed for a reason that is not a refusal (an adapter error of a lookup).
     Bundle(GatewayError),
+    /// The entry is not a well-formed interaction (400, diagnostics clipped): answered in
+    /// place in a batch, the whole transaction's answer.
+    Malformed(GatewayError),
     /// Authorization refused the entry: 403 (`insufficient_scope`) or 404 (outside reach),
     /// exactly the error the same request alone would get.
     Refused(GatewayError),
+}
+
+/// A malformed entry `index`: 400 `invalid` naming `Bundle.entry[index]`.
+fn malformed(index: usize, why: &str) -> EntryError {
+    EntryError::Malformed(GatewayError::BadRequest(format!(
+        "Bundle.entry[{index}]: {why}"
+    )))
 }
 
 fn refused(index: usize, why: &str) -> GatewayError {
@@ -63,7 +77,7 @@ pub async fn authorize(
     for (index, entry) in entries.into_iter().flatten().enumerate() {
         match authorize_entry(state, subject, request, index, entry).await {
             Ok(rewritten) => changed |= rewritten,
-            Err(EntryError::Bundle(e)) => return Err(e),
+            Err(EntryError::Bundle(e) | EntryError::Malformed(e)) => return Err(e),
             Err(EntryError::Refused(GatewayError::Auth(AuthError::InsufficientScope(why)))) => {
                 return Err(refused(index, &why));
             }
@@ -126,6 +140,10 @@ where
                 slots.push(None);
             }
             Err(EntryError::Bundle(e)) => return Err(e),
+            Err(EntryError::Malformed(e)) => {
+                tracing::info!(entry = index, "malformed batch entry answered 400");
+                slots.push(Some(refused_answer(&e)));
+            }
             Err(EntryError::Refused(e)) => {
                 tracing::info!(entry = index, "batch entry refused");
                 slots.push(Some(refused_answer(&e)));
@@ -179,9 +197,10 @@ async fn authorize_entry(
         "PATCH" => Method::PATCH,
         "DELETE" => Method::DELETE,
         _ => {
-            return Err(EntryError::Bundle(GatewayError::BadRequest(format!(
-                "Bundle.entry[{index}].request.method is missing or unknown"
-            ))));
+            return Err(malformed(
+                index,
+                "request.method is missing or not an HTTP verb of FHIR (GET, HEAD, POST, PUT, DELETE, PATCH)",
+            ));
         }
     };
     let url = entry
@@ -193,12 +212,13 @@ async fn authorize_entry(
     let relative = relative_url(&url, &request.base_url)
         .ok_or_else(|| refuse("request.url points outside this server"))?;
     let (path, query) = relative.split_once('?').unwrap_or((relative.as_str(), ""));
-    let target = parse_target(&method, path.trim_matches('/')).map_err(|e| {
-        EntryError::Bundle(GatewayError::BadRequest(format!(
-            "Bundle.entry[{index}]: {}",
-            e.message
-        )))
-    })?;
+    let target = parse_target(&method, path.trim_matches('/'))
+        .map_err(|e| malformed(index, &format!("request.url: {}", e.message)))?;
+    // Strictly decoded as a top-level query is (`edge::query`, RFC 3986 §2.5).
+    let pairs = crate::edge::query::parse(query.as_bytes())
+        .map_err(|e| malformed(index, &format!("request.url: {e}")))?;
+    crate::edge::modifier::check(&pairs)
+        .map_err(|e| malformed(index, &format!("request.url: {e}")))?;
     if matches!(
         target.interaction,
         Interaction::Batch | Interaction::Transaction
@@ -210,9 +230,7 @@ async fn authorize_entry(
     crate::edge::operation::check(state, &method, path.trim_matches('/'))
         .map_err(EntryError::Refused)?;
     let mut sub = FhirRequest::new(method.clone(), target, request.base_url.clone());
-    sub.query = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
+    sub.query = pairs;
     sub.raw_query = Some(query.to_owned());
     sub.principal = request.principal.clone();
     sub.request_id = request.request_id.clone();
@@ -244,11 +262,10 @@ async fn authorize_entry(
         .pointer("/request/ifNoneExist")
         .and_then(Value::as_str)
     {
-        let value = http::HeaderValue::from_str(criteria).map_err(|_| {
-            EntryError::Bundle(GatewayError::BadRequest(format!(
-                "Bundle.entry[{index}].request.ifNoneExist is not a valid query"
-            )))
-        })?;
+        let value = http::HeaderValue::from_str(criteria)
+            .ok()
+            .filter(|_| crate::edge::query::parse(criteria.as_bytes()).is_ok())
+            .ok_or_else(|| malformed(index, "request.ifNoneExist is not a valid query"))?;
         sub.headers.insert(if_none_exist.clone(), value);
     }
     Box::pin(super::enforce::authorize(state, subject, &mut sub))
@@ -257,6 +274,7 @@ async fn authorize_entry(
             GatewayError::Auth(AuthError::InsufficientScope(_)) | GatewayError::NotFound(_) => {
                 EntryError::Refused(e)
             }
+            GatewayError::BadRequest(_) => EntryError::Malformed(e),
             other => EntryError::Bundle(other),
         })?;
     if let Some(narrowed) = sub
@@ -303,8 +321,17 @@ fn has_conditional_reference(resource: &Value) -> bool {
     }
 }
 
+/// The Bundle of `body`; 400 when it is not JSON or its `entry` is present but not an
+/// array (FHIR R4 json.html: repeating elements are arrays, never `null`).
 fn parse_bundle(body: &[u8]) -> Result<Value, GatewayError> {
-    serde_json::from_slice(body).map_err(|_| GatewayError::BadRequest("Bundle is not JSON".into()))
+    let bundle: Value = serde_json::from_slice(body)
+        .map_err(|_| GatewayError::BadRequest("Bundle is not JSON".into()))?;
+    match bundle.get("entry") {
+        None | Some(Value::Array(_)) => Ok(bundle),
+        Some(_) => Err(GatewayError::BadRequest(
+            "Bundle.entry must be an array of entries (FHIR R4 json.html: repeating elements are JSON arrays)".into(),
+        )),
+    }
 }
 
 fn write_bundle(bundle: &Value) -> Result<Bytes, GatewayError> {

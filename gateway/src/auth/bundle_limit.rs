@@ -52,7 +52,8 @@ pub(super) fn check_entries(state: &AppState, bundle: &Value) -> Result<(), Gate
 
 /// Charges the caller's rate-limit budget for the entries of `bundle` beyond the one
 /// request the rate-limit layer already counted: 429 `throttled` with `Retry-After` when
-/// the budget does not cover them (nothing is run, nothing more spent).
+/// the budget does not cover them (nothing is run, nothing more spent). Accepted, the
+/// charge's decision sets the answer's `RateLimit-Remaining` (`record_inner_charge`).
 pub(super) async fn charge_entries(
     state: &AppState,
     request: &FhirRequest,
@@ -89,7 +90,12 @@ pub(super) async fn charge_entries(
                 retry_after_seconds: decision.retry_after.as_millis().div_ceil(1000).max(1) as u64,
             })
         }
-        _ => Ok(()),
+        Some(decision) => {
+            // The answer's RateLimit-* headers report what is left after the entries.
+            crate::policy::ratelimit::layer::record_inner_charge(decision);
+            Ok(())
+        }
+        None => Ok(()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! route's adapter(s) and turns the adapter's answer into the HTTP response.
 
 mod base;
+pub(crate) mod modifier;
 pub(crate) mod negotiate;
 pub(crate) mod operation;
 pub(crate) mod query;

@@ -1,15 +1,7 @@
 //! Strict decoding of `application/x-www-form-urlencoded` text (a URL query, a `POST
-//! _search` body) into name/value pairs (WHATWG URL "application/x-www-form-urlencoded
-//! parsing", less its lossy UTF-8 step).
-//!
-//! `form_urlencoded::parse` turns bytes that are not UTF-8 into U+FFFD, so `name=%FF%FE`
-//! became a search for two replacement characters that reached the store or upstream and
-//! answered 200. Percent-encoded octets of text are UTF-8 (RFC 3986 §2.5; FHIR R4
-//! §3.1.0.1.10 uses UTF-8 for all text it exchanges), so a name or value that does not
-//! decode to UTF-8 is the client's error: 400 with an `invalid` OperationOutcome, before
-//! anything else runs.
-
-use std::borrow::Cow;
+//! _search` body) into name/value pairs: [`fhirgate_adapters::form::parse`], whose error
+//! (octets that are not UTF-8 once percent-decoded, RFC 3986 §2.5) is the client's, 400
+//! with an `invalid` OperationOutcome, before anything else runs.
 
 use crate::error::GatewayError;
 
@@ -18,73 +10,5 @@ use crate::error::GatewayError;
 /// percent-decoded octets are not UTF-8; the message names the parameter by position (and
 /// by name when only the value is bad), never echoing the undecodable octets.
 pub fn parse(input: &[u8]) -> Result<Vec<(String, String)>, GatewayError> {
-    let mut out = Vec::new();
-    for (i, piece) in input
-        .split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .enumerate()
-    {
-        let (name, value) = match piece.iter().position(|&b| b == b'=') {
-            Some(at) => (&piece[..at], &piece[at + 1..]),
-            None => (piece, &[][..]),
-        };
-        let position = i + 1;
-        let name = decode(name).ok_or_else(|| {
-            GatewayError::BadRequest(format!(
-                "the name of query parameter {position} is not valid UTF-8 once percent-decoded (RFC 3986 §2.5)"
-            ))
-        })?;
-        let value = decode(value).ok_or_else(|| {
-            GatewayError::BadRequest(format!(
-                "the value of query parameter {position} ({name}) is not valid UTF-8 once percent-decoded (RFC 3986 §2.5)"
-            ))
-        })?;
-        out.push((name, value));
-    }
-    Ok(out)
-}
-
-/// `+` → space, then percent-decoding; `None` when the octets are not UTF-8.
-fn decode(raw: &[u8]) -> Option<String> {
-    let spaced: Cow<'_, [u8]> = if raw.contains(&b'+') {
-        Cow::Owned(
-            raw.iter()
-                .map(|&b| if b == b'+' { b' ' } else { b })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(raw)
-    };
-    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-    String::from_utf8(bytes).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse;
-
-    fn pairs(q: &str) -> Vec<(String, String)> {
-        parse(q.as_bytes()).expect("valid")
-    }
-
-    #[test]
-    fn decodes_like_form_urlencoded_for_valid_input() {
-        for q in [
-            "name=van+der%20Berg&_count=5",
-            "a&&b=&c==d&%C3%A9=%E2%82%AC",
-            "date=ge2013-04-05T18:50:00%2B05:30&x=%",
-            "",
-        ] {
-            let lossy: Vec<(String, String)> =
-                form_urlencoded::parse(q.as_bytes()).into_owned().collect();
-            assert_eq!(pairs(q), lossy, "{q}");
-        }
-    }
-
-    #[test]
-    fn octets_that_are_not_utf8_are_refused_in_names_and_values() {
-        for q in ["name=%FF%FE", "%FF=x", "a=1&given=%C3", "%E2%82=1"] {
-            assert!(parse(q.as_bytes()).is_err(), "{q}");
-        }
-    }
+    fhirgate_adapters::form::parse(input).map_err(|e| GatewayError::BadRequest(e.0))
 }

@@ -81,6 +81,18 @@ pub async fn build(
         }
         request.body = body;
     }
+    // A search's modifiers are checked for every caller before authorization narrows it
+    // (a malformed search is 400 for all, not 403 for some).
+    if matches!(
+        request.interaction,
+        Interaction::SearchType | Interaction::SearchSystem
+    ) || (matches!(
+        request.interaction,
+        Interaction::Update | Interaction::Patch | Interaction::Delete
+    ) && request.id.is_none())
+    {
+        super::modifier::check(&query)?;
+    }
     request.query = query;
     request.headers = headers;
     Ok(request)

@@ -108,9 +108,34 @@ pub(crate) fn entry_op(e: &Value, index: usize) -> Result<(Op, Option<String>), 
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| bad(index, "request.url is missing"))?;
-    let method = Method::from_bytes(method.as_bytes())
-        .map_err(|_| bad(index, format!("request.method '{method}' is not a method")))?;
+    // Bundle.entry.request.method is a code of http-verb (R4): exactly these, upper case.
+    let method = match method {
+        "GET" => Method::GET,
+        "HEAD" => Method::HEAD,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        "PATCH" => Method::PATCH,
+        other => {
+            return Err(bad(
+                index,
+                format!(
+                    "request.method '{}' is not an HTTP verb of FHIR (GET, HEAD, POST, PUT, DELETE, PATCH)",
+                    crate::form::clip(other)
+                ),
+            ));
+        }
+    };
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    // Strictly decoded (RFC 3986 §2.5): octets that are not UTF-8 are the client's error,
+    // never a search for U+FFFD or an ignored parameter.
+    let query = crate::form::parse(query.as_bytes())
+        .map_err(|e| bad(index, format!("request.url: {e}")))?;
+    if let Some(criteria) = request.get("ifNoneExist").and_then(Value::as_str) {
+        let criteria = criteria.split_once('?').map_or(criteria, |(_, q)| q);
+        crate::form::parse(criteria.as_bytes())
+            .map_err(|e| bad(index, format!("request.ifNoneExist: {e}")))?;
+    }
     let target = parse_target(&method, path.trim_matches('/'))
         .map_err(|p| bad(index, format!("request.url: {}", p.message)))?;
     if matches!(
@@ -137,7 +162,7 @@ pub(crate) fn entry_op(e: &Value, index: usize) -> Result<(Op, Option<String>), 
     let text = |k: &str| request.get(k).and_then(Value::as_str).map(str::to_owned);
     let op = Op {
         target,
-        query: super::ops::parse_query(query),
+        query,
         body,
         if_match: text("ifMatch"),
         if_none_match: text("ifNoneMatch"),
@@ -218,6 +243,13 @@ pub(crate) async fn process(store: &Store, req: &FhirRequest) -> Result<Answer, 
         Err(a) => return Ok(a),
     };
     let ret = Return::from_prefer(header(req, "prefer").as_deref());
+    if bundle.get("entry").is_some_and(|e| !e.is_array()) {
+        return Ok(Answer::error(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Invalid,
+            "Bundle.entry must be an array of entries (FHIR R4 json.html: repeating elements are JSON arrays)",
+        ));
+    }
     match bundle.get("type").and_then(Value::as_str) {
         Some("transaction") => run_transaction(store, &bundle, &req.base_url, ret).await,
         Some("batch") => batch(store, &bundle, &req.base_url, ret).await,
@@ -275,4 +307,48 @@ async fn batch(
         out.push(&text);
     }
     Ok(Answer::new(StatusCode::OK, Body::Raw(out.finish())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_op;
+    use serde_json::{Value, json};
+
+    fn diagnostics(entry: &Value) -> String {
+        let Err(a) = entry_op(entry, 0) else {
+            panic!("{entry} was accepted");
+        };
+        assert_eq!(a.status, http::StatusCode::BAD_REQUEST, "{entry}");
+        let super::Body::Json(oo) = &a.body else {
+            panic!("no OperationOutcome");
+        };
+        oo["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    #[test]
+    fn malformed_entries_are_refused_without_echoing_long_input() {
+        let get = |method: &str, url: &str| json!({"request": {"method": method, "url": url}});
+        assert_eq!(
+            diagnostics(&get("get", "Patient/a")),
+            "Bundle.entry[0]: request.method 'get' is not an HTTP verb of FHIR (GET, HEAD, POST, PUT, DELETE, PATCH)"
+        );
+        assert_eq!(
+            diagnostics(&get("GET", "Patient?na%ffme=x")),
+            "Bundle.entry[0]: request.url: the name of query parameter 1 is not valid UTF-8 once percent-decoded (RFC 3986 §2.5)"
+        );
+        assert_eq!(
+            diagnostics(&get("GET", "Observation?code=%ff%fe")),
+            "Bundle.entry[0]: request.url: the value of query parameter 1 (code) is not valid UTF-8 once percent-decoded (RFC 3986 §2.5)"
+        );
+        let long = diagnostics(&get("GET", &format!("Patient/{}", "a".repeat(100_000))));
+        assert!(long.len() < 300, "{} bytes", long.len());
+        assert_eq!(
+            diagnostics(&json!({})),
+            "Bundle.entry[0]: request is missing"
+        );
+        assert!(entry_op(&get("GET", "Patient?name=%C3%A9"), 0).is_ok());
+    }
 }

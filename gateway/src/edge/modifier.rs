@@ -1,0 +1,102 @@
+//! Search modifiers checked for every caller before authorization (FHIR R4 search.html
+//! §3.1.1.5 "Modifiers": a server SHALL reject a search with a modifier it does not know).
+//!
+//! A malformed search is the client's error whoever sends it: 400 `invalid`, decided from
+//! the request's shape only, before the patient-compartment narrowing (`auth::narrow`)
+//! that answers 403 for modifiers it cannot bound. Checked:
+//!
+//! - `_id` (a token on every resource, R4 `Resource.id`): only the token modifiers
+//!   (`missing`, `not`, `text`, `in`, `not-in`, `below`, `above`, `of-type`);
+//!   `_id:exact` or `_id:bogus` answer 400 with the embedded store's wording.
+//! - any other parameter: the modifier must be a code of SearchModifierCode or an R4
+//!   resource type (the `:[type]` modifier of references).
+//!
+//! `_has:…` keys (reverse chaining) and the `:iterate`/`:recurse` of `_include` and
+//! `_revinclude` are not modifiers in this sense and pass.
+
+use fhirgate_adapters::form::clip;
+use fhirgate_adapters::interaction::is_resource_type;
+
+use crate::error::GatewayError;
+
+/// The modifiers R4 defines for token parameters (search.html §3.1.1.5, token).
+const TOKEN: &[&str] = &[
+    "missing", "not", "text", "in", "not-in", "below", "above", "of-type",
+];
+
+/// SearchModifierCode (R4 4.0.1) plus `ofType`, its code spelling in the value set.
+const ANY: &[&str] = &[
+    "missing",
+    "exact",
+    "contains",
+    "not",
+    "text",
+    "in",
+    "not-in",
+    "below",
+    "above",
+    "type",
+    "identifier",
+    "ofType",
+    "of-type",
+];
+
+/// Err (400 `invalid`) for the first search parameter of `query` whose modifier is not
+/// one FHIR R4 defines for it; the modifier is quoted clipped, never whole.
+pub(crate) fn check(query: &[(String, String)]) -> Result<(), GatewayError> {
+    for (key, _) in query {
+        if key.starts_with("_has") || key == "_include" || key == "_revinclude" {
+            continue;
+        }
+        let Some((name, rest)) = key.split_once(':') else {
+            continue;
+        };
+        if matches!(name, "_include" | "_revinclude") {
+            continue;
+        }
+        // A chain (`subject:Patient.name`): the modifier is the part before the dot.
+        let modifier = rest.split('.').next().unwrap_or(rest);
+        let known = if name == "_id" {
+            TOKEN.contains(&modifier)
+        } else {
+            ANY.contains(&modifier) || is_resource_type(modifier)
+        };
+        if !known {
+            return Err(GatewayError::BadRequest(format!(
+                "modifier ':{}' is not supported on '{}'",
+                clip(modifier),
+                clip(name)
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    fn q(key: &str) -> Vec<(String, String)> {
+        vec![(key.to_owned(), "x".to_owned())]
+    }
+
+    #[test]
+    fn known_modifiers_pass_and_unknown_ones_are_refused() {
+        for ok in [
+            "_id",
+            "_id:not",
+            "_id:missing",
+            "subject:Patient",
+            "subject:Patient.name",
+            "name:exact",
+            "code:text",
+            "_has:Observation:patient:code",
+            "_include:iterate",
+        ] {
+            assert!(check(&q(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["_id:exact", "_id:bogus", "_id:Patient", "subject:bogus"] {
+            assert!(check(&q(bad)).is_err(), "{bad}");
+        }
+    }
+}
