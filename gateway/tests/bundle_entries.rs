@@ -217,6 +217,33 @@ async fn an_undefined_modifier_on_id_answers_400_for_every_caller() {
             );
         }
     }
+    // A conditional create's If-None-Exist is a search too: checked alike, and decoded
+    // strictly.
+    for (criteria, diagnostics) in [
+        (
+            format!("_id:exact={A}"),
+            "If-None-Exist: modifier ':exact' is not supported on '_id'".to_owned(),
+        ),
+        (
+            "identifier=%ff".to_owned(),
+            "If-None-Exist: the value of query parameter 1 (identifier) is not valid UTF-8 once percent-decoded (RFC 3986 §2.5)".to_owned(),
+        ),
+    ] {
+        for token in [&patient, &system] {
+            let r = support::client()
+                .post(gw.fhir("/Patient"))
+                .bearer_auth(token)
+                .header("content-type", "application/fhir+json")
+                .header("if-none-exist", &criteria)
+                .body(json!({"resourceType": "Patient"}).to_string())
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status().as_u16(), 400);
+            let body: Value = r.json().await.expect("json");
+            assert_eq!(body, invalid(&diagnostics));
+        }
+    }
     // A modifier FHIR defines but whose result a patient token cannot bound stays 403.
     let answer = auth_support::get(&gw, &format!("/Patient?_id:not={A}"), &patient).await;
     assert_eq!(answer.status, 403, "{}", answer.body);

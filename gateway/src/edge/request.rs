@@ -93,9 +93,27 @@ pub async fn build(
     {
         super::modifier::check(&query)?;
     }
+    if request.interaction == Interaction::Create {
+        check_if_none_exist(&headers)?;
+    }
     request.query = query;
     request.headers = headers;
     Ok(request)
+}
+
+/// `If-None-Exist` (FHIR R4 §3.1.0.8) is a search: strictly decoded (RFC 3986 §2.5) and
+/// its modifiers checked like a query's, for every caller. Err: 400 `invalid`.
+fn check_if_none_exist(headers: &HeaderMap) -> Result<(), GatewayError> {
+    let Some(value) = headers.get("if-none-exist") else {
+        return Ok(());
+    };
+    let criteria = value.to_str().map_err(|_| {
+        GatewayError::BadRequest("If-None-Exist is not a valid query (not ASCII)".into())
+    })?;
+    let criteria = criteria.split_once('?').map_or(criteria, |(_, q)| q);
+    let named = |e: GatewayError| GatewayError::BadRequest(format!("If-None-Exist: {e}"));
+    let pairs = super::query::parse(criteria.as_bytes()).map_err(named)?;
+    super::modifier::check(&pairs).map_err(named)
 }
 
 /// A 405 names the methods the path does define in `Allow` (RFC 9110 §15.5.6).
