@@ -100,7 +100,12 @@ fn generate() -> String {
         "# fhirgate configuration reference\n\nGenerated from the doc comments of the structs `gateway.yaml` is parsed into; \
          the shipped `gateway.yaml` shows every section with comments. Regenerate with \
          `FHIRGATE_UPDATE_DOCS=1 cargo test -p fhirgate --test config_docs`. Unknown keys are \
-         errors; values may reference the environment as `${VAR}` or `${VAR:-default}`.\n",
+         errors; values may reference the environment as `${VAR}` or `${VAR:-default}` \
+         (in values only, not keys or comments). A variable's value is always taken as text, \
+         never as YAML (`#`, `|`, `*`, newlines stay part of it); a value that is exactly one \
+         reference is read as a number or boolean where the field wants one (`port: ${PORT}`). \
+         Inside `[...]` or `{...}` quote a reference (`[\"${A}\"]`); references are not expanded \
+         in block scalars (`|`, `>`).\n",
     );
     for file in files {
         let rel = file

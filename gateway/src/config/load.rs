@@ -1,9 +1,11 @@
-//! Reading `gateway.yaml`: `${ENV}` expansion, strict parsing, env overrides, validation.
+//! Reading `gateway.yaml`: `${ENV}` expansion in parsed values, strict parsing, env
+//! overrides, validation.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use super::env;
 use super::locate::LineIndex;
 
 /// One problem in a config file, printed as `file:line: key.path: problem`.
@@ -68,19 +70,17 @@ pub fn load_str(
         path: path.to_owned(),
         problem,
     };
-    let expanded = expand_env(text, env).map_err(|unset| {
+    // Invalid YAML is not expanded: parsing it below reports its syntax error and line.
+    let references = if index.has_syntax_error() {
+        &[]
+    } else {
+        index.references()
+    };
+    let expanded = env::expand(text, references, env).map_err(|found| {
         ConfigError::Invalid(
-            unset
+            found
                 .into_iter()
-                .map(|(line, name)| {
-                    problem(
-                        Some(line),
-                        index.path_at(line).unwrap_or("."),
-                        format!(
-                            "environment variable {name} is not set (use ${{{name}:-default}} for a default)"
-                        ),
-                    )
-                })
+                .map(|(line, path, message)| problem(Some(line), &path, message))
                 .collect(),
         )
     })?;
@@ -94,7 +94,16 @@ pub fn load_str(
                 .location()
                 .map(|l| l.line())
                 .or_else(|| index.line_of(&path));
-            let first = problem(line, &path, clean_message(&e.inner().to_string(), &path));
+            let mut message = clean_message(&e.inner().to_string(), &path);
+            let at_reference = line
+                .and_then(|l| text.lines().nth(l.saturating_sub(1)))
+                .is_some_and(|l| l.contains("${"));
+            if index.has_syntax_error() && at_reference {
+                message.push_str(
+                    " (inside [...] or {...} a ${...} reference must be quoted: \"${VAR}\")",
+                );
+            }
+            let first = problem(line, &path, message);
             let mut problems = vec![first];
             problems.extend(
                 further_problems(&expanded, &path, &problems[0].problem)
@@ -211,44 +220,5 @@ fn strip_location(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
-    }
-}
-
-/// Replaces `${NAME}` and `${NAME:-default}` line by line (so lines keep their numbers).
-/// Err: the 1-based line and name of every variable that is unset and has no default, in
-/// file order, so one run of `check-config` lists them all.
-fn expand_env(
-    text: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, Vec<(usize, String)>> {
-    let mut out = String::with_capacity(text.len());
-    let mut unset = Vec::new();
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        let comment = line.trim_start().starts_with('#');
-        let mut rest = line;
-        while let (false, Some(start)) = (comment, rest.find("${")) {
-            let Some(len) = rest[start..].find('}') else {
-                break;
-            };
-            let inner = &rest[start + 2..start + len];
-            let (name, default) = match inner.split_once(":-") {
-                Some((name, default)) => (name, Some(default)),
-                None => (inner, None),
-            };
-            match env(name).or_else(|| default.map(str::to_owned)) {
-                Some(value) => {
-                    out.push_str(&rest[..start]);
-                    out.push_str(&value);
-                }
-                None => unset.push((n + 1, name.to_owned())),
-            }
-            rest = &rest[start + len + 1..];
-        }
-        out.push_str(rest);
-    }
-    if unset.is_empty() {
-        Ok(out)
-    } else {
-        Err(unset)
     }
 }

@@ -1,15 +1,33 @@
 //! Finds the line of a key path (`routes[0].adapters`) in YAML text, for error messages.
 //!
 //! Walks yaml-rust2's parser events, which carry source positions, and records the line
-//! where each key or sequence item starts.
+//! where each key or sequence item starts, and the scalar values that hold `${`.
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Key paths and the 1-based lines where they start, in document order.
 #[derive(Debug, Default)]
 pub struct LineIndex {
     entries: Vec<(String, usize)>,
+    references: Vec<ScalarRef>,
+    syntax_error: bool,
+}
+
+/// A scalar value (not a key) whose parsed text contains `${`, for env expansion.
+#[derive(Debug, Clone)]
+pub struct ScalarRef {
+    /// Its key path (`server.listen`, `routes[0].adapters[1]`).
+    pub path: String,
+    /// 1-based line and 0-based column (characters) where the parser's event starts (its
+    /// anchor or tag, if any, else the scalar itself).
+    pub line: usize,
+    /// See [`Self::line`].
+    pub col: usize,
+    /// How it is written: plain, quoted or a block scalar.
+    pub style: TScalarStyle,
+    /// Its parsed text (quotes and escapes resolved).
+    pub value: String,
 }
 
 enum Frame {
@@ -21,6 +39,7 @@ enum Frame {
 struct Collector {
     stack: Vec<Frame>,
     entries: Vec<(String, usize)>,
+    references: Vec<ScalarRef>,
 }
 
 impl Collector {
@@ -61,7 +80,7 @@ impl MarkedEventReceiver for Collector {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let line = mark.line();
         match ev {
-            Event::Scalar(value, ..) => {
+            Event::Scalar(value, style, ..) => {
                 if let Some(Frame::Map {
                     path,
                     key: key @ None,
@@ -71,6 +90,16 @@ impl MarkedEventReceiver for Collector {
                     *key = Some(value);
                     self.entries.push((full, line));
                 } else {
+                    if value.contains("${") {
+                        let path = self.child_path().unwrap_or_default();
+                        self.references.push(ScalarRef {
+                            path,
+                            line,
+                            col: mark.col(),
+                            style,
+                            value,
+                        });
+                    }
                     self.record_item(line);
                     self.advance();
                 }
@@ -98,10 +127,22 @@ impl LineIndex {
     /// Indexes `text`; YAML that does not parse yields what was indexed before the error.
     pub fn new(text: &str) -> Self {
         let mut collector = Collector::default();
-        let _ = Parser::new_from_str(text).load(&mut collector, false);
+        let parsed = Parser::new_from_str(text).load(&mut collector, false);
         Self {
             entries: collector.entries,
+            references: collector.references,
+            syntax_error: parsed.is_err(),
         }
+    }
+
+    /// Whether `text` is not valid YAML (indexed up to its first error).
+    pub fn has_syntax_error(&self) -> bool {
+        self.syntax_error
+    }
+
+    /// The scalar values (not keys) containing `${`, in document order.
+    pub fn references(&self) -> &[ScalarRef] {
+        &self.references
     }
 
     /// The line of `path`, or of its longest indexed prefix (a missing key is reported
@@ -115,14 +156,5 @@ impl LineIndex {
             let cut = candidate.rfind(['.', '['])?;
             candidate = &candidate[..cut];
         }
-    }
-
-    /// The path of the last key or item that starts at or before `line`.
-    pub fn path_at(&self, line: usize) -> Option<&str> {
-        self.entries
-            .iter()
-            .filter(|(_, l)| *l <= line)
-            .max_by_key(|(_, l)| *l)
-            .map(|(p, _)| p.as_str())
     }
 }

@@ -1,9 +1,11 @@
 //! `gateway.yaml`: the configuration schema, its defaults, and loading with exact error locations.
 //!
-//! Loading reads the file, expands `${ENV}` references, parses it with every unknown key an
+//! Loading reads the file, expands `${ENV}` references in its scalar values (a variable's
+//! value is always one string, never YAML), parses it with every unknown key an
 //! error, applies the documented environment overrides, then validates it without I/O.
 //! Every problem is reported as `file:line: key.path: problem`.
 
+mod env;
 mod load;
 mod locate;
 mod routes;
@@ -16,6 +18,11 @@ pub use server::ServerConfig;
 use fhirgate_adapters::AdapterConfig;
 use indexmap::IndexMap;
 use serde::Deserialize;
+
+/// Most entries the embedded store processes in one batch or transaction Bundle (its
+/// `MAX_ENTRIES` in `adapters/src/store/bundle/mod.rs`; keep the two equal). With a `store`
+/// adapter, `server.max_bundle_entries` may not exceed it.
+pub const STORE_MAX_BUNDLE_ENTRIES: usize = 1000;
 
 /// The whole `gateway.yaml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +59,20 @@ impl Config {
     /// Pure validation of cross-references and values; returns `(key.path, problem)` pairs.
     pub fn validate(&self) -> Vec<(String, String)> {
         let mut problems = self.server.validate();
+        if let Some(name) = self
+            .adapters
+            .iter()
+            .find_map(|(name, a)| matches!(a, AdapterConfig::Store(_)).then_some(name))
+            .filter(|_| self.server.max_bundle_entries > STORE_MAX_BUNDLE_ENTRIES)
+        {
+            problems.push((
+                "server.max_bundle_entries".into(),
+                format!(
+                    "must be at most {STORE_MAX_BUNDLE_ENTRIES}: the embedded store (adapter \
+                     '{name}') refuses a larger Bundle with 413 on its own"
+                ),
+            ));
+        }
         problems.extend(self.auth.validate());
         problems.extend(self.rate_limits.validate());
         problems.extend(self.cache.validate());
@@ -89,5 +110,7 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+mod env_tests;
 #[cfg(test)]
 mod tests;

@@ -24,8 +24,8 @@ pub struct ServerConfig {
     pub body_limit: ByteSize,
     /// Most entries in a batch or transaction Bundle (FHIR R4 §3.1.0.11); more answers 413
     /// `too-long` before any entry is authorized or run. Default 500 (the limit of Azure
-    /// API for FHIR / Azure Health Data Services). The embedded store also refuses more
-    /// than 1000 on its own.
+    /// API for FHIR / Azure Health Data Services). With a `store` adapter at most 1000, the
+    /// most the embedded store processes in one Bundle.
     pub max_bundle_entries: usize,
     /// Largest answer built in memory for one request (e.g. `32MiB`): a batch- or
     /// transaction-response, or one search or history page of the embedded store with its

@@ -1,6 +1,6 @@
 use super::*;
 
-const GOOD: &str = "\
+pub(super) const GOOD: &str = "\
 server:
   listen: 127.0.0.1:0
 adapters:
@@ -11,11 +11,11 @@ routes:
     adapters: [store]
 ";
 
-fn no_env(_: &str) -> Option<String> {
+pub(super) fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn problems(text: &str) -> Vec<String> {
+pub(super) fn problems(text: &str) -> Vec<String> {
     match load_str(text, "gateway.yaml", &no_env) {
         Ok(_) => Vec::new(),
         Err(e) => e.to_string().lines().map(str::to_owned).collect(),
