@@ -217,6 +217,17 @@ async fn an_undefined_modifier_on_id_answers_400_for_every_caller() {
             );
         }
     }
+    // On a reference the compartment is narrowed by, a modifier only strings take is as
+    // malformed (`subject:exact`), for both callers.
+    for token in [&patient, &system] {
+        let answer = auth_support::get(
+            &gw,
+            &format!("/Observation?subject:exact=Patient/{A}"),
+            token,
+        )
+        .await;
+        assert_400(&answer, "modifier ':exact' is not supported on 'subject'");
+    }
     // A conditional create's If-None-Exist is a search too: checked alike, and decoded
     // strictly.
     for (criteria, diagnostics) in [

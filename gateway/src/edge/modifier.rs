@@ -8,6 +8,10 @@
 //! - `_id` (a token on every resource, R4 `Resource.id`): only the token modifiers
 //!   (`missing`, `not`, `text`, `in`, `not-in`, `below`, `above`, `of-type`);
 //!   `_id:exact` or `_id:bogus` answer 400 with the embedded store's wording.
+//! - `patient`, `subject`, `link` (references wherever R4 defines them, and the
+//!   parameters patient-compartment narrowing looks at on every type): only the reference
+//!   modifiers (`missing`, `identifier`, `above`, `below`, or a resource type);
+//!   `subject:exact` answers 400 as `_id:exact` does.
 //! - any other parameter: the modifier must be a code of SearchModifierCode or an R4
 //!   resource type (the `:[type]` modifier of references).
 //!
@@ -23,6 +27,12 @@ use crate::error::GatewayError;
 const TOKEN: &[&str] = &[
     "missing", "not", "text", "in", "not-in", "below", "above", "of-type",
 ];
+
+/// The modifiers R4 defines for reference parameters besides `:[type]`.
+const REFERENCE: &[&str] = &["missing", "identifier", "above", "below"];
+
+/// Parameters that are references on every R4 type that defines them.
+const REFERENCES: &[&str] = &["patient", "subject", "link"];
 
 /// SearchModifierCode (R4 4.0.1) plus `ofType`, its code spelling in the value set.
 const ANY: &[&str] = &[
@@ -58,6 +68,8 @@ pub(crate) fn check(query: &[(String, String)]) -> Result<(), GatewayError> {
         let modifier = rest.split('.').next().unwrap_or(rest);
         let known = if name == "_id" {
             TOKEN.contains(&modifier)
+        } else if REFERENCES.contains(&name) {
+            REFERENCE.contains(&modifier) || is_resource_type(modifier)
         } else {
             ANY.contains(&modifier) || is_resource_type(modifier)
         };
@@ -95,7 +107,14 @@ mod tests {
         ] {
             assert!(check(&q(ok)).is_ok(), "{ok}");
         }
-        for bad in ["_id:exact", "_id:bogus", "_id:Patient", "subject:bogus"] {
+        for bad in [
+            "_id:exact",
+            "_id:bogus",
+            "_id:Patient",
+            "subject:bogus",
+            "subject:exact",
+            "patient:not",
+        ] {
             assert!(check(&q(bad)).is_err(), "{bad}");
         }
     }
