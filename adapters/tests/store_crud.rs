@@ -226,6 +226,17 @@ async fn if_none_match_304_and_if_match_412(s: &Store) {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(s.get(&path).await.json["active"], false);
+    // A delete pinned to a version (§3.1.0.6.2): only the current one deletes.
+    let r = s
+        .call("DELETE", &path, None, &[("if-match", "W/\"1\"")])
+        .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(s.get(&path).await.status, StatusCode::OK);
+    let r = s
+        .call("DELETE", &path, None, &[("if-match", "W/\"2\"")])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(s.get(&path).await.status, StatusCode::GONE);
 }
 
 async fn delete_then_read_410(s: &Store) {

@@ -119,9 +119,11 @@ pub(crate) async fn execute(
             };
             patch(conn, ctx, rtype, &id, p, op.if_match.as_deref()).await
         }
-        (Interaction::Delete, Some(id)) => ops::delete(conn, ctx, rtype, id).await,
+        (Interaction::Delete, Some(id)) => {
+            ops::delete(conn, ctx, rtype, id, op.if_match.as_deref()).await
+        }
         (Interaction::Delete, None) => match ops::one_match(conn, rtype, &op.query).await? {
-            Some(id) => ops::delete(conn, ctx, rtype, &id).await,
+            Some(id) => ops::delete(conn, ctx, rtype, &id, op.if_match.as_deref()).await,
             None => Ok(Answer::new(
                 StatusCode::NO_CONTENT,
                 super::answer::Body::None,

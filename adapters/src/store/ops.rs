@@ -275,11 +275,20 @@ pub(crate) async fn one_match(
     }
 }
 
-/// `delete` (§3.1.0.7): 204 (also for an already deleted resource), 404 when unknown.
-pub(crate) async fn delete(conn: &mut AnyConnection, ctx: Ctx, rtype: &str, id: &str) -> OpResult {
+/// `delete` (§3.1.0.7): 204 (also for an already deleted resource), 404 when unknown,
+/// 412 when `If-Match` is given and does not name the current version (§3.1.0.6.2; the
+/// gateway pins a resolved conditional delete to the version it checked).
+pub(crate) async fn delete(
+    conn: &mut AnyConnection,
+    ctx: Ctx,
+    rtype: &str,
+    id: &str,
+    if_match: Option<&str>,
+) -> OpResult {
     let current = storage::current(conn, ctx.backend, rtype, id, true)
         .await?
         .ok_or_else(|| not_found(rtype, id))?;
+    check_if_match(if_match, Some(&current))?;
     if current.deleted {
         let mut a = Answer::new(StatusCode::NO_CONTENT, Body::None);
         a.version = Some(current.version);
