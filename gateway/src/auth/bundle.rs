@@ -3,7 +3,10 @@
 //! one by one, and entries whose search was narrowed get their `request.url` rewritten.
 //!
 //! - **transaction** (atomic): one entry refused refuses the whole Bundle with 403, naming
-//!   the entry's index ([`authorize`]).
+//!   the entry's index ([`authorize`]). For a restricted caller that includes a read,
+//!   vread or instance history of a resource that is missing or that the post-filter would
+//!   withhold (checked before forwarding): the store would fail the transaction for the
+//!   first but answer the second inside it, which would tell them apart.
 //! - **batch** (each entry its own interaction, [`batch`]): only the entries the caller may
 //!   perform are forwarded, in a batch holding just those; each refused entry is answered
 //!   by the gateway with what the same request alone would get (403 `forbidden` with the
@@ -85,12 +88,14 @@ pub async fn authorize(
                 e
                 @ (GatewayError::OperationNotSupported(_) | GatewayError::MethodNotAllowed { .. }),
             )) => return Err(e),
-            // A read of another patient's resource inside a transaction refuses it (403),
-            // decided before anything is fetched, so nothing about the resource is revealed.
+            // An entry naming a resource outside the caller's reach, or (checked before
+            // anything is forwarded, `lookup::check_readable`) a read of a resource that is
+            // missing or withheld, refuses the whole transaction with one 403 that does not
+            // say which, so a withheld resource cannot be told from a missing one.
             Err(EntryError::Refused(_)) => {
                 return Err(refused(
                     index,
-                    "names a resource outside the granted context",
+                    "names a resource that does not exist or is outside the granted context",
                 ));
             }
         }
@@ -268,6 +273,11 @@ async fn authorize_entry(
             .ok_or_else(|| malformed(index, "request.ifNoneExist is not a valid query"))?;
         sub.headers.insert(if_none_exist.clone(), value);
     }
+    if let Some(tag) = entry.pointer("/request/ifMatch").and_then(Value::as_str)
+        && let Ok(tag) = http::HeaderValue::from_str(tag)
+    {
+        sub.headers.insert(http::header::IF_MATCH, tag);
+    }
     Box::pin(super::enforce::authorize(state, subject, &mut sub))
         .await
         .map_err(|e| match e {
@@ -291,13 +301,39 @@ async fn authorize_entry(
         entry["request"]["ifNoneExist"] = Value::String(narrowed.to_owned());
         rewritten = true;
     }
+    if restricted
+        && request.interaction == Interaction::Transaction
+        && matches!(
+            sub.interaction,
+            Interaction::Read | Interaction::Vread | Interaction::HistoryInstance
+        )
+    {
+        super::lookup::check_readable(state, subject, &sub)
+            .await
+            .map_err(|e| match e {
+                GatewayError::NotFound(_) => EntryError::Refused(e),
+                other => EntryError::Bundle(other),
+            })?;
+    }
+    // A conditional write resolved to one match (`conditional_write`) carries its version.
+    if let Some(tag) = sub.headers.get(http::header::IF_MATCH)
+        && let Ok(tag) = tag.to_str()
+        && entry.pointer("/request/ifMatch").and_then(Value::as_str) != Some(tag)
+    {
+        entry["request"]["ifMatch"] = Value::String(tag.to_owned());
+        rewritten = true;
+    }
     if sub.raw_query.is_some() {
         return Ok(rewritten);
     }
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(sub.query.iter())
         .finish();
-    entry["request"]["url"] = Value::String(format!("{}?{query}", sub.relative_path()));
+    entry["request"]["url"] = Value::String(if query.is_empty() {
+        sub.relative_path()
+    } else {
+        format!("{}?{query}", sub.relative_path())
+    });
     Ok(true)
 }
 

@@ -109,6 +109,10 @@ pub async fn authorize(
                 Interaction::Update | Interaction::Patch | Interaction::Delete => {
                     if request.id.is_none() {
                         narrow_query(request, &rt, &grants)?;
+                        if !grants.iter().any(Grant::is_unrestricted) {
+                            // Resolved here, never by the store (`conditional_write`).
+                            super::conditional_write::resolve(state, subject, request).await?;
+                        }
                     } else if !grants.iter().any(Grant::is_unrestricted) {
                         lookup::check_existing(state, subject, request, &grants).await?;
                     }

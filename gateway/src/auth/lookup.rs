@@ -44,8 +44,11 @@ async fn internal(
     Ok(serde_json::from_slice(&bytes).ok())
 }
 
-/// Before an update, patch or delete by id from a restricted caller: the current resource,
-/// if it exists, must be inside `grants`, else 404 (as if it did not exist).
+/// Before an update, patch or delete by id from a restricted caller: the current resource
+/// must exist and be inside `grants`, else 404. A missing (or deleted) id answers the same
+/// 404 as a withheld one: such a caller cannot create with a client-chosen id (update as
+/// create, FHIR R4 §3.1.0.4.1), since 201 for a free id against 404 for a withheld one
+/// would tell which ids other patients' resources use. It creates with `POST`.
 pub async fn check_existing(
     state: &AppState,
     subject: &Subject,
@@ -64,8 +67,55 @@ pub async fn check_existing(
         operation: None,
     };
     match internal(state, request, target, Vec::new()).await? {
-        Some(current) if !admits(grants, &rt, &current) => Err(hidden(&rt, &id)),
-        _ => Ok(()),
+        Some(current) if admits(grants, &rt, &current) => Ok(()),
+        _ => Err(hidden(&rt, &id)),
+    }
+}
+
+/// Before a transaction is forwarded, for a restricted caller: the resource a read, vread
+/// or instance-history entry (`request`) names must exist and pass the post-filter, else
+/// 404 (which refuses the transaction, `bundle::authorize`). The store would fail the whole
+/// transaction for a missing one but answer a withheld one inside a `transaction-response`
+/// (then filtered to a 404 entry): checked here, both refuse the transaction the same way
+/// before anything is forwarded. An instance
+/// history passes when it holds some resource and every resource it holds is visible.
+pub async fn check_readable(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+) -> Result<(), GatewayError> {
+    let rt = request.resource_type.clone().unwrap_or_default();
+    let target = Target {
+        interaction: request.interaction,
+        resource_type: request.resource_type.clone(),
+        id: request.id.clone(),
+        version_id: request.version_id.clone(),
+        operation: None,
+    };
+    let readable = match internal(state, request, target, Vec::new()).await? {
+        Some(found) if request.interaction == Interaction::HistoryInstance => {
+            let resources: Vec<&Value> = found
+                .get("entry")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get("resource"))
+                .collect();
+            !resources.is_empty()
+                && resources
+                    .iter()
+                    .all(|r| super::filter::visible(subject, &rt, r))
+        }
+        Some(found) => {
+            found.get("resourceType").and_then(Value::as_str) == Some(rt.as_str())
+                && super::filter::visible(subject, &rt, &found)
+        }
+        None => false,
+    };
+    if readable {
+        Ok(())
+    } else {
+        Err(hidden(&rt, ""))
     }
 }
 

@@ -14,6 +14,7 @@ mod bundle_limit;
 mod bundle_merge;
 mod compartment;
 mod conditional;
+mod conditional_write;
 pub mod config;
 pub mod discovery;
 mod enforce;

@@ -227,7 +227,7 @@ fn answer_grants(subject: &Subject, rt: &str) -> Vec<Grant> {
 
 /// Whether `resource` of type `rt` is inside some grant of `subject`. Parameters are
 /// visible when every resource they carry is.
-fn visible(subject: &Subject, rt: &str, resource: &Value) -> bool {
+pub(in crate::auth) fn visible(subject: &Subject, rt: &str, resource: &Value) -> bool {
     if rt == "OperationOutcome" {
         return true;
     }

@@ -1,0 +1,172 @@
+//! Conditional update, patch and delete for callers restricted to some patients (FHIR R4
+//! http.html §3.1.0.4.3 "conditional update", §3.1.0.7.1 "conditional delete",
+//! §3.1.0.5 "patch").
+//!
+//! The store resolves a condition over everything it holds, so left to it a narrowed
+//! `PUT Observation?identifier=x` could still overwrite an Observation in the caller's
+//! compartment that the post-filter withholds (e.g. one that also names another patient).
+//! For a restricted caller the gateway therefore resolves the condition itself: it runs it
+//! as a search as the caller (already narrowed, `Prefer: handling=strict`), keeps the
+//! matches the post-filter would show, and rewrites the request so the store never decides
+//! which resource is written:
+//!
+//! | visible matches | update / patch                 | delete                          |
+//! |-----------------|--------------------------------|---------------------------------|
+//! | 1               | by id, `If-Match` its version  | by id, `If-Match` its version   |
+//! | 0               | 404 "resource not found"       | 204, nothing deleted            |
+//! | ≥ 2             | 412 multiple matches (store)   | 412 multiple matches (store)    |
+//!
+//! Matches the caller cannot see are ignored for the answer and never written: the answer
+//! is the one the caller would get if they did not exist. With no visible match an update
+//! does **not** create (as the spec's "no match → create" would): creating would duplicate
+//! the business identifier of a hidden resource, so a patient-restricted caller creates
+//! with `POST` (and `If-None-Exist`) instead. The 404 is the same whether or not hidden
+//! matches exist, and the same a direct write to a withheld id gets. The `If-Match` turns a
+//! concurrent change of the matched resource into 412 instead of a blind overwrite.
+
+use fhirgate_adapters::interaction::Target;
+use fhirgate_adapters::{FhirRequest, Interaction, ResponseBody};
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::Value;
+
+use super::access::Subject;
+use super::enforce::hidden;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Most matches read to resolve a condition; more than this (a `next` link) with fewer
+/// than two of them visible answers 400 (make the condition more specific).
+const MATCH_PAGE: &str = "100";
+
+/// Search parameters that shape a result rather than select resources: dropped from the
+/// condition before it is run as a search.
+const SHAPING: [&str; 8] = [
+    "_count",
+    "_summary",
+    "_elements",
+    "_include",
+    "_revinclude",
+    "_sort",
+    "_total",
+    "_format",
+];
+
+/// Resolves the (already narrowed) condition of the conditional update, patch or delete
+/// `request` as `subject` and rewrites `request` per the module table. Errors: 404 for an
+/// update or patch without a visible match, 400 when the condition is not a valid search.
+pub async fn resolve(
+    state: &AppState,
+    subject: &Subject,
+    request: &mut FhirRequest,
+) -> Result<(), GatewayError> {
+    let rt = request.resource_type.clone().unwrap_or_default();
+    let visible = visible_matches(state, subject, request, &rt).await?;
+    request.raw_query = None;
+    match visible.as_slice() {
+        [(id, version)] => {
+            request.id = Some(id.clone());
+            request.query.clear();
+            if !request.headers.contains_key(header::IF_MATCH)
+                && let Some(version) = version
+                && let Ok(tag) = HeaderValue::from_str(&format!("W/\"{version}\""))
+            {
+                request.headers.insert(header::IF_MATCH, tag);
+            }
+            Ok(())
+        }
+        [] if request.interaction == Interaction::Delete => {
+            // The store's own "no match" (204): a condition no resource can match, as an
+            // id that was never assigned (a fresh UUID).
+            request.query = vec![("_id".into(), uuid::Uuid::new_v4().to_string())];
+            Ok(())
+        }
+        [] => Err(hidden(&rt, "")),
+        several => {
+            // The store's own 412: a condition matching exactly these visible resources.
+            let ids: Vec<&str> = several.iter().map(|(id, _)| id.as_str()).collect();
+            request.query = vec![("_id".into(), ids.join(","))];
+            Ok(())
+        }
+    }
+}
+
+/// `(id, versionId)` of the resources matching `request`'s condition that `subject` may
+/// see; a page with more matches than [`MATCH_PAGE`] counts as several.
+async fn visible_matches(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+    rt: &str,
+) -> Result<Vec<(String, Option<String>)>, GatewayError> {
+    let mut query: Vec<(String, String)> = request
+        .query
+        .iter()
+        .filter(|(k, _)| !SHAPING.contains(&k.split(':').next().unwrap_or("")))
+        .cloned()
+        .collect();
+    query.push(("_count".into(), MATCH_PAGE.into()));
+    let target = Target {
+        interaction: Interaction::SearchType,
+        resource_type: Some(rt.to_owned()),
+        id: None,
+        version_id: None,
+        operation: None,
+    };
+    let invalid = || GatewayError::BadRequest(format!("the condition is not a valid {rt} search"));
+    let Some(adapter) = state
+        .route(Some(rt), Interaction::SearchType)
+        .and_then(|a| a.first())
+    else {
+        return Err(invalid());
+    };
+    let mut search = FhirRequest::new(Method::GET, target, request.base_url.clone());
+    search.query = query;
+    search.request_id = request.request_id.clone();
+    search.principal = request.principal.clone();
+    search
+        .headers
+        .insert("prefer", HeaderValue::from_static("handling=strict"));
+    let answer = adapter.handle(search).await?;
+    let bundle: Value = match (answer.status, answer.body) {
+        (StatusCode::OK, ResponseBody::Full(bytes)) => {
+            serde_json::from_slice(&bytes).map_err(|_| invalid())?
+        }
+        _ => return Err(invalid()),
+    };
+    let more = bundle
+        .get("link")
+        .and_then(Value::as_array)
+        .is_some_and(|links| links.iter().any(|l| l["relation"] == "next"));
+    let mut out = Vec::new();
+    for entry in bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if entry.pointer("/search/mode").is_some_and(|m| m != "match") {
+            continue;
+        }
+        let resource = &entry["resource"];
+        if resource.get("resourceType").and_then(Value::as_str) != Some(rt)
+            || !super::filter::visible(subject, rt, resource)
+        {
+            continue;
+        }
+        let Some(id) = resource.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        let version = resource
+            .pointer("/meta/versionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        out.push((id.to_owned(), version));
+    }
+    if more && out.len() < 2 {
+        // More matches than were read: never pick one of them.
+        return Err(GatewayError::BadRequest(format!(
+            "the condition matches more than {MATCH_PAGE} {rt} resources; make it more specific"
+        )));
+    }
+    Ok(out)
+}
