@@ -26,6 +26,7 @@ mod service;
 mod storage;
 mod text;
 
+pub use bundle::MAX_ENTRIES as MAX_BUNDLE_ENTRIES;
 pub use config::StoreConfig;
 pub use service::build;
 

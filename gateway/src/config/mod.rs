@@ -19,10 +19,9 @@ use fhirgate_adapters::AdapterConfig;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-/// Most entries the embedded store processes in one batch or transaction Bundle (its
-/// `MAX_ENTRIES` in `adapters/src/store/bundle/mod.rs`; keep the two equal). With a `store`
-/// adapter, `server.max_bundle_entries` may not exceed it.
-pub const STORE_MAX_BUNDLE_ENTRIES: usize = 1000;
+/// Most entries the embedded store processes in one batch or transaction Bundle. With a
+/// `store` adapter, `server.max_bundle_entries` may not exceed it.
+pub const STORE_MAX_BUNDLE_ENTRIES: usize = fhirgate_adapters::store::MAX_BUNDLE_ENTRIES;
 
 /// The whole `gateway.yaml`.
 #[derive(Debug, Clone, Deserialize)]

@@ -23,7 +23,7 @@ use crate::{AdapterError, FhirRequest};
 
 /// Most entries one batch or transaction may carry; a larger Bundle answers 413, so one
 /// request cannot fan out into an unbounded amount of work or answer.
-pub(crate) const MAX_ENTRIES: usize = 1000;
+pub const MAX_ENTRIES: usize = 1000;
 
 /// The 413 `too-costly` answer for an entry whose answer would take the batch- or
 /// transaction-response past `limit` bytes (`server.max_answer_bytes`).
