@@ -239,3 +239,30 @@ async fn transaction_read_of_withheld_or_missing_resource_is_one_refusal() {
     assert_eq!(own.status, 200, "{}", own.body);
     assert_eq!(own.json()["entry"][0]["resource"]["id"], of_a.as_str());
 }
+
+#[tokio::test]
+async fn conditional_update_needs_the_match_inside_the_write_grant() {
+    let gw = start();
+    let vitals = "category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs";
+    let token = patient_token(
+        &gw,
+        &format!("patient/Observation.rs patient/Observation.u?{vitals}"),
+    );
+    let category = |code: &str| {
+        json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": code}]}])
+    };
+    let mut lab = observation("lab1", None, "lab");
+    lab["category"] = category("laboratory");
+    let lab = create(&gw, &lab).await;
+    let mut body = observation("lab1", None, "now a vital sign");
+    body["category"] = category("vital-signs");
+
+    // Readable but outside the update grant: the same 404 as a write to it by id.
+    let conditional = put(&gw, "/Observation?identifier=urn:hid|lab1", &token, &body).await;
+    body["id"] = json!(lab);
+    let by_id = put(&gw, &format!("/Observation/{lab}"), &token, &body).await;
+    assert_eq!(conditional.status, 404, "{}", conditional.body);
+    same(&conditional, &by_id);
+    assert_eq!(stored(&gw, &lab).await.json()["meta"]["versionId"], "1");
+}

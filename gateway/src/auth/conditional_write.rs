@@ -29,7 +29,7 @@ use fhirgate_adapters::{FhirRequest, Interaction, ResponseBody};
 use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 
-use super::access::Subject;
+use super::access::{Grant, Subject, admits};
 use super::enforce::hidden;
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -52,15 +52,18 @@ const SHAPING: [&str; 8] = [
 ];
 
 /// Resolves the (already narrowed) condition of the conditional update, patch or delete
-/// `request` as `subject` and rewrites `request` per the module table. Errors: 404 for an
-/// update or patch without a visible match, 400 when the condition is not a valid search.
+/// `request` as `subject` and rewrites `request` per the module table. A match counts when
+/// the post-filter shows it and the write's `grants` admit it (as a write by id requires,
+/// `lookup::check_existing`). Errors: 404 for an update or patch without such a match, 400
+/// when the condition is not a valid search.
 pub async fn resolve(
     state: &AppState,
     subject: &Subject,
     request: &mut FhirRequest,
+    grants: &[Grant],
 ) -> Result<(), GatewayError> {
     let rt = request.resource_type.clone().unwrap_or_default();
-    let visible = visible_matches(state, subject, request, &rt).await?;
+    let visible = visible_matches(state, subject, grants, request, &rt).await?;
     request.raw_query = None;
     match visible.as_slice() {
         [(id, version)] => {
@@ -95,6 +98,7 @@ pub async fn resolve(
 async fn visible_matches(
     state: &AppState,
     subject: &Subject,
+    grants: &[Grant],
     request: &FhirRequest,
     rt: &str,
 ) -> Result<Vec<(String, Option<String>)>, GatewayError> {
@@ -150,6 +154,7 @@ async fn visible_matches(
         let resource = &entry["resource"];
         if resource.get("resourceType").and_then(Value::as_str) != Some(rt)
             || !super::filter::visible(subject, rt, resource)
+            || !admits(grants, rt, resource)
         {
             continue;
         }

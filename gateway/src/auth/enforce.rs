@@ -111,7 +111,8 @@ pub async fn authorize(
                         narrow_query(request, &rt, &grants)?;
                         if !grants.iter().any(Grant::is_unrestricted) {
                             // Resolved here, never by the store (`conditional_write`).
-                            super::conditional_write::resolve(state, subject, request).await?;
+                            super::conditional_write::resolve(state, subject, request, &grants)
+                                .await?;
                         }
                     } else if !grants.iter().any(Grant::is_unrestricted) {
                         lookup::check_existing(state, subject, request, &grants).await?;
