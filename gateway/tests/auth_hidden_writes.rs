@@ -86,6 +86,17 @@ async fn conditional_update_and_delete_never_touch_a_hidden_resource() {
     assert_eq!(on_hidden.status, 404, "{}", on_hidden.body);
     same(&on_hidden, &on_none);
 
+    let patch_body = r#"[{"op":"replace","path":"/status","value":"amended"}]"#;
+    let mut patches = Vec::new();
+    for ident in ["h2", "none"] {
+        let url = gw.fhir(&format!("/Observation?identifier=urn:hid|{ident}"));
+        let body = Some(("application/json-patch+json", patch_body.to_owned()));
+        patches.push(send(Method::PATCH, &url, Some(&token), body).await);
+    }
+    let (patch_hidden, patch_none) = (&patches[0], &patches[1]);
+    assert_eq!(patch_hidden.status, 404, "{}", patch_hidden.body);
+    same(patch_hidden, patch_none);
+
     let del_hidden = delete(&gw, "/Observation?identifier=urn:hid|h2", &token).await;
     let del_none = delete(&gw, "/Observation?identifier=urn:hid|none", &token).await;
     assert_eq!((del_hidden.status, del_hidden.body.as_str()), (204, ""));
