@@ -305,10 +305,13 @@ async fn oauth_413_is_rfc6749_json_and_ops_405_has_allow_and_a_body() {
         "grant_type=client_credentials&pad={}",
         "x".repeat(70 * 1024)
     );
+    // Introspection needs the caller's own token first (RFC 7662 §2.1), then reads the body.
+    let caller = format!("Bearer {}", gw.token("system/Patient.r"));
     for path in ["/sandbox/auth/token", "/sandbox/auth/introspect"] {
         let r = c
             .post(format!("{}{path}", gw.url))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", caller.as_str())
             .body(big.clone())
             .send()
             .await
