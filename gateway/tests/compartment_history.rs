@@ -1,4 +1,4 @@
-//! History Bundles never carry another patient's records to a patient-scoped caller,
+//! History never shows a patient-scoped caller another patient's records or activity,
 //! not even deletion entries (which have no resource to check).
 
 mod support;
@@ -10,7 +10,7 @@ const BUSTER: &str = "e4531916-b162-4f4b-90c2-ce37e132b8d4";
 const LIZ: &str = "ee9f8dd8-72d2-4769-8020-89e504b1504b";
 
 #[tokio::test]
-async fn type_history_hides_other_patients_deletions() {
+async fn type_history_is_refused_to_patient_tokens_and_instance_history_hides_deletions() {
     let gw = Gateway::start(&store_config(""));
     let system = gw.system_client();
     let liz: Value = system
@@ -38,27 +38,32 @@ async fn type_history_hides_other_patients_deletions() {
         "--patient",
         BUSTER,
     ]));
+    // Type history spans every patient's changes and cannot be narrowed: a patient token is
+    // refused (its pages, even filtered, would show other patients' activity).
     let history = buster
         .get(gw.fhir("/Observation/_history?_count=1000"))
         .send()
         .await
         .expect("history");
-    assert_eq!(history.status(), 200);
-    let text = history.text().await.expect("text");
-    assert!(
-        !text.contains(&liz_obs),
-        "Liz's deleted Observation is not named"
+    assert_eq!(history.status(), 403);
+    let outcome: Value = history.json().await.expect("json");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert_eq!(
+        outcome["issue"][0]["diagnostics"],
+        "the granted scopes do not allow history-type on Observation: it spans records outside the granted context; read [type]/[id]/_history or search"
     );
-    let bundle: Value = serde_json::from_str(&text).expect("json");
-    let entries = bundle["entry"].as_array().expect("Buster's own history");
-    assert!(!entries.is_empty());
-    for e in entries {
-        assert_eq!(
-            e["resource"]["subject"]["reference"],
-            format!("Patient/{BUSTER}"),
-            "{e}"
-        );
-    }
+    // Its own resource's history is served.
+    let (own, _) = first_observation(&system, &gw, BUSTER).await;
+    let mine: Value = buster
+        .get(gw.fhir(&format!("/Observation/{own}/_history")))
+        .send()
+        .await
+        .expect("own history")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(mine["type"], "history");
+    assert_eq!(mine["entry"][0]["resource"]["id"], own.as_str());
     let instance = buster
         .get(gw.fhir(&format!("/Observation/{liz_obs}/_history")))
         .send()

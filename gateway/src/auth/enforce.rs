@@ -102,6 +102,15 @@ pub async fn authorize(
                     check_search_types(subject, &request.query)?;
                     narrow_query(request, &rt, &grants)
                 }
+                // A type's history pages through every patient's changes and cannot be
+                // narrowed; filtered afterwards, its empty pages and `next` links would still
+                // show other patients' activity. Restricted callers read a resource's own
+                // history or search instead (deny by default).
+                Interaction::HistoryType if !grants.iter().any(Grant::is_unrestricted) => {
+                    Err(denied(format_args!(
+                        "history-type on {rt}: it spans records outside the granted context; read [type]/[id]/_history or search"
+                    )))
+                }
                 Interaction::Create => {
                     conditional_create(subject, request, &rt)?;
                     check_body(&grants, &rt, &request.body)
