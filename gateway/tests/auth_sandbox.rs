@@ -93,6 +93,28 @@ async fn replayed_client_assertion_is_refused() {
     assert_eq!(status, 401);
 }
 
+/// RFC 6749 §5.2: a client that tried the Authorization header gets 401 `invalid_client`
+/// with `WWW-Authenticate` naming its scheme; the sandbox takes `private_key_jwt` only.
+#[tokio::test]
+async fn a_basic_auth_attempt_gets_401_with_www_authenticate_basic() {
+    let (gw, _) = backend();
+    let r = support::client()
+        .post(format!("{}/sandbox/auth/token", gw.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .basic_auth("some-client", Some("secret"))
+        .body("grant_type=client_credentials&scope=system%2F*.rs")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Basic realm=\"fhirgate-sandbox\""
+    );
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_client");
+}
+
 #[tokio::test]
 async fn client_assertion_for_another_audience_or_key_is_refused() {
     let (gw, key) = backend();

@@ -60,18 +60,34 @@ async fn jwks(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// The token endpoint. A 401 to a client that tried the `Authorization` header carries
+/// `WWW-Authenticate` with the scheme it used (RFC 6749 §5.2 `invalid_client`); the sandbox
+/// authenticates clients by `private_key_jwt` only (SMART Backend Services §4.2).
 async fn token(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let body = match body_of(body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    match &state.auth.sandbox {
+    let mut answer = match &state.auth.sandbox {
         Some(s) => super::token::token(s, &form(&body)).unwrap_or_else(IntoResponse::into_response),
         None => disabled(),
+    };
+    let scheme = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(' ').next())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if answer.status() == StatusCode::UNAUTHORIZED
+        && let Some(scheme) = scheme
+        && let Ok(value) = HeaderValue::from_str(&format!("{scheme} realm=\"fhirgate-sandbox\""))
+    {
+        answer.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
+    answer
 }
 
 async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
