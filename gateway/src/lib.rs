@@ -45,7 +45,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         // `{*path}` catch-all because axum prefers the more specific route.
         .route(
             "/fhir/.well-known/smart-configuration",
-            get(auth::discovery::smart_configuration),
+            get(auth::discovery::smart_configuration).fallback(ops::method_not_allowed),
         )
         .route("/fhir", any(edge::handle))
         .route("/fhir/", any(edge::handle))

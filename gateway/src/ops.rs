@@ -68,14 +68,28 @@ pub async fn metrics() -> Response {
 /// `Allow: GET, HEAD` (RFC 9110 §15.5.6) and an OperationOutcome (`not-supported`), the
 /// shape of the gateway's other errors outside `/fhir` (e.g. an unknown path's 404).
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    not_allowed("GET, HEAD", &method, &uri)
+}
+
+/// The 405 handler of a route served only with the methods in `allow` (e.g. `"POST"`, the
+/// sandbox OAuth endpoints): `Allow: {allow}` and an OperationOutcome, as
+/// [`method_not_allowed`].
+pub fn allow_only(
+    allow: &'static str,
+) -> impl Fn(Method, Uri) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+    move |method, uri| std::future::ready(not_allowed(allow, &method, &uri))
+}
+
+fn not_allowed(allow: &'static str, method: &Method, uri: &Uri) -> Response {
+    let first = allow.split(',').next().unwrap_or(allow);
     let mut response = outcome(
         StatusCode::METHOD_NOT_ALLOWED,
         IssueCode::NotSupported,
-        format!("{method} is not supported on {}: use GET", uri.path()),
+        format!("{method} is not supported on {}: use {first}", uri.path()),
     );
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

@@ -330,10 +330,19 @@ async fn oauth_413_is_rfc6749_json_and_ops_405_has_allow_and_a_body() {
             "{path}"
         );
     }
-    for (method, path) in [
-        (reqwest::Method::POST, "/healthz"),
-        (reqwest::Method::DELETE, "/readyz"),
-        (reqwest::Method::PUT, "/metrics"),
+    for (method, path, allow) in [
+        (reqwest::Method::POST, "/healthz", "GET, HEAD"),
+        (reqwest::Method::DELETE, "/readyz", "GET, HEAD"),
+        (reqwest::Method::PUT, "/metrics", "GET, HEAD"),
+        (
+            reqwest::Method::POST,
+            "/fhir/.well-known/smart-configuration",
+            "GET, HEAD",
+        ),
+        (reqwest::Method::GET, "/sandbox/auth/token", "POST"),
+        (reqwest::Method::DELETE, "/sandbox/auth/introspect", "POST"),
+        (reqwest::Method::POST, "/sandbox/auth/jwks", "GET, HEAD"),
+        (reqwest::Method::PUT, "/sandbox/auth/authorize", "GET, HEAD"),
     ] {
         let r = c
             .request(method.clone(), format!("{}{path}", gw.url))
@@ -342,17 +351,18 @@ async fn oauth_413_is_rfc6749_json_and_ops_405_has_allow_and_a_body() {
             .expect("send");
         let a = answer(r).await;
         assert_eq!(a.status, 405, "{method} {path}");
-        assert_eq!(a.allow, "GET, HEAD");
+        assert_eq!(a.allow, allow, "{method} {path}");
         assert!(
             a.content_type.starts_with("application/fhir+json"),
             "{}",
             a.content_type
         );
+        let first = allow.split(',').next().unwrap_or(allow);
         assert_eq!(
             a.body,
             outcome(
                 "not-supported",
-                &format!("{method} is not supported on {path}: use GET")
+                &format!("{method} is not supported on {path}: use {first}")
             )
         );
     }

@@ -12,15 +12,28 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::token::OAuthError;
+use crate::ops::allow_only;
 use crate::state::AppState;
 
 /// The sandbox routes (mounted by `crate::app` when the sandbox is enabled).
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/sandbox/auth/jwks", get(jwks))
-        .route("/sandbox/auth/token", post(token))
-        .route("/sandbox/auth/authorize", get(authorize))
-        .route("/sandbox/auth/introspect", post(introspect))
+        .route(
+            "/sandbox/auth/jwks",
+            get(jwks).fallback(allow_only("GET, HEAD")),
+        )
+        .route(
+            "/sandbox/auth/token",
+            post(token).fallback(allow_only("POST")),
+        )
+        .route(
+            "/sandbox/auth/authorize",
+            get(authorize).fallback(allow_only("GET, HEAD")),
+        )
+        .route(
+            "/sandbox/auth/introspect",
+            post(introspect).fallback(allow_only("POST")),
+        )
         // OAuth requests are small; the app-wide limit is off (the FHIR edge reads bodies
         // itself), so these routes get their own.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
