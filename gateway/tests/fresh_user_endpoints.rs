@@ -199,6 +199,19 @@ async fn a_415_names_the_media_type_of_the_format() {
             omh.clone(),
             "Content-Type: application/fhir+xml is not accepted for $ingest: format=fitbit takes application/json",
         ),
+        // A body declared as the other family is not parsed as this format.
+        (
+            "format=healthkit",
+            Some("application/json"),
+            vitals.clone(),
+            "Content-Type: application/json is not accepted for $ingest: format=healthkit takes application/xml (or text/xml)",
+        ),
+        (
+            "format=omh",
+            Some("application/xml"),
+            omh.clone(),
+            "Content-Type: application/xml is not accepted for $ingest: format=omh takes application/json",
+        ),
         (
             "format=gpx",
             Some("text/plain"),

@@ -354,9 +354,14 @@ async fn mapper_warnings_are_in_the_batch_response() {
         "launch/patient patient/Observation.c",
     ));
     let post = |query: &str, rel: &str| {
+        let media = if query.contains("healthkit") {
+            "application/xml"
+        } else {
+            "application/json"
+        };
         client
             .post(gw.fhir(&format!("/Patient/p1/$ingest?{query}")))
-            .header("content-type", "application/json")
+            .header("content-type", media)
             .body(
                 std::fs::read(repo_root().join("tests/fixtures/wearables").join(rel))
                     .expect("fixture"),

@@ -65,6 +65,20 @@ pub async fn handle(
             1,
         )
         .map_err(|e| media_hint(e, &parts.headers, param("format").as_deref()))?;
+        let declared_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(format) = param("format").and_then(|f| f.parse::<Format>().ok())
+            && !format.accepts(declared_type)
+        {
+            return Err(media_hint(
+                GatewayError::UnsupportedMediaType(String::new()),
+                &parts.headers,
+                Some(&format.to_string()),
+            ));
+        }
         let limit = state.config.ingest.max_bytes.as_u64();
         let declared = parts
             .headers

@@ -45,6 +45,31 @@ impl FromStr for Format {
 }
 
 impl Format {
+    /// Whether a body declared as `content_type` (any parameters ignored) can be this
+    /// format: XML types (`application/xml`, `text/xml`, `+xml`) for HealthKit, JSON types
+    /// (`application/json`, `application/x-ndjson`, `+json`) for the others. A body declared
+    /// as the other family is refused with 415 (RFC 9110 §15.5.16), not parsed as this one.
+    pub fn accepts(self, content_type: &str) -> bool {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match self {
+            Self::Healthkit => {
+                matches!(essence.as_str(), "application/xml" | "text/xml")
+                    || essence.ends_with("+xml")
+            }
+            Self::Omh | Self::Fitbit | Self::Googlefit => {
+                matches!(
+                    essence.as_str(),
+                    "application/json" | "application/x-ndjson"
+                ) || essence.ends_with("+json")
+            }
+        }
+    }
+
     /// The media type of this format's body, as the 415 answer of `$ingest` names it
     /// (DESIGN.md: "JSON or XML per format"): HealthKit's `export.xml` is XML
     /// (`application/xml`, also taken as `text/xml`), the others are JSON.
