@@ -5,55 +5,24 @@
 //! ACKed again without a second write, and garbage or a refused write is answered AR/AE with
 //! nothing half-written.
 
+mod hl7v2_support;
 mod support;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hl7v2_support::{field, frame, listener_addr, read_frame, search, send, wait_for};
 use serde_json::{Value, json};
 use support::{Gateway, auth_section, fixture, free_port};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 fn config(peer_port: u16) -> String {
     let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
     format!(
         "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\n  ehr-v2:\n    kind: hl7v2\n    store: store\n    send:\n      host: 127.0.0.1\n      port: {peer_port}\n      connect_timeout_ms: 500\n      ack_timeout_ms: 3000\n    listen:\n      address: 127.0.0.1:0\n    timezone: America/New_York\n    receiving_application: TESTEHR\n    retry:\n      initial_ms: 100\n      max_ms: 400\nroutes:\n  - resources: [Appointment, Encounter]\n    interactions: [create, update]\n    adapters: [store, ehr-v2]\n  - resources: [\"*\"]\n    interactions: [\"*\"]\n    adapters: [store]\n"
     )
-}
-
-/// Reads MLLP frames (0x0B … 0x1C 0x0D) from `stream`.
-async fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        if stream.read(&mut byte).await.ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-        if buf.ends_with(&[0x1C, 0x0D]) {
-            let start = buf.iter().position(|&b| b == 0x0B)?;
-            return Some(buf[start + 1..buf.len() - 2].to_vec());
-        }
-    }
-}
-
-fn frame(message: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x0B];
-    out.extend_from_slice(message);
-    out.extend_from_slice(&[0x1C, 0x0D]);
-    out
-}
-
-/// Field `n` of segment `seg` (MSH counted so that MSH-9 is `field("MSH", 9)`).
-fn field(message: &str, seg: &str, n: usize) -> String {
-    let line = message
-        .split('\r')
-        .find(|l| l.starts_with(&format!("{seg}|")))
-        .unwrap_or_else(|| panic!("no {seg} in {message:?}"));
-    let idx = if seg == "MSH" { n - 1 } else { n };
-    line.split('|').nth(idx).unwrap_or("").to_owned()
 }
 
 /// An MLLP peer ACKing every message AA; returns what it received.
@@ -136,16 +105,6 @@ async fn seed_and_book(gw: &Gateway, tag: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.expect("json"))
 }
 
-async fn wait_for(got: &Arc<Mutex<Vec<String>>>, n: usize, secs: u64) -> Vec<String> {
-    for _ in 0..secs * 10 {
-        if got.lock().expect("lock").len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    got.lock().expect("lock").clone()
-}
-
 #[tokio::test]
 async fn an_appointment_created_over_fhir_reaches_the_peer_as_siu_s12() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("test step");
@@ -208,40 +167,6 @@ async fn with_the_peer_down_the_message_is_delivered_once_when_it_returns() {
     let ids: HashSet<String> = msgs.iter().map(|m| field(m, "MSH", 10)).collect();
     assert_eq!(ids.len(), 1, "one MSH-10 through every retry: {ids:?}");
     assert_eq!(msgs.len(), 1, "delivered once");
-}
-
-async fn send(addr: &str, message: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).await.expect("connect listener");
-    s.write_all(&frame(message)).await.expect("test step");
-    let answer = tokio::time::timeout(Duration::from_secs(20), read_frame(&mut s))
-        .await
-        .expect("ACK in time")
-        .expect("an ACK frame");
-    String::from_utf8(answer).expect("utf-8 ACK")
-}
-
-fn listener_addr(gw: &Gateway) -> String {
-    std::fs::read_to_string(gw.dir.path().join("data/hl7v2-ehr-v2.addr")).expect("addr file")
-}
-
-async fn search(gw: &Gateway, query: &str) -> Vec<Value> {
-    let b: Value = gw
-        .system_client()
-        .get(gw.fhir(query))
-        .send()
-        .await
-        .expect("test step")
-        .json()
-        .await
-        .expect("test step");
-    b["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e["search"]["mode"] != "outcome")
-        .map(|e| e["resource"].clone())
-        .collect()
 }
 
 #[tokio::test]
