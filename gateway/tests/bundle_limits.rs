@@ -61,6 +61,24 @@ async fn devices(gw: &Gateway) -> Value {
     r.json::<Value>().await.expect("json")["total"].clone()
 }
 
+/// Follows `page`'s `next` link (which must be there) with `c`.
+async fn next_page(c: &reqwest::Client, page: &Value) -> Value {
+    let next = page["link"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .and_then(|l| l["url"].as_str())
+        .expect("a next link");
+    c.get(next)
+        .send()
+        .await
+        .expect("next page")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn outcome(text: &str) -> Value {
     let body: Value = serde_json::from_str(text).expect("json");
     assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
@@ -198,22 +216,7 @@ async fn a_search_page_past_the_answer_limit_ends_early_with_a_next_link() {
         .collect();
     let kept: usize = sizes.iter().sum();
     assert!(kept <= ANSWER, "{kept}");
-    let next = page["link"]
-        .as_array()
-        .expect("links")
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .and_then(|l| l["url"].as_str())
-        .expect("a next link")
-        .to_owned();
-    let second: Value = c
-        .get(next)
-        .send()
-        .await
-        .expect("next page")
-        .json()
-        .await
-        .expect("json");
+    let second = next_page(&c, &page).await;
     let first_next = &second["entry"][0]["resource"];
     assert_eq!(first_next["resourceType"], "ExplanationOfBenefit");
     assert!(
@@ -452,22 +455,7 @@ async fn a_history_page_past_the_answer_limit_ends_early_with_a_next_link() {
         .map(|e| e["resource"].to_string().len())
         .sum();
     assert!(kept <= ANSWER, "{kept}");
-    let next = page["link"]
-        .as_array()
-        .expect("links")
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .and_then(|l| l["url"].as_str())
-        .expect("a next link")
-        .to_owned();
-    let second: Value = c
-        .get(next)
-        .send()
-        .await
-        .expect("next page")
-        .json()
-        .await
-        .expect("json");
+    let second = next_page(&c, &page).await;
     let rest = second["entry"].as_array().expect("entries");
     assert!(second.get("link").is_some());
     assert!(

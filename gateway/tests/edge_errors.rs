@@ -252,14 +252,7 @@ async fn healthz_readyz_and_metrics_answer() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
     let _ = c.get(gw.fhir("/metadata")).send().await.expect("send");
-    let text = c
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let text = gw.metrics().await;
     assert!(text.contains("fhirgate_requests_total{interaction=\"capabilities\",resource_type=\"none\",status=\"200\"}"), "{text}");
     assert!(
         text.contains("fhirgate_request_duration_seconds_bucket"),

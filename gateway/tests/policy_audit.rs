@@ -471,14 +471,7 @@ async fn a_failing_sink_answers_503_and_serves_nothing_unaudited() {
         .await
         .expect("metadata");
     assert_eq!(r.status(), StatusCode::OK, "non-PHI endpoints keep working");
-    let metrics = client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = gw.metrics().await;
     assert!(
         metrics.contains("fhirgate_audit_failures_total"),
         "{metrics}"
@@ -745,14 +738,7 @@ async fn postgres_slow_sink_full_queue_answers_503_then_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(recovered, 1, "served again once the sink writes");
-    let metrics = client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("m")
-        .text()
-        .await
-        .expect("t");
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("reason=\"queue_full\""), "{metrics}");
     assert!(metrics.contains("reason=\"timeout\""), "{metrics}");
 }

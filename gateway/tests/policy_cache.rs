@@ -145,14 +145,7 @@ async fn writes_invalidate_no_cache_bypasses_and_if_none_match_answers_304() {
     assert!(r.status().is_success(), "{}", r.status());
     let (_, _, body) = get(&sys, &read).await;
     assert_eq!(body["name"][0]["family"], "Three");
-    let metrics = support::client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("m")
-        .text()
-        .await
-        .expect("t");
+    let metrics = gw.metrics().await;
     for name in [
         "fhirgate_cache_hits_total",
         "fhirgate_cache_misses_total",

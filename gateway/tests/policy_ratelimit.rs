@@ -216,14 +216,7 @@ async fn redis_stopped_mid_test_falls_back_to_local_limits_without_errors() {
         [200, 200, 200, 429, 429],
         "local limits after redis stopped"
     );
-    let metrics = client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("m")
-        .text()
-        .await
-        .expect("t");
+    let metrics = gw.metrics().await;
     let line = metrics
         .lines()
         .find(|l| l.starts_with("fhirgate_ratelimit_redis_fallback_total"))
@@ -329,14 +322,7 @@ async fn a_batch_is_charged_by_its_entries_in_redis_too() {
         1000,
     )));
     batches_spend_their_entries(&gw).await;
-    let metrics = client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = gw.metrics().await;
     assert!(
         !metrics
             .lines()

@@ -251,14 +251,7 @@ pub async fn wait_stats(gw: &Gateway, secs: u64, check: impl Fn(&Value) -> bool)
 /// `fhirgate_outbox_deliveries_total` of the `pharmacy` adapter for `kind` and `outcome`
 /// from `/metrics` (0 when the series does not exist yet).
 pub async fn outbox_deliveries(gw: &Gateway, kind: &str, outcome: &str) -> f64 {
-    let text = crate::support::client()
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = gw.metrics().await;
     let labels = [
         "adapter=\"pharmacy\"".to_owned(),
         format!("kind=\"{kind}\""),

@@ -117,6 +117,18 @@ impl Gateway {
         format!("{}/fhir{path}", self.url)
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        client()
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// An access token for `scope` from this gateway's sandbox (`fhirgate token`).
     pub fn token(&self, scope: &str) -> String {
         self.token_with(&["--scope", scope])
