@@ -25,8 +25,8 @@
 //! concurrent change of the matched resource into 412 instead of a blind overwrite.
 
 use fhirgate_adapters::interaction::Target;
-use fhirgate_adapters::{FhirRequest, Interaction, ResponseBody};
-use http::{HeaderValue, Method, StatusCode, header};
+use fhirgate_adapters::{FhirRequest, Interaction};
+use http::{HeaderValue, header};
 use serde_json::Value;
 
 use super::access::{Grant, Subject, admits};
@@ -116,27 +116,11 @@ async fn visible_matches(
         version_id: None,
         operation: None,
     };
-    let invalid = || GatewayError::BadRequest(format!("the condition is not a valid {rt} search"));
-    let Some(adapter) = state
-        .route(Some(rt), Interaction::SearchType)
-        .and_then(|a| a.first())
-    else {
-        return Err(invalid());
-    };
-    let mut search = FhirRequest::new(Method::GET, target, request.base_url.clone());
-    search.query = query;
-    search.request_id = request.request_id.clone();
-    search.principal = request.principal.clone();
-    search
-        .headers
-        .insert("prefer", HeaderValue::from_static("handling=strict"));
-    let answer = adapter.handle(search).await?;
-    let bundle: Value = match (answer.status, answer.body) {
-        (StatusCode::OK, ResponseBody::Full(bytes)) => {
-            serde_json::from_slice(&bytes).map_err(|_| invalid())?
-        }
-        _ => return Err(invalid()),
-    };
+    let bundle = super::lookup::internal(state, request, target, query, true)
+        .await?
+        .ok_or_else(|| {
+            GatewayError::BadRequest(format!("the condition is not a valid {rt} search"))
+        })?;
     let more = bundle
         .get("link")
         .and_then(Value::as_array)

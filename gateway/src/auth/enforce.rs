@@ -124,7 +124,7 @@ pub async fn authorize(
                                 .await?;
                         }
                     } else if !grants.iter().any(Grant::is_unrestricted) {
-                        lookup::check_existing(state, subject, request, &grants).await?;
+                        lookup::check_existing(state, request, &grants).await?;
                     }
                     match interaction {
                         Interaction::Update => check_body(&grants, &rt, &request.body),

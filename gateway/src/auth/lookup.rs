@@ -18,11 +18,16 @@ use crate::state::AppState;
 /// Most Encounters/CareTeams read to find a practitioner's patients.
 const CARE_LOOKUP_COUNT: &str = "1000";
 
-async fn internal(
+/// Sends `target` with `query` to the first adapter routed for it, as `from`'s caller (same
+/// base, request id and principal); `strict` adds `Prefer: handling=strict`, so a search
+/// with a parameter the adapter does not know fails rather than ignoring it (FHIR R4
+/// search.html §3.1.1.4). `None`: no route, an answer other than 200, or not JSON.
+pub(super) async fn internal(
     state: &AppState,
     from: &FhirRequest,
     target: Target,
     query: Vec<(String, String)>,
+    strict: bool,
 ) -> Result<Option<Value>, GatewayError> {
     let Some(adapter) = state
         .route(target.resource_type.as_deref(), target.interaction)
@@ -34,6 +39,11 @@ async fn internal(
     request.query = query;
     request.request_id = from.request_id.clone();
     request.principal = from.principal.clone();
+    if strict {
+        request
+            .headers
+            .insert("prefer", http::HeaderValue::from_static("handling=strict"));
+    }
     let answer = adapter.handle(request).await?;
     if answer.status != StatusCode::OK {
         return Ok(None);
@@ -51,11 +61,9 @@ async fn internal(
 /// would tell which ids other patients' resources use. It creates with `POST`.
 pub async fn check_existing(
     state: &AppState,
-    subject: &Subject,
     request: &FhirRequest,
     grants: &[Grant],
 ) -> Result<(), GatewayError> {
-    let _ = subject;
     let (Some(rt), Some(id)) = (request.resource_type.clone(), request.id.clone()) else {
         return Ok(());
     };
@@ -66,7 +74,7 @@ pub async fn check_existing(
         version_id: None,
         operation: None,
     };
-    match internal(state, request, target, Vec::new()).await? {
+    match internal(state, request, target, Vec::new(), false).await? {
         Some(current) if admits(grants, &rt, &current) => Ok(()),
         _ => Err(hidden(&rt, &id)),
     }
@@ -92,7 +100,7 @@ pub async fn check_readable(
         version_id: request.version_id.clone(),
         operation: None,
     };
-    let readable = match internal(state, request, target, Vec::new()).await? {
+    let readable = match internal(state, request, target, Vec::new(), false).await? {
         Some(found) if request.interaction == Interaction::HistoryInstance => {
             let resources: Vec<&Value> = found
                 .get("entry")
@@ -149,7 +157,7 @@ pub async fn care_team_patients(
             (param.to_owned(), user.to_owned()),
             ("_count".into(), CARE_LOOKUP_COUNT.into()),
         ];
-        let Some(bundle) = internal(state, from, target, query).await? else {
+        let Some(bundle) = internal(state, from, target, query, false).await? else {
             continue;
         };
         for entry in bundle
