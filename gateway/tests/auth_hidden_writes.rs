@@ -1,9 +1,9 @@
 //! Writes and transaction reads of a patient-restricted caller never tell a withheld
 //! resource from a missing one, and never change a withheld one (FHIR R4 http.html
 //! §3.1.0.4 update, §3.1.0.4.3 conditional update, §3.1.0.7.1 conditional delete,
-//! §3.1.0.11 transactions). A "hidden" Observation names patient A as subject and patient
-//! B as performer: A's token reads it as 404. Each test compares the two answers byte for
-//! byte.
+//! §3.1.0.11 transactions). A "hidden" Observation is patient B's (its subject) with
+//! patient A as performer: it names A but is not A's, and A's token reads it as 404. Each
+//! test compares the two answers byte for byte.
 
 #[path = "support/auth.rs"]
 mod auth_support;
@@ -19,14 +19,15 @@ fn bundle(kind: &str, entries: Vec<Value>) -> Value {
     json!({"resourceType": "Bundle", "type": kind, "entry": entries})
 }
 
-/// An Observation of A with `identifier` `urn:hid|{value}`, performed by `performer`
-/// (a Patient id) when given: then it is hidden from A.
-fn observation(value: &str, performer: Option<&str>, text: &str) -> Value {
+/// An Observation with `identifier` `urn:hid|{value}`: A's own, or when `of` is given
+/// that patient's, performed by A: then it is hidden from A.
+fn observation(value: &str, of: Option<&str>, text: &str) -> Value {
     let mut o = json!({"resourceType": "Observation", "status": "final",
         "identifier": [{"system": "urn:hid", "value": value}], "code": {"text": text},
         "subject": {"reference": format!("Patient/{A}")}});
-    if let Some(p) = performer {
-        o["performer"] = json!([{"reference": format!("Patient/{p}")}]);
+    if let Some(p) = of {
+        o["subject"] = json!({"reference": format!("Patient/{p}")});
+        o["performer"] = json!([{"reference": format!("Patient/{A}")}]);
     }
     o
 }

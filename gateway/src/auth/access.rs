@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::compartment::{params, patient_references};
+use super::compartment::{NamedPatient, anchor_paths, patient_references};
 use super::identity::Identity;
 use super::scope::{Context, Permission};
 
@@ -118,10 +118,28 @@ pub fn admits(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
     })
 }
 
-/// Patient: its id is reached. Compartment types: names at least one patient, and every
-/// patient it names is reached. Other types: every patient it names (possibly none) is
-/// reached — stricter than the compartment definition, so another patient's data never
-/// passes because one of its references names the caller.
+/// Whether `grants` admit `resource` as something the caller may *write*: [`admits`], and
+/// for a patient-restricted grant also every patient it names reached (no reference to
+/// another patient in any element, and none in an unresolvable shape). Stricter than
+/// reading: a patient app may not write another patient's id anywhere.
+pub fn admits_write(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
+    if !admits(grants, resource_type, resource) {
+        return false;
+    }
+    let Some(set) = patient_union(grants) else {
+        return true;
+    };
+    let mut unresolved = false;
+    let named = patient_references(resource, &mut unresolved);
+    !unresolved && named.iter().all(|n| set.contains(&n.id))
+}
+
+/// Patient: its id is reached. Compartment types: one of its anchor elements
+/// ([`super::compartment::ANCHORS`], e.g. `Observation.subject`) names a reached patient —
+/// the resource is that patient's, whatever other patients it names elsewhere (FHIR R4
+/// CompartmentDefinition `patient`, restricted to the parameter the search is narrowed by,
+/// so what a narrowed search counts is what the filter lets through). Other types: every
+/// patient it names (possibly none) is reached.
 fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
     if !matches!(reach, Reach::Patients(_)) {
         return true;
@@ -135,13 +153,14 @@ fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
     reach_admits_named(reach, resource_type, None, &refs, unresolved)
 }
 
-/// [`reach_admits`] on what a resource names: its `id` (read for `Patient`), the patient
-/// ids its references name, and whether some reference names a Patient in another shape.
+/// [`reach_admits`] on what a resource names: its `id` (read for `Patient`), the patients
+/// its references name with where, and whether some reference names a Patient in another
+/// shape.
 pub fn reach_admits_named(
     reach: &Reach,
     resource_type: &str,
     id: Option<&str>,
-    refs: &[String],
+    named: &[NamedPatient],
     unresolved: bool,
 ) -> bool {
     let Reach::Patients(set) = reach else {
@@ -150,10 +169,10 @@ pub fn reach_admits_named(
     if resource_type == "Patient" {
         return id.is_some_and(|id| set.contains(id));
     }
-    if unresolved || !refs.iter().all(|r| set.contains(r)) {
-        return false;
+    match anchor_paths(resource_type) {
+        Some(paths) => named.iter().any(|n| n.anchors(paths, set)),
+        None => !unresolved && named.iter().all(|n| set.contains(&n.id)),
     }
-    params(resource_type).is_none() || !refs.is_empty()
 }
 
 /// Every `(param, value)` must match the element of the same name (a token: `code`,
@@ -217,17 +236,40 @@ mod tests {
     }
 
     #[test]
-    fn patient_reach_needs_every_reference_inside() {
+    fn patient_reach_follows_the_anchor_element() {
         let set = Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()])));
         let own = json!({"subject": {"reference": "Patient/a"}});
         let other = json!({"subject": {"reference": "Patient/b"}});
-        let mixed = json!({"subject": {"reference": "Patient/b"}, "performer": [{"reference": "Patient/a"}]});
+        // b's Observation that names a as performer is b's, not a's.
+        let performed = json!({"subject": {"reference": "Patient/b"}, "performer": [{"reference": "Patient/a"}]});
+        // a's Observation that names b elsewhere is a's.
+        let naming_b = json!({"subject": {"reference": "Patient/a"}, "performer": [{"reference": "Patient/b"}]});
+        let contained = json!({"contained": [{"resourceType": "Observation", "subject": {"reference": "Patient/a"}}]});
         assert!(reach_admits(&set, "Observation", &own));
         assert!(!reach_admits(&set, "Observation", &other));
-        assert!(!reach_admits(&set, "Observation", &mixed));
+        assert!(!reach_admits(&set, "Observation", &performed));
+        assert!(reach_admits(&set, "Observation", &naming_b));
+        assert!(!reach_admits(&set, "Observation", &contained));
         assert!(!reach_admits(&set, "Observation", &json!({})));
+        let appointment = json!({"participant": [{"actor": {"reference": "Practitioner/p"}}, {"actor": {"reference": "Patient/a"}}]});
+        assert!(reach_admits(&set, "Appointment", &appointment));
         assert!(reach_admits(&set, "Practitioner", &json!({})));
+        let device_of_b = json!({"patient": {"reference": "Patient/b"}});
+        assert!(!reach_admits(&set, "Device", &device_of_b));
         assert!(reach_admits(&set, "Patient", &json!({"id": "a"})));
         assert!(!reach_admits(&set, "Patient", &json!({"id": "b"})));
+    }
+
+    #[test]
+    fn writing_needs_every_named_patient_reached() {
+        let grants = vec![Grant {
+            reach: Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()]))),
+            constraint: Vec::new(),
+        }];
+        let own = json!({"subject": {"reference": "Patient/a"}});
+        let naming_b = json!({"subject": {"reference": "Patient/a"}, "performer": [{"reference": "Patient/b"}]});
+        assert!(admits_write(&grants, "Observation", &own));
+        assert!(admits(&grants, "Observation", &naming_b));
+        assert!(!admits_write(&grants, "Observation", &naming_b));
     }
 }

@@ -95,19 +95,105 @@ pub fn params(resource_type: &str) -> Option<&'static [&'static str]> {
         .map(|i| PATIENT_COMPARTMENT[i].1)
 }
 
-/// The parameter a patient-restricted search on `resource_type` is narrowed by (the one
-/// injected as `param=Patient/{id}` when the search names no patient): the compartment's
-/// first parameter, except where that one does not name the patient the resource is about.
-/// Coverage's first is `policy-holder`, usually absent or an Organization or RelatedPerson,
-/// so narrowing by it found no Coverage of the patient; it is narrowed by `beneficiary`
-/// (R4 `Coverage.beneficiary`, 1..1 Reference(Patient)). That loses nothing the post-filter
-/// would keep: a Coverage is shown only when every patient it names is reached
-/// ([`super::access`]), so its beneficiary always is. `None` outside the compartment.
+/// What puts a resource *of* a patient (not merely naming one) in that patient's
+/// compartment: per compartment type, the parameter a patient-restricted search is narrowed
+/// by and the element paths it searches (FHIR R4 4.0.1 SearchParameter expressions, member
+/// names only, `.where(resolve() is Patient)` left to the reference's own shape).
+///
+/// It is the first parameter of [`PATIENT_COMPARTMENT`], except for Coverage, whose first,
+/// `policy-holder`, is usually absent or an Organization or RelatedPerson: it is narrowed by
+/// `beneficiary` (R4 `Coverage.beneficiary`, 1..1 Reference(Patient)).
+///
+/// A patient-restricted caller sees a compartment resource when one of these elements names
+/// a patient it reaches ([`super::access`]) — the same rule the narrowed search applies,
+/// so counts, pages and includes agree with what the post-filter lets through.
+pub const ANCHORS: &[(&str, &str, &[&str])] = &[
+    ("Account", "subject", &["subject"]),
+    ("AdverseEvent", "subject", &["subject"]),
+    ("AllergyIntolerance", "patient", &["patient"]),
+    ("Appointment", "actor", &["participant.actor"]),
+    ("AppointmentResponse", "actor", &["actor"]),
+    ("AuditEvent", "patient", &["agent.who", "entity.what"]),
+    ("Basic", "patient", &["subject"]),
+    ("BodyStructure", "patient", &["patient"]),
+    ("CarePlan", "patient", &["subject"]),
+    ("CareTeam", "patient", &["subject"]),
+    ("ChargeItem", "subject", &["subject"]),
+    ("Claim", "patient", &["patient"]),
+    ("ClaimResponse", "patient", &["patient"]),
+    ("ClinicalImpression", "subject", &["subject"]),
+    ("Communication", "subject", &["subject"]),
+    ("CommunicationRequest", "subject", &["subject"]),
+    ("Composition", "subject", &["subject"]),
+    ("Condition", "patient", &["subject"]),
+    ("Consent", "patient", &["patient"]),
+    ("Coverage", "beneficiary", &["beneficiary"]),
+    ("CoverageEligibilityRequest", "patient", &["patient"]),
+    ("CoverageEligibilityResponse", "patient", &["patient"]),
+    ("DetectedIssue", "patient", &["patient"]),
+    ("DeviceRequest", "subject", &["subject"]),
+    ("DeviceUseStatement", "subject", &["subject"]),
+    ("DiagnosticReport", "subject", &["subject"]),
+    ("DocumentManifest", "subject", &["subject"]),
+    ("DocumentReference", "subject", &["subject"]),
+    ("Encounter", "patient", &["subject"]),
+    ("EnrollmentRequest", "subject", &["candidate"]),
+    ("EpisodeOfCare", "patient", &["patient"]),
+    ("ExplanationOfBenefit", "patient", &["patient"]),
+    ("FamilyMemberHistory", "patient", &["patient"]),
+    ("Flag", "patient", &["subject"]),
+    ("Goal", "patient", &["subject"]),
+    ("Group", "member", &["member.entity"]),
+    ("ImagingStudy", "patient", &["subject"]),
+    ("Immunization", "patient", &["patient"]),
+    ("ImmunizationEvaluation", "patient", &["patient"]),
+    ("ImmunizationRecommendation", "patient", &["patient"]),
+    ("Invoice", "subject", &["subject"]),
+    ("List", "subject", &["subject"]),
+    ("MeasureReport", "patient", &["subject"]),
+    ("Media", "subject", &["subject"]),
+    ("MedicationAdministration", "patient", &["subject"]),
+    ("MedicationDispense", "subject", &["subject"]),
+    ("MedicationRequest", "subject", &["subject"]),
+    ("MedicationStatement", "subject", &["subject"]),
+    ("MolecularSequence", "patient", &["patient"]),
+    ("NutritionOrder", "patient", &["patient"]),
+    ("Observation", "subject", &["subject"]),
+    ("Person", "patient", &["link.target"]),
+    ("Procedure", "patient", &["subject"]),
+    ("Provenance", "patient", &["target"]),
+    ("QuestionnaireResponse", "subject", &["subject"]),
+    ("RelatedPerson", "patient", &["patient"]),
+    ("RequestGroup", "subject", &["subject"]),
+    ("ResearchSubject", "individual", &["individual"]),
+    ("RiskAssessment", "subject", &["subject"]),
+    ("Schedule", "actor", &["actor"]),
+    ("ServiceRequest", "subject", &["subject"]),
+    ("Specimen", "subject", &["subject"]),
+    ("SupplyDelivery", "patient", &["patient"]),
+    ("SupplyRequest", "requester", &["requester"]),
+    ("VisionPrescription", "patient", &["patient"]),
+];
+
+fn anchor(resource_type: &str) -> Option<(&'static str, &'static [&'static str])> {
+    ANCHORS
+        .binary_search_by(|(t, _, _)| t.cmp(&resource_type))
+        .ok()
+        .map(|i| (ANCHORS[i].1, ANCHORS[i].2))
+}
+
+/// The parameter a patient-restricted search on `resource_type` is narrowed by (injected as
+/// `param=Patient/{id}`), from [`ANCHORS`]; `None` outside the compartment and for
+/// `Patient` (narrowed by `_id`).
 pub fn narrowing_param(resource_type: &str) -> Option<&'static str> {
-    match resource_type {
-        "Coverage" => Some("beneficiary"),
-        _ => params(resource_type).and_then(|ps| ps.first().copied()),
-    }
+    anchor(resource_type).map(|(param, _)| param)
+}
+
+/// The element paths (`subject`, `participant.actor`) whose references make a resource of
+/// `resource_type` a patient's own, from [`ANCHORS`]; `None` outside the compartment and for
+/// `Patient`.
+pub fn anchor_paths(resource_type: &str) -> Option<&'static [&'static str]> {
+    anchor(resource_type).map(|(_, paths)| paths)
 }
 
 /// The patient id a reference or search value names: `Patient/1`, an absolute
@@ -118,17 +204,35 @@ pub fn patient_id(reference: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A patient a resource names: its id and the element path of the Reference naming it
+/// (member names from the resource's top level, array positions left out:
+/// `participant.actor`, `contained.subject`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPatient {
+    /// The patient id (`Patient/{id}`, absolute or versioned, reduced to the id).
+    pub id: String,
+    /// Where the Reference is, e.g. `subject`.
+    pub path: String,
+}
+
+impl NamedPatient {
+    /// Whether this reference sits at one of `paths` and names a patient in `reached`.
+    pub fn anchors(&self, paths: &[&str], reached: &std::collections::BTreeSet<String>) -> bool {
+        paths.contains(&self.path.as_str()) && reached.contains(&self.id)
+    }
+}
+
 /// Every patient the resource references, in one pass over the JSON (including contained
 /// resources and extensions): values of `reference` members that name `Patient/{id}`.
 /// A `reference` that names a Patient by another shape (`urn:uuid:`, `#contained`) is not a
 /// patient id and is reported through `unresolved`.
-pub fn patient_references(resource: &Value, unresolved: &mut bool) -> Vec<String> {
+pub fn patient_references(resource: &Value, unresolved: &mut bool) -> Vec<NamedPatient> {
     let mut out = Vec::new();
-    walk(resource, &mut out, unresolved);
+    walk(resource, &mut String::new(), &mut out, unresolved);
     out
 }
 
-fn walk(value: &Value, out: &mut Vec<String>, unresolved: &mut bool) {
+fn walk(value: &Value, path: &mut String, out: &mut Vec<NamedPatient>, unresolved: &mut bool) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
@@ -136,16 +240,25 @@ fn walk(value: &Value, out: &mut Vec<String>, unresolved: &mut bool) {
                     && let Value::String(r) = v
                 {
                     match patient_id(r) {
-                        Some(id) => out.push(id),
+                        Some(id) => out.push(NamedPatient {
+                            id,
+                            path: path.clone(),
+                        }),
                         None if r.contains("Patient") => *unresolved = true,
                         None => {}
                     }
                 } else {
-                    walk(v, out, unresolved);
+                    let len = path.len();
+                    if len > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    walk(v, path, out, unresolved);
+                    path.truncate(len);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| walk(v, out, unresolved)),
+        Value::Array(items) => items.iter().for_each(|v| walk(v, path, out, unresolved)),
         _ => {}
     }
 }
@@ -162,6 +275,23 @@ mod tests {
         assert_eq!(narrowing_param("Coverage"), Some("beneficiary"));
         assert_eq!(narrowing_param("Observation"), Some("subject"));
         assert_eq!(narrowing_param("Practitioner"), None);
+        assert_eq!(narrowing_param("Patient"), None);
+        assert_eq!(
+            anchor_paths("Appointment"),
+            Some(&["participant.actor"][..])
+        );
+    }
+
+    #[test]
+    fn every_compartment_type_but_patient_has_an_anchor_among_its_parameters() {
+        assert!(ANCHORS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (rt, ps) in PATIENT_COMPARTMENT {
+            match narrowing_param(rt) {
+                Some(param) => assert!(ps.contains(&param), "{rt}: {param}"),
+                None => assert_eq!(*rt, "Patient"),
+            }
+        }
+        assert_eq!(ANCHORS.len() + 1, PATIENT_COMPARTMENT.len());
     }
 
     #[test]
@@ -170,10 +300,12 @@ mod tests {
             "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b/_history/1"}]}],
             "performer": [{"reference": "Practitioner/p"}]});
         let mut unresolved = false;
-        assert_eq!(
-            patient_references(&obs, &mut unresolved),
-            vec!["a".to_owned(), "b".to_owned()]
-        );
+        let named = patient_references(&obs, &mut unresolved);
+        let pairs: Vec<(&str, &str)> = named
+            .iter()
+            .map(|n| (n.id.as_str(), n.path.as_str()))
+            .collect();
+        assert_eq!(pairs, vec![("a", "subject"), ("b", "contained.target")]);
         assert!(!unresolved);
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The store resolves a condition over everything it holds, so left to it a narrowed
 //! `PUT Observation?identifier=x` could still overwrite an Observation in the caller's
-//! compartment that the post-filter withholds (e.g. one that also names another patient).
+//! search that the post-filter withholds (e.g. one that a granular scope's category hides).
 //! For a restricted caller the gateway therefore resolves the condition itself: it runs it
 //! as a search as the caller (already narrowed, `Prefer: handling=strict`), keeps the
 //! matches the post-filter would show, and rewrites the request so the store never decides

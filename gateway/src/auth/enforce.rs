@@ -18,7 +18,7 @@
 use fhirgate_adapters::{FhirRequest, Interaction};
 use serde_json::Value;
 
-use super::access::{Grant, Subject, admits, patient_union};
+use super::access::{Grant, Subject, admits_write, patient_union};
 use super::bundle;
 use super::compartment::patient_references;
 use super::error::AuthError;
@@ -198,15 +198,16 @@ fn check_search_types(subject: &Subject, query: &[(String, String)]) -> Result<(
     Ok(())
 }
 
-/// A resource a write sends must be inside a grant (its patients reached, its granular
-/// restriction matched).
+/// A resource a write sends must be inside a grant (its anchor naming a reached patient,
+/// every other patient it names reached too, its granular restriction matched:
+/// [`super::access::admits_write`]).
 pub fn check_body(grants: &[Grant], rt: &str, body: &[u8]) -> Result<(), GatewayError> {
     if grants.iter().any(Grant::is_unrestricted) {
         return Ok(());
     }
     let resource: Value = serde_json::from_slice(body)
         .map_err(|_| GatewayError::BadRequest("body is not a JSON resource".into()))?;
-    if admits(grants, rt, &resource) {
+    if admits_write(grants, rt, &resource) {
         Ok(())
     } else {
         Err(denied(format_args!(
@@ -223,7 +224,10 @@ fn check_patch(grants: &[Grant], body: &[u8]) -> Result<(), GatewayError> {
     let patch: Value = serde_json::from_slice(body)
         .map_err(|_| GatewayError::BadRequest("body is not a JSON Patch".into()))?;
     let mut unresolved = false;
-    let mut refs = patient_references(&patch, &mut unresolved);
+    let mut refs: Vec<String> = patient_references(&patch, &mut unresolved)
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
     collect_strings(&patch, &mut refs);
     if unresolved || refs.iter().any(|r| !set.contains(r)) {
         return Err(denied("a patch that names another patient"));

@@ -1,7 +1,9 @@
 //! Search narrowing (SMART App Launch 2.x §3.1, FHIR R4 §3.1.0.9 compartments): a search by
 //! a caller restricted to some patients is verified (every patient it names must be theirs)
-//! or narrowed (the compartment parameter is injected); a granular scope's parameters are
-//! injected or verified the same way. The response post-filter remains the last word.
+//! and narrowed (the anchor parameter of [`super::compartment::ANCHORS`] is injected unless
+//! the search already has it), so the store counts, pages and includes exactly what the
+//! post-filter lets through; a granular scope's parameters are injected or verified the same
+//! way. The response post-filter remains the last word.
 
 use super::access::{Grant, patient_union};
 use super::compartment::{narrowing_param, params, patient_id};
@@ -51,7 +53,7 @@ pub fn narrow(
         // `patient` and `subject` name patients on most types even where they are not
         // compartment parameters (Observation `patient`, Task `subject`): verified too.
         names.extend(["patient", "subject"]);
-        let mut found = false;
+        let mut anchored = false;
         for (key, value) in query.iter() {
             let base = key.split([':', '.']).next().unwrap_or(key);
             if !names.contains(&base) {
@@ -80,9 +82,12 @@ pub fn narrow(
                     )));
                 }
             }
-            found = true;
+            anchored |= base == inject.0;
         }
-        if !found && !inject.0.is_empty() {
+        // Another compartment parameter (`performer=Patient/a`) names the patient too, but
+        // finds resources that are other patients' (b's Observation performed by a): the
+        // anchor is added so the search finds only what the post-filter shows.
+        if !anchored && !inject.0.is_empty() {
             query.push(inject);
             changed = true;
         }
@@ -163,6 +168,21 @@ mod tests {
         let mut query = q(&[("_id", "b")]);
         assert!(narrow("Patient", &mut query, &patient_a()).is_err());
         let mut query = q(&[("subject", "Patient/a")]);
+        assert!(!narrow("Observation", &mut query, &patient_a()).expect("own patient"));
+    }
+
+    #[test]
+    fn another_compartment_parameter_still_gets_the_anchor() {
+        let mut query = q(&[("performer", "Patient/a")]);
+        assert!(narrow("Observation", &mut query, &patient_a()).expect("own patient"));
+        assert_eq!(
+            query,
+            q(&[("performer", "Patient/a"), ("subject", "Patient/a")])
+        );
+        let mut query = q(&[("link", "Patient/a")]);
+        assert!(narrow("Patient", &mut query, &patient_a()).expect("own patient"));
+        assert_eq!(query, q(&[("link", "Patient/a"), ("_id", "a")]));
+        let mut query = q(&[("subject:Patient", "a")]);
         assert!(!narrow("Observation", &mut query, &patient_a()).expect("own patient"));
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::auth::compartment::patient_id;
+use crate::auth::compartment::{NamedPatient, patient_id};
 
 /// What one resource names: its type, id and the patients its references point to.
 #[derive(Debug, Default)]
@@ -18,11 +18,35 @@ pub struct Scanned {
     pub resource_type: Option<String>,
     /// `id` at the resource's top level.
     pub id: Option<String>,
-    /// Patient ids of every `reference` naming `Patient/{id}` (contained resources and
-    /// extensions included), as [`crate::auth::compartment::patient_references`] finds them.
-    pub patients: Vec<String>,
+    /// Every `reference` naming `Patient/{id}` (contained resources and extensions
+    /// included), with its element path, as
+    /// [`crate::auth::compartment::patient_references`] finds them.
+    pub patients: Vec<NamedPatient>,
     /// A `reference` names a Patient in a shape that is not an id (`urn:uuid:`, `#…`).
     pub unresolved: bool,
+    /// The element path being walked (scratch, reused without allocating per member).
+    path: String,
+}
+
+impl Scanned {
+    /// Walks the value of member `key` (at the current path) with `slot`.
+    fn member<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        key: &str,
+        slot: Slot,
+    ) -> Result<(), A::Error> {
+        let len = self.path.len();
+        if slot != Slot::Reference {
+            if len > 0 {
+                self.path.push('.');
+            }
+            self.path.push_str(key);
+        }
+        let walked = map.next_value_seed(Walk::inner(self, slot));
+        self.path.truncate(len);
+        walked
+    }
 }
 
 /// A whole answer: the resource at the top, and for each `entry` its `resource`
@@ -129,7 +153,10 @@ impl<'s> Walk<'s> {
     fn string(self, v: &str) {
         match self.slot {
             Slot::Reference => match patient_id(v) {
-                Some(id) => self.into.patients.push(id),
+                Some(id) => {
+                    let path = self.into.path.clone();
+                    self.into.patients.push(NamedPatient { id, path });
+                }
                 None if v.contains("Patient") => self.into.unresolved = true,
                 None => {}
             },
@@ -185,7 +212,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             } else {
                 Slot::Other
             };
-            map.next_value_seed(Walk::inner(self.into, slot))?;
+            self.into.member(&mut map, &key, slot)?;
         }
         Ok(())
     }
@@ -210,8 +237,13 @@ impl<'de> Visitor<'de> for Root<'_> {
         let answer = self.0;
         while let Some(key) = map.next_key_seed(Key)? {
             match key.as_ref() {
-                "entry" => map.next_value_seed(Entries(answer))?,
-                name => map.next_value_seed(Walk::inner(&mut answer.top, top_slot(name)))?,
+                "entry" => {
+                    answer.top.path.clear();
+                    answer.top.path.push_str("entry");
+                    map.next_value_seed(Entries(answer))?;
+                    answer.top.path.clear();
+                }
+                name => answer.top.member(&mut map, name, top_slot(name))?,
             }
         }
         Ok(())
@@ -245,7 +277,13 @@ impl<'de> Visitor<'de> for Entries<'_> {
                 return Ok(());
             }
             if let Some(r) = &resource {
-                answer.top.patients.extend(r.patients.iter().cloned());
+                answer
+                    .top
+                    .patients
+                    .extend(r.patients.iter().map(|n| NamedPatient {
+                        id: n.id.clone(),
+                        path: format!("entry.resource.{}", n.path),
+                    }));
                 answer.top.unresolved |= r.unresolved;
             }
             answer.entries.push(resource);
@@ -286,7 +324,7 @@ impl<'de> Visitor<'de> for Entry<'_> {
                 } else {
                     Slot::Other
                 };
-                map.next_value_seed(Walk::inner(top, slot))?;
+                top.member(&mut map, &key, slot)?;
             }
         }
         Ok(())
@@ -314,7 +352,7 @@ impl<'de> Visitor<'de> for Resource<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(Key)? {
-            map.next_value_seed(Walk::inner(self.0, top_slot(&key)))?;
+            self.0.member(&mut map, &key, top_slot(&key))?;
         }
         Ok(())
     }

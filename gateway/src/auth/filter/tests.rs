@@ -107,22 +107,26 @@ async fn another_patients_entry_is_left_to_the_value_pass_which_drops_it() {
 }
 
 #[tokio::test]
-async fn references_hidden_in_contained_extensions_and_escapes_are_found() {
+async fn only_the_anchor_element_makes_a_resource_the_patients() {
     let me = subject("patient/*.rs", "a");
     for resource in [
-        json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"},
-               "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b"}]}]}),
-        json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"},
-               "extension": [{"url": "x", "valueReference": {"reference": "http://h/fhir/Patient/b/_history/2"}}]}),
+        // a named only inside a contained resource, an extension, or as performer.
+        json!({"resourceType": "Observation", "subject": {"reference": "Patient/b"},
+               "contained": [{"resourceType": "Observation", "subject": {"reference": "Patient/a"}}]}),
+        json!({"resourceType": "Observation", "subject": {"reference": "http://h/fhir/Patient/b/_history/2"},
+               "extension": [{"url": "x", "valueReference": {"reference": "Patient/a"}}]}),
+        json!({"resourceType": "Observation", "subject": {"reference": "Patient/b"},
+               "performer": [{"reference": "Patient/a"}]}),
         json!({"resourceType": "Observation", "subject": {"reference": "urn:uuid:1"},
                "focus": [{"reference": "Patient/#x"}]}),
         json!({"resourceType": "Observation", "subject": {"display": "nobody"}}),
+        json!({"resourceType": "Observation", "subject": {"extension": [{"url": "x", "valueReference": {"reference": "Patient/a"}}]}}),
     ] {
         let text = resource.to_string();
-        assert!(matches!(
-            fast_path(&me, text.as_bytes()),
-            Some(Fast::Hidden(_, _))
-        ));
+        assert!(
+            matches!(fast_path(&me, text.as_bytes()), Some(Fast::Hidden(_, _))),
+            "{text}"
+        );
         assert_eq!(slow(&me, &resource).await, Err(404), "{text}");
     }
     // An escaped member name is the same member.
@@ -131,11 +135,26 @@ async fn references_hidden_in_contained_extensions_and_escapes_are_found() {
         fast_path(&me, escaped.as_bytes()),
         Some(Fast::Hidden(_, _))
     ));
-    let own = json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"}, "valueQuantity": {"value": 72.10}});
+    let escaped = r#"{"resourceType":"Observation","subj\u0065ct":{"reference":"Patient/a"}}"#;
     assert!(matches!(
-        fast_path(&me, own.to_string().as_bytes()),
+        fast_path(&me, escaped.as_bytes()),
         Some(Fast::Unchanged)
     ));
+    // a's own Observation stays a's whatever else it names (FHIR R4 patient compartment).
+    for own in [
+        json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"}, "valueQuantity": {"value": 72.10}}),
+        json!({"resourceType": "Observation", "subject": {"reference": "http://h/fhir/Patient/a"},
+               "performer": [{"reference": "Patient/b"}],
+               "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b"}]}]}),
+        json!({"resourceType": "Appointment", "participant": [
+               {"actor": {"reference": "Practitioner/p"}}, {"actor": {"reference": "Patient/a"}}]}),
+    ] {
+        let text = own.to_string();
+        assert!(
+            matches!(fast_path(&me, text.as_bytes()), Some(Fast::Unchanged)),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -157,13 +176,19 @@ async fn what_the_fast_path_cannot_decide_goes_to_the_value_pass() {
 #[tokio::test]
 async fn a_list_entry_is_its_own_content_not_a_bundle_entry() {
     let me = subject("patient/*.rs", "a");
-    let list = json!({"resourceType": "List", "subject": {"reference": "Patient/a"},
-        "entry": [{"item": {"reference": "Patient/b"}}]});
+    let list = json!({"resourceType": "List", "subject": {"reference": "Patient/b"},
+        "entry": [{"item": {"reference": "Patient/a"}}]});
     assert!(matches!(
         fast_path(&me, list.to_string().as_bytes()),
         Some(Fast::Hidden(_, _))
     ));
     assert_eq!(slow(&me, &list).await, Err(404));
+    let list = json!({"resourceType": "List", "subject": {"reference": "Patient/a"},
+        "entry": [{"item": {"reference": "Patient/b"}}]});
+    assert!(matches!(
+        fast_path(&me, list.to_string().as_bytes()),
+        Some(Fast::Unchanged)
+    ));
 }
 
 #[tokio::test]
