@@ -10,9 +10,10 @@
 mod hl7v2_support;
 mod support;
 
+use hl7v2_support::derive::{PID, a08, pv1, set_field, text, with_pv1, without};
 use hl7v2_support::{field, get, listener_addr, put, search, send};
 use serde_json::{Value, json};
-use support::{Gateway, auth_section, fixture, free_port};
+use support::{Gateway, auth_section, free_port};
 
 fn config(peer_port: u16) -> String {
     let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
@@ -20,43 +21,6 @@ fn config(peer_port: u16) -> String {
         "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\n  ehr-v2:\n    kind: hl7v2\n    store: store\n    send:\n      host: 127.0.0.1\n      port: {peer_port}\n      connect_timeout_ms: 500\n      ack_timeout_ms: 3000\n    listen:\n      address: 127.0.0.1:0\n    timezone: America/New_York\n    retry:\n      initial_ms: 100\n      max_ms: 400\nroutes:\n  - resources: [\"*\"]\n    interactions: [\"*\"]\n    adapters: [store]\n"
     )
 }
-
-/// The A08 fixture with its PID replaced by `pid` and MSH-10 by `control_id`.
-fn a08(pid: &str, control_id: &str) -> String {
-    let text = String::from_utf8(fixture("hl7v2/ADT_A08_v2.3_update_patient.hl7")).expect("utf-8");
-    text.split('\r')
-        .map(|seg| {
-            if seg.starts_with("PID|") {
-                pid.to_owned()
-            } else {
-                seg.replace("|8899-39|", &format!("|{control_id}|"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\r")
-}
-
-/// A PV1 segment with `fields` (`(number, value)`) and the others empty.
-fn pv1(fields: &[(usize, &str)]) -> String {
-    let mut f = vec![String::new(); 46];
-    f[0] = "PV1".into();
-    for (n, v) in fields {
-        f[*n] = (*v).to_owned();
-    }
-    f.join("|")
-}
-
-/// `message` with its PV1 replaced by `segment`.
-fn with_pv1(message: &str, segment: &str) -> String {
-    message
-        .split('\r')
-        .map(|s| if s.starts_with("PV1|") { segment } else { s })
-        .collect::<Vec<_>>()
-        .join("\r")
-}
-
-/// The fixture's PID (PID-13, PID-14 and PID-16 empty).
-const PID: &str = "PID|1||151||Bond^Tiny||19990723|M|||8388 Secret Agent Way^^Raleigh^NC^27677|||||||151||||||||||||N";
 
 #[tokio::test]
 async fn an_a08_merges_into_the_patient_a_fhir_client_extended() {
@@ -244,7 +208,7 @@ async fn fhir_updates_racing_a08s_are_never_lost() {
 async fn an_s14_without_a_filler_status_keeps_the_stored_status_and_fhir_elements() {
     let gw = Gateway::start(&config(free_port()));
     let addr = listener_addr(&gw);
-    let s12 = String::from_utf8(fixture("hl7v2/SIU_S12_v2.3_office_visit.hl7")).expect("utf-8");
+    let s12 = text("hl7v2/SIU_S12_v2.3_office_visit.hl7");
     assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
     let found = search(&gw, "/Appointment?identifier=1209").await;
     assert_eq!(found.len(), 1, "{found:?}");
@@ -287,13 +251,12 @@ async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
     // is the message's focus. PID-7 changed, PID-6 (mother's maiden name, an extension the
     // stored Patient lacks) added, PID-13/14 empty.
     let pid = PID.replace("|Bond^Tiny||19990723|", "|Bond^Tiny|Spy|19990724|");
-    let a31: String = a08(&pid, "8899-43")
-        .replace("ADT^A08", "ADT^A31")
-        .replace("EVN|A08|", "EVN|A31|")
-        .split('\r')
-        .filter(|s| !s.starts_with("PV1|"))
-        .collect::<Vec<_>>()
-        .join("\r");
+    let a31 = without(
+        &a08(&pid, "8899-43")
+            .replace("ADT^A08", "ADT^A31")
+            .replace("EVN|A08|", "EVN|A31|"),
+        "PV1",
+    );
     let ack = send(&addr, a31.as_bytes()).await;
     assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
     let (_, p) = get(&gw, "/Patient/p-a31").await;
@@ -306,4 +269,45 @@ async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
         json!([{"url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName", "valueString": "Spy"}])
     );
     assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_a08_with_one_phone_field_replaces_only_the_contact_points_of_that_field() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let (work, fhir_email) = (
+        json!({"system": "phone", "value": "+1 919 555 0100", "use": "work"}),
+        json!({"system": "email", "value": "bond@example.org"}),
+    );
+    let patient = json!({"resourceType": "Patient", "id": "p-tel",
+        "identifier": [{"value": "151"}], "name": [{"family": "Bond"}],
+        "telecom": [{"system": "phone", "value": "+1 919 555 0101", "use": "home"}, work,
+            {"system": "phone", "value": "+1 919 555 0102", "use": "mobile"}, fhir_email]});
+    assert_eq!(put(&gw, "/Patient/p-tel", &patient).await.0, 201);
+    // The fixture's GT1-6 (home: a phone, a CP, an X.400 address) and GT1-7 (business)
+    // sent as the patient's PID-13 and PID-14, one A08 each.
+    let fixture = text("hl7v2/ADT_A08_v2.3_update_patient.hl7");
+    let (home, business) = (field(&fixture, "GT1", 6), field(&fixture, "GT1", 7));
+    let first = set_field(&a08(PID, "8899-50"), "PID", 13, &home);
+    assert_eq!(field(&send(&addr, first.as_bytes()).await, "MSA", 1), "AA");
+    let mapped_home = json!([
+        {"system": "phone", "value": "(919)007-0007", "use": "home"},
+        {"system": "phone", "value": "(777)707-0707", "use": "mobile"},
+        {"system": "email", "value": "007@BritishSecretService.com", "use": "home"}]);
+    let (_, p) = get(&gw, "/Patient/p-tel").await;
+    let mut expected = vec![work.clone(), fhir_email.clone()];
+    expected.extend(mapped_home.as_array().expect("array").iter().cloned());
+    assert_eq!(
+        p["telecom"],
+        json!(expected),
+        "PID-13 replaces home and mobile (its CP), keeps work and use-less"
+    );
+    let second = set_field(&a08(PID, "8899-51"), "PID", 14, &business);
+    assert_eq!(field(&send(&addr, second.as_bytes()).await, "MSA", 1), "AA");
+    let (_, p) = get(&gw, "/Patient/p-tel").await;
+    let mut expected = vec![fhir_email];
+    expected.extend(mapped_home.as_array().expect("array").iter().cloned());
+    expected.push(json!({"system": "phone", "value": "(919)555-0177 X007", "use": "work"}));
+    assert_eq!(p["telecom"], json!(expected), "PID-14 replaces work only");
+    assert_eq!(p["meta"]["versionId"], "3", "{p}");
 }

@@ -164,21 +164,25 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
         );
     }
     let update = !NEW_EVENTS.contains(&msg.trigger_event().as_str());
+    let plan = merge::Plan {
+        update,
+        patient: update && code == "ADT",
+        telecom: merge::TelecomOwned::of(msg),
+    };
     let base = "urn:fhirgate:hl7v2";
     let mut attempt = 0;
     let reply = loop {
         attempt += 1;
-        let (bundle, versioned) =
-            match merge::transaction(core, &mapped, update, code == "ADT", base).await {
-                Ok(b) => b,
-                Err(Refusal::Ambiguous(why)) => return (AckCode::AE, Some(why)),
-                Err(Refusal::Unavailable) => {
-                    return (
-                        AckCode::AR,
-                        Some("the FHIR store is unavailable; retry".into()),
-                    );
-                }
-            };
+        let (bundle, versioned) = match merge::transaction(core, &mapped, &plan, base).await {
+            Ok(b) => b,
+            Err(Refusal::Ambiguous(why)) => return (AckCode::AE, Some(why)),
+            Err(Refusal::Unavailable) => {
+                return (
+                    AckCode::AR,
+                    Some("the FHIR store is unavailable; retry".into()),
+                );
+            }
+        };
         let reply = match core.call(Method::POST, "", Some(&bundle), base).await {
             Ok(r) => r,
             Err(e) => {

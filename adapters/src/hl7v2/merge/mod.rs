@@ -12,6 +12,8 @@
 //!   are how the resource is found);
 //! - `extension` is merged by `url` (the message's extensions of one url replace the stored
 //!   ones of that url);
+//! - `Patient.telecom` is merged per PID field (PID-13 home, PID-14 business, PID-40): a
+//!   field replaces only the contact points it owns by `use` (see [`telecom`]);
 //! - `Encounter.period` and `Encounter.hospitalization` merge by sub-element (PV1-44 and
 //!   PV1-45 are separate fields; `hospitalization` has more than PV1-14);
 //! - an element listed in [`Mapped::nulled`](fhirgate_mappings::hl7v2::Mapped) is removed;
@@ -27,6 +29,10 @@ use serde_json::{Map, Value, json};
 
 use super::store::Core;
 
+mod telecom;
+
+pub(crate) use telecom::Owned as TelecomOwned;
+
 /// Elements of choice type (`deceased[x]`): writing one variant removes the others.
 const CHOICES: &[&str] = &["deceased", "multipleBirth"];
 /// Elements merged by sub-element.
@@ -40,11 +46,21 @@ pub(crate) enum Refusal {
     Unavailable,
 }
 
+/// How the resources of one message are written.
+pub(crate) struct Plan {
+    /// An update event: the focus (the first mapped resource) is merged.
+    pub update: bool,
+    /// The Patient is merged too (an ADT update).
+    pub patient: bool,
+    /// The stored `Patient.telecom` contact points the message's PID replaces.
+    pub telecom: TelecomOwned,
+}
+
 /// The transaction Bundle writing `mapped` (`base` is the internal base URL), and whether
 /// an entry carries an `ifMatch` (a 412 `conflict` answer then means a concurrent write:
 /// plan again). Every resource is a conditional create (`ifNoneExist` from its
-/// identifier), except the merged ones: the focus of an update event and, for an ADT update
-/// (`patient_too`), the Patient. A merged resource is looked up by its identifier (an
+/// identifier), except the merged ones ([`Plan`]): the focus of an update event and, for an
+/// ADT update, the Patient. A merged resource is looked up by its identifier (an
 /// identifier without a system matches stored ones with its value and no system); one
 /// match is merged into (see [`merge`]) and written as `PUT Type/id` with `ifMatch` its
 /// version; no match is a conditional update `PUT Type?identifier=…` (creates it; a plain
@@ -54,15 +70,14 @@ pub(crate) enum Refusal {
 pub(crate) async fn transaction(
     core: &Core,
     mapped: &Mapped,
-    update: bool,
-    patient_too: bool,
+    plan: &Plan,
     base: &str,
 ) -> Result<(Value, bool), Refusal> {
     let mut entries = Vec::with_capacity(mapped.resources.len());
     let mut versioned = false;
     for (i, r) in mapped.resources.iter().enumerate() {
         let rt = r.resource["resourceType"].as_str().unwrap_or_default();
-        let merged = update && (i == 0 || (patient_too && rt == "Patient"));
+        let merged = plan.update && (i == 0 || (plan.patient && rt == "Patient"));
         // An update's resource whose identifier has no system (e.g. SCH-1 without an
         // assigning authority) is matched on stored identifiers with that value and no
         // system, and created (not conditionally updated) when none has it.
@@ -82,6 +97,14 @@ pub(crate) async fn transaction(
                     let id = stored["id"].as_str().unwrap_or_default().to_owned();
                     let mut doc = merge(&stored, &r.resource, &mapped.nulled, &mapped.defaulted);
                     doc["id"] = json!(id);
+                    if rt == "Patient"
+                        && let Some(o) = doc.as_object_mut()
+                    {
+                        match plan.telecom.merge(&stored, &r.resource) {
+                            Some(t) => o.insert("telecom".into(), t),
+                            None => o.remove("telecom"),
+                        };
+                    }
                     let mut request = json!({"method": "PUT", "url": format!("{rt}/{id}")});
                     if let Some(v) = stored["meta"]["versionId"].as_str() {
                         request["ifMatch"] = json!(format!("W/\"{v}\""));
@@ -292,86 +315,4 @@ fn merge_extensions(stored: &Value, incoming: &Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::merge;
-    use serde_json::json;
-
-    #[test]
-    fn present_replaces_absent_keeps_null_removes() {
-        let stored = json!({"resourceType": "Patient", "id": "p1",
-            "meta": {"versionId": "3", "lastUpdated": "2026-01-01T00:00:00Z", "tag": [{"code": "t"}]},
-            "identifier": [{"system": "urn:a", "value": "1"}, {"system": "urn:b", "value": "x"}],
-            "name": [{"family": "Old"}], "telecom": [{"system": "email", "value": "a@b.c"}],
-            "communication": [{"language": {"text": "fr"}}], "gender": "male",
-            "birthDate": "1980-01-02", "_birthDate": {"extension": [{"url": "bt"}]},
-            "deceasedBoolean": false});
-        let incoming = json!({"resourceType": "Patient",
-            "identifier": [{"system": "urn:a", "value": "1", "type": {"text": "MR"}}],
-            "name": [{"family": "New"}], "birthDate": "1980-01-03",
-            "deceasedDateTime": "2026-02-01"});
-        let nulled = vec!["Patient.gender".to_owned(), "Encounter.class".to_owned()];
-        let out = merge(&stored, &incoming, &nulled, &[]);
-        assert_eq!(
-            out,
-            json!({"resourceType": "Patient", "id": "p1", "meta": {"tag": [{"code": "t"}]},
-                "identifier": [{"system": "urn:a", "value": "1", "type": {"text": "MR"}},
-                    {"system": "urn:b", "value": "x"}],
-                "name": [{"family": "New"}], "telecom": [{"system": "email", "value": "a@b.c"}],
-                "communication": [{"language": {"text": "fr"}}],
-                "birthDate": "1980-01-03", "deceasedDateTime": "2026-02-01"})
-        );
-    }
-
-    #[test]
-    fn extensions_and_identifiers_merge_into_a_resource_without_them() {
-        let stored = json!({"resourceType": "Patient", "id": "p1",
-            "extension": [{"url": "urn:a", "valueString": "kept"}, {"url": "urn:m", "valueString": "old"}]});
-        let incoming = json!({"resourceType": "Patient",
-            "identifier": [{"system": "urn:s", "value": "1"}],
-            "extension": [{"url": "urn:m", "valueString": "new"}]});
-        let out = merge(&stored, &incoming, &[], &[]);
-        assert_eq!(
-            out["identifier"],
-            json!([{"system": "urn:s", "value": "1"}])
-        );
-        assert_eq!(
-            out["extension"],
-            json!([{"url": "urn:a", "valueString": "kept"}, {"url": "urn:m", "valueString": "new"}])
-        );
-        let bare = json!({"resourceType": "Patient", "id": "p2"});
-        let out = merge(&bare, &incoming, &[], &[]);
-        assert_eq!(
-            out["extension"],
-            json!([{"url": "urn:m", "valueString": "new"}])
-        );
-        assert_eq!(
-            out["identifier"],
-            json!([{"system": "urn:s", "value": "1"}])
-        );
-    }
-
-    #[test]
-    fn encounter_period_merges_by_part_and_defaults_do_not_overwrite() {
-        let stored = json!({"resourceType": "Encounter", "id": "e1", "status": "finished",
-            "class": {"code": "IMP"}, "period": {"start": "2026-01-01", "end": "2026-01-05"},
-            "hospitalization": {"dischargeDisposition": {"text": "home"}}});
-        let incoming = json!({"resourceType": "Encounter", "status": "in-progress",
-            "class": {"code": "UNK"}, "period": {"start": "2026-01-02"},
-            "hospitalization": {"admitSource": {"text": "ER"}}});
-        let defaulted = vec!["Encounter.status".to_owned(), "Encounter.class".to_owned()];
-        let out = merge(&stored, &incoming, &[], &defaulted);
-        assert_eq!(out["status"], "finished");
-        assert_eq!(out["class"], json!({"code": "IMP"}));
-        assert_eq!(
-            out["period"],
-            json!({"start": "2026-01-02", "end": "2026-01-05"})
-        );
-        assert_eq!(
-            out["hospitalization"],
-            json!({"dischargeDisposition": {"text": "home"}, "admitSource": {"text": "ER"}})
-        );
-        let nulled = vec!["Encounter.period.end".to_owned()];
-        let out = merge(&stored, &json!({"resourceType": "Encounter"}), &nulled, &[]);
-        assert_eq!(out["period"], json!({"start": "2026-01-01"}));
-    }
-}
+mod tests;
