@@ -311,3 +311,51 @@ async fn an_a08_with_one_phone_field_replaces_only_the_contact_points_of_that_fi
     assert_eq!(p["telecom"], json!(expected), "PID-14 replaces work only");
     assert_eq!(p["meta"]["versionId"], "3", "{p}");
 }
+
+#[tokio::test]
+async fn the_patient_of_an_s12_or_an_a04_is_merged_into_the_stored_one() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let communication = json!([{"language": {"text": "English"}}]);
+    let stored = json!({"resourceType": "Patient", "id": "p-150",
+        "identifier": [{"value": "150"}], "name": [{"family": "Bond", "given": ["Jim"]}],
+        "birthDate": "1977-09-21", "communication": communication});
+    assert_eq!(put(&gw, "/Patient/p-150", &stored).await.0, 201);
+    // The S12 fixture as sent: PID-3 150, PID-7 19770920, PID-8 M, PID-19 an SSN.
+    let s12 = text("hl7v2/SIU_S12_v2.3_office_visit.hl7");
+    assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
+    let (_, p) = get(&gw, "/Patient/p-150").await;
+    assert_eq!(p["meta"]["versionId"], "2", "merged: {p}");
+    assert_eq!(p["birthDate"], "1977-09-20", "PID-7 replaces");
+    assert_eq!(p["gender"], "male", "PID-8 written");
+    assert_eq!(
+        p["name"][0]["given"],
+        json!(["James"]),
+        "PID-5 replaces: {p}"
+    );
+    assert_eq!(p["communication"], communication, "not in PID: kept");
+    assert_eq!(
+        p["identifier"][1]["system"], "http://hl7.org/fhir/sid/us-ssn",
+        "PID-19 added: {p}"
+    );
+    assert_eq!(search(&gw, "/Patient?identifier=150").await.len(), 1);
+    let appointment = &search(&gw, "/Appointment?identifier=1209").await[0];
+    assert_eq!(
+        appointment["participant"][0]["actor"]["reference"], "Patient/p-150",
+        "{appointment}"
+    );
+
+    // An A04 (register) built from the A08 fixture, for a patient stored without address.
+    let stored = json!({"resourceType": "Patient", "id": "p-151",
+        "identifier": [{"value": "151"}], "name": [{"family": "Bond"}]});
+    assert_eq!(put(&gw, "/Patient/p-151", &stored).await.0, 201);
+    let a04 = a08(PID, "8899-60")
+        .replace("ADT^A08", "ADT^A04")
+        .replace("EVN|A08|", "EVN|A04|");
+    assert_eq!(field(&send(&addr, a04.as_bytes()).await, "MSA", 1), "AA");
+    let (_, p) = get(&gw, "/Patient/p-151").await;
+    assert_eq!(p["meta"]["versionId"], "2", "merged: {p}");
+    assert_eq!(p["name"], json!([{"family": "Bond", "given": ["Tiny"]}]));
+    assert_eq!(p["address"][0]["city"], "Raleigh", "PID-11 written: {p}");
+    assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
+}

@@ -10,10 +10,10 @@
 //!   unavailable ("reasons unrelated to content", §2.9.2.2): the sender may retry.
 //!
 //! Writes: every resource is a conditional create (`ifNoneExist` from its identifier), except
-//! the focus of an update event (SIU S13/S14/S15/S26, ADT A08/A31/A03…) and the Patient of an
-//! ADT update: those are merged field by field into the stored resource found by their
-//! identifier (v2 "snapshot" semantics: present replaces, empty keeps, `""` deletes; see
-//! [`super::merge`]) and written with `If-Match` its version, so a concurrent FHIR update
+//! the focus of an update event (SIU S13/S14/S15/S26, ADT A08/A31/A03…) and the Patient of
+//! an ADT or SIU message, whatever its event ([`merge::Plan`]): those are merged field by
+//! field into the stored resource found by their identifier (v2 "snapshot" semantics:
+//! present replaces, empty keeps, `""` deletes; see [`super::merge`]) and written with `If-Match` its version, so a concurrent FHIR update
 //! is never overwritten (a 412 merges again, up to 3 times, then AR). When none matches they
 //! are created. A resource without an identifier is created.
 
@@ -30,11 +30,6 @@ use super::store::Core;
 
 /// Message codes [`message_to_fhir`] maps (others are answered AR).
 const MAPPED: &[&str] = &["SIU", "ADT", "ORU", "ORM", "OMG", "OML", "RDE"];
-/// Events whose focus resource is written as a conditional create.
-const NEW_EVENTS: &[&str] = &[
-    "S12", "A01", "A04", "A05", "R01", "O01", "O11", "O19", "O21",
-];
-
 /// Binds `address`, logs the bound address and writes it to `hl7v2-<adapter>.addr` in
 /// `data_dir`, then serves connections until the returned task is aborted.
 ///
@@ -163,12 +158,7 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
             Some("the message carries nothing to write".into()),
         );
     }
-    let update = !NEW_EVENTS.contains(&msg.trigger_event().as_str());
-    let plan = merge::Plan {
-        update,
-        patient: update && code == "ADT",
-        telecom: merge::TelecomOwned::of(msg),
-    };
+    let plan = merge::Plan::of(msg);
     let base = "urn:fhirgate:hl7v2";
     let mut attempt = 0;
     let reply = loop {

@@ -29,9 +29,10 @@ use serde_json::{Map, Value, json};
 
 use super::store::Core;
 
+mod plan;
 mod telecom;
 
-pub(crate) use telecom::Owned as TelecomOwned;
+pub(crate) use plan::Plan;
 
 /// Elements of choice type (`deceased[x]`): writing one variant removes the others.
 const CHOICES: &[&str] = &["deceased", "multipleBirth"];
@@ -46,21 +47,11 @@ pub(crate) enum Refusal {
     Unavailable,
 }
 
-/// How the resources of one message are written.
-pub(crate) struct Plan {
-    /// An update event: the focus (the first mapped resource) is merged.
-    pub update: bool,
-    /// The Patient is merged too (an ADT update).
-    pub patient: bool,
-    /// The stored `Patient.telecom` contact points the message's PID replaces.
-    pub telecom: TelecomOwned,
-}
-
 /// The transaction Bundle writing `mapped` (`base` is the internal base URL), and whether
 /// an entry carries an `ifMatch` (a 412 `conflict` answer then means a concurrent write:
 /// plan again). Every resource is a conditional create (`ifNoneExist` from its
-/// identifier), except the merged ones ([`Plan`]): the focus of an update event and, for an
-/// ADT update, the Patient. A merged resource is looked up by its identifier (an
+/// identifier), except the merged ones ([`Plan`]): the focus of an update event and the
+/// Patient of an ADT or SIU message. A merged resource is looked up by its identifier (an
 /// identifier without a system matches stored ones with its value and no system); one
 /// match is merged into (see [`merge`]) and written as `PUT Type/id` with `ifMatch` its
 /// version; no match is a conditional update `PUT Type?identifier=…` (creates it; a plain
@@ -77,7 +68,7 @@ pub(crate) async fn transaction(
     let mut versioned = false;
     for (i, r) in mapped.resources.iter().enumerate() {
         let rt = r.resource["resourceType"].as_str().unwrap_or_default();
-        let merged = plan.update && (i == 0 || (plan.patient && rt == "Patient"));
+        let merged = plan.merges(i, rt);
         // An update's resource whose identifier has no system (e.g. SCH-1 without an
         // assigning authority) is matched on stored identifiers with that value and no
         // system, and created (not conditionally updated) when none has it.

@@ -1,0 +1,108 @@
+//! Which resources of an inbound message are merged into a stored one and which are
+//! conditional creates.
+//!
+//! - The focus (the first mapped resource) of an update event (SIU S13/S14/S15/S26, ADT
+//!   A08/A31/A03 …: every event not in [`NEW_EVENTS`]) is merged.
+//! - The Patient of an ADT or SIU message is merged whatever the event: PID carries the
+//!   sender's current demographics (HL7 v2.5.1 ch. 3 §3.4.2; the SIU patient group of ch. 10
+//!   §10.4 has the same PID), so a registration (A04), an admit (A01) or a booking (S12)
+//!   for a patient already stored updates that Patient, with the same field-by-field rule
+//!   an A08 uses, instead of leaving the stored demographics as they were.
+//! - The Patient of a result or an order (ORU, ORM, OMG, OML, RDE) is only created when
+//!   missing: there PID identifies whom the result or order is for, and fhirgate does not
+//!   let a lab or pharmacy feed rewrite demographics (a choice, not a rule of the standard).
+
+use fhirgate_mappings::hl7v2::Message;
+
+use super::telecom::Owned;
+
+/// Events whose focus resource is written as a conditional create.
+pub(crate) const NEW_EVENTS: &[&str] = &[
+    "S12", "A01", "A04", "A05", "R01", "O01", "O11", "O19", "O21",
+];
+/// Message codes whose Patient is merged on every event.
+const PATIENT_MERGED: &[&str] = &["ADT", "SIU"];
+
+/// How the resources of one message are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// An update event: the focus (the first mapped resource) is merged.
+    pub update: bool,
+    /// The Patient is merged too (ADT, SIU).
+    pub patient: bool,
+    /// The stored `Patient.telecom` contact points the message's PID replaces.
+    pub telecom: Owned,
+}
+
+impl Plan {
+    /// The plan for `msg` (MSH-9 message code and trigger event).
+    pub(crate) fn of(msg: &Message) -> Self {
+        Self {
+            update: !NEW_EVENTS.contains(&msg.trigger_event().as_str()),
+            patient: PATIENT_MERGED.contains(&msg.message_code().as_str()),
+            telecom: Owned::of(msg),
+        }
+    }
+
+    /// Whether the `index`-th mapped resource, of type `resource_type`, is merged.
+    pub(crate) fn merges(&self, index: usize, resource_type: &str) -> bool {
+        (self.update && index == 0) || (self.patient && resource_type == "Patient")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+    use fhirgate_mappings::hl7v2::{Context, message_to_fhir, parse};
+
+    /// For each fixture, the mapped resource types and whether each is merged.
+    fn merged(rel: &str, edit: impl Fn(String) -> String) -> Vec<(String, bool)> {
+        let path = format!("{}/../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+        let text = String::from_utf8(std::fs::read(path).expect("fixture")).expect("utf-8");
+        let msg = parse(edit(text).as_bytes()).expect("parse");
+        let plan = Plan::of(&msg);
+        let mapped = message_to_fhir(&msg, &Context::default()).expect("map");
+        mapped
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let rt = r.resource["resourceType"].as_str().unwrap_or_default();
+                (rt.to_owned(), plan.merges(i, rt))
+            })
+            .collect()
+    }
+
+    fn types(list: &[(&str, bool)]) -> Vec<(String, bool)> {
+        list.iter().map(|(t, m)| ((*t).to_owned(), *m)).collect()
+    }
+
+    #[test]
+    fn the_patient_of_siu_and_adt_is_merged_on_every_event_and_of_results_never() {
+        let same = |t: String| t;
+        assert_eq!(
+            merged("hl7v2/SIU_S12_v2.3_office_visit.hl7", same),
+            types(&[("Appointment", false), ("Patient", true)])
+        );
+        assert_eq!(
+            merged("hl7v2/SIU_S12_v2.3_office_visit.hl7", |t| t
+                .replace("SIU^S12", "SIU^S14")),
+            types(&[("Appointment", true), ("Patient", true)])
+        );
+        assert_eq!(
+            merged("hl7v2/ADT_A04_v2.3_redox_register.hl7", same),
+            types(&[("Encounter", false), ("Patient", true)])
+        );
+        assert_eq!(
+            merged("hl7v2/ADT_A01_v2.3.1_simple_admit.hl7", same),
+            types(&[("Encounter", false), ("Patient", true)])
+        );
+        assert_eq!(
+            merged("hl7v2/ADT_A08_v2.3_update_patient.hl7", same),
+            types(&[("Encounter", true), ("Patient", true)])
+        );
+        let oru = merged("hl7v2/ORU_R01_v2.5.1_nist_hepatitis_panel.hl7", same);
+        assert!(oru.contains(&("Patient".to_owned(), false)), "{oru:?}");
+        assert!(oru.iter().all(|(_, m)| !m), "{oru:?}");
+    }
+}
