@@ -359,3 +359,37 @@ async fn the_patient_of_an_s12_or_an_a04_is_merged_into_the_stored_one() {
     assert_eq!(p["address"][0]["city"], "Raleigh", "PID-11 written: {p}");
     assert_eq!(search(&gw, "/Patient?identifier=151").await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_s14_merges_participants_and_keeps_one_a_fhir_client_added() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    let s12 = text("hl7v2/SIU_S12_v2.3_office_visit.hl7");
+    assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
+    let mut a = search(&gw, "/Appointment?identifier=1209").await[0].clone();
+    let id = a["id"].as_str().expect("id").to_owned();
+    let before = a["participant"].as_array().cloned().expect("participants");
+    assert_eq!(before.len(), 4, "patient, AIG, AIL, AIP: {before:?}");
+    // A FHIR client adds an interpreter.
+    let interpreter = json!({"actor": {"reference": "Practitioner/interp-1",
+        "display": "Interpreter"}, "status": "accepted"});
+    a["participant"]
+        .as_array_mut()
+        .expect("array")
+        .push(interpreter.clone());
+    assert_eq!(put(&gw, &format!("/Appointment/{id}"), &a).await.0, 200);
+    // The S14: the provider deleted from the appointment (AIP-2 segment action code D).
+    let s14 = s12
+        .replace("SIU^S12", "SIU^S14")
+        .replace("|8907-45|", "|8907-47|")
+        .replace("AIP|1||", "AIP|1|D|");
+    assert_eq!(field(&send(&addr, s14.as_bytes()).await, "MSA", 1), "AA");
+    let (_, after) = get(&gw, &format!("/Appointment/{id}")).await;
+    let list = after["participant"].as_array().expect("participants");
+    assert_eq!(list.len(), 5, "{list:?}");
+    assert_eq!(list[0], before[0], "the same patient, once");
+    assert_eq!(&list[1..3], &before[1..3], "AIG, AIL unchanged");
+    assert_eq!(list[3]["actor"], before[3]["actor"]);
+    assert_eq!(list[3]["status"], "declined", "AIP-2 D");
+    assert_eq!(list[4], interpreter, "not in the S14: kept");
+}

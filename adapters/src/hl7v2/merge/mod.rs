@@ -14,6 +14,8 @@
 //!   ones of that url);
 //! - `Patient.telecom` is merged per PID field (PID-13 home, PID-14 business, PID-40): a
 //!   field replaces only the contact points it owns by `use` (see [`telecom`]);
+//! - `Appointment.participant` is merged by actor and type: the message's participants
+//!   replace the stored ones with the same key, others are kept (see [`participant`]);
 //! - `Encounter.period` and `Encounter.hospitalization` merge by sub-element (PV1-44 and
 //!   PV1-45 are separate fields; `hospitalization` has more than PV1-14);
 //! - an element listed in [`Mapped::nulled`](fhirgate_mappings::hl7v2::Mapped) is removed;
@@ -29,6 +31,7 @@ use serde_json::{Map, Value, json};
 
 use super::store::Core;
 
+mod participant;
 mod plan;
 mod telecom;
 
@@ -64,8 +67,10 @@ pub(crate) async fn transaction(
     plan: &Plan,
     base: &str,
 ) -> Result<(Value, bool), Refusal> {
-    let mut entries = Vec::with_capacity(mapped.resources.len());
-    let mut versioned = false;
+    // First every lookup, so that references to a merged resource's `urn:uuid:` fullUrl
+    // can be compared with stored references to its `Type/id` (participants).
+    let mut found = Vec::with_capacity(mapped.resources.len());
+    let mut resolved = Vec::new();
     for (i, r) in mapped.resources.iter().enumerate() {
         let rt = r.resource["resourceType"].as_str().unwrap_or_default();
         let merged = plan.merges(i, rt);
@@ -82,40 +87,57 @@ pub(crate) async fn transaction(
             let value = url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
             Some(format!("identifier={value}"))
         });
-        let (resource, request) = match (query, merged) {
-            (Some(q), true) => match stored_match(core, rt, &q, bare, base).await? {
-                Some(stored) => {
-                    let id = stored["id"].as_str().unwrap_or_default().to_owned();
-                    let mut doc = merge(&stored, &r.resource, &mapped.nulled, &mapped.defaulted);
-                    doc["id"] = json!(id);
-                    if rt == "Patient"
-                        && let Some(o) = doc.as_object_mut()
-                    {
-                        match plan.telecom.merge(&stored, &r.resource) {
-                            Some(t) => o.insert("telecom".into(), t),
-                            None => o.remove("telecom"),
-                        };
-                    }
-                    let mut request = json!({"method": "PUT", "url": format!("{rt}/{id}")});
-                    if let Some(v) = stored["meta"]["versionId"].as_str() {
-                        request["ifMatch"] = json!(format!("W/\"{v}\""));
-                        versioned = true;
-                    }
-                    (doc, request)
+        let stored = match (&query, merged) {
+            (Some(q), true) => stored_match(core, rt, q, bare, base).await?,
+            _ => None,
+        };
+        if let Some(id) = stored.as_ref().and_then(|s| s["id"].as_str()) {
+            resolved.push((r.full_url.clone(), format!("{rt}/{id}")));
+        }
+        found.push((rt, merged, bare, query, stored));
+    }
+    let mut entries = Vec::with_capacity(mapped.resources.len());
+    let mut versioned = false;
+    for (r, (rt, merged, bare, query, stored)) in mapped.resources.iter().zip(found) {
+        let (resource, request) = match (query, merged, stored) {
+            (Some(_), true, Some(stored)) => {
+                let id = stored["id"].as_str().unwrap_or_default().to_owned();
+                let mut doc = merge(&stored, &r.resource, &mapped.nulled, &mapped.defaulted);
+                doc["id"] = json!(id);
+                // Elements merged by part rather than replaced (see the module docs).
+                let by_part = match rt {
+                    "Patient" => Some(("telecom", plan.telecom.merge(&stored, &r.resource))),
+                    "Appointment" => Some((
+                        "participant",
+                        participant::merge(&stored, &r.resource, &resolved),
+                    )),
+                    _ => None,
+                };
+                if let (Some((element, value)), Some(o)) = (by_part, doc.as_object_mut()) {
+                    match value {
+                        Some(v) => o.insert(element.into(), v),
+                        None => o.remove(element),
+                    };
                 }
-                None if bare.is_some() => {
-                    (r.resource.clone(), json!({"method": "POST", "url": rt}))
+                let mut request = json!({"method": "PUT", "url": format!("{rt}/{id}")});
+                if let Some(v) = stored["meta"]["versionId"].as_str() {
+                    request["ifMatch"] = json!(format!("W/\"{v}\""));
+                    versioned = true;
                 }
-                None => (
-                    r.resource.clone(),
-                    json!({"method": "PUT", "url": format!("{rt}?{q}")}),
-                ),
-            },
-            (Some(q), false) => (
+                (doc, request)
+            }
+            (Some(_), true, None) if bare.is_some() => {
+                (r.resource.clone(), json!({"method": "POST", "url": rt}))
+            }
+            (Some(q), true, None) => (
+                r.resource.clone(),
+                json!({"method": "PUT", "url": format!("{rt}?{q}")}),
+            ),
+            (Some(q), false, _) => (
                 r.resource.clone(),
                 json!({"method": "POST", "url": rt, "ifNoneExist": q}),
             ),
-            (None, _) => (r.resource.clone(), json!({"method": "POST", "url": rt})),
+            (None, _, _) => (r.resource.clone(), json!({"method": "POST", "url": rt})),
         };
         entries.push(json!({"fullUrl": r.full_url, "resource": resource, "request": request}));
     }
