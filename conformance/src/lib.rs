@@ -1,4 +1,5 @@
-//! fhirgate's own conformance resources: CapabilityStatement, OperationOutcome and SMART discovery.
+//! fhirgate's own conformance resources: CapabilityStatement, OperationOutcome and SMART discovery,
+//! and the structural validation of what clients write.
 //!
 //! Built with fhir-sdk's R4B models (the elements used are identical in R4 4.0.1) and
 //! serialized to `serde_json::Value`, so the rest of fhirgate never handles typed models.
@@ -7,6 +8,7 @@
 
 pub mod capability;
 pub mod outcome;
+pub mod validate;
 
 pub use capability::{CapabilityInput, ResourceCapability, SmartUris, capability_statement};
 pub use outcome::{Issue, IssueCode, Severity, operation_outcome};

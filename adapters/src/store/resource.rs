@@ -1,4 +1,5 @@
-//! Resources as JSON values: parsing request bodies (400 with line and column), stamping
+//! Resources as JSON values: parsing request bodies (400 with line and column, or with the
+//! validation issues), stamping
 //! `id` and `meta` while keeping every other element exactly as received (decimals keep
 //! their digits through `serde_json`'s `arbitrary_precision`), and timestamps.
 
@@ -7,8 +8,9 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::answer::Answer;
-use fhirgate_conformance::IssueCode;
+use super::answer::{Answer, Body};
+use fhirgate_conformance::validate::validate;
+use fhirgate_conformance::{IssueCode, operation_outcome};
 
 /// Parses a resource body; 400 OperationOutcome with line and column when it is not JSON,
 /// not an object, or not of `expected_type` (when given).
@@ -70,7 +72,10 @@ pub(crate) fn control_character(value: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// Checks that `value` is a resource object, of `expected_type` when given.
+/// Checks that `value` is a resource object, of `expected_type` when given, and valid
+/// ([`fhirgate_conformance::validate`]: FHIR R4 http.html §3.1.0.4, "400 Bad Request -
+/// resource could not be parsed or failed basic FHIR validation rules"; one issue per
+/// problem, each with its FHIRPath expression).
 pub(crate) fn check_type(value: Value, expected_type: Option<&str>) -> Result<Value, Answer> {
     let found = value
         .get("resourceType")
@@ -87,7 +92,17 @@ pub(crate) fn check_type(value: Value, expected_type: Option<&str>) -> Result<Va
             IssueCode::Invalid,
             format!("resourceType '{found}' does not match the request's type '{expected}'"),
         )),
-        (Some(_), _) => Ok(value),
+        (Some(_), _) => {
+            let issues = validate(&value);
+            if issues.is_empty() {
+                Ok(value)
+            } else {
+                Err(Answer::new(
+                    StatusCode::BAD_REQUEST,
+                    Body::Json(operation_outcome(&issues)),
+                ))
+            }
+        }
     }
 }
 

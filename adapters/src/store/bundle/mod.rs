@@ -90,7 +90,15 @@ pub(crate) fn set_expression(a: &mut Answer, index: usize) {
             {
                 *d = format!("{prefix}: {d}");
             }
-            issue["expression"] = json!([prefix]);
+            // A validation issue's `Observation.code` becomes `Bundle.entry[i].resource.code`.
+            let inner = issue
+                .pointer("/expression/0")
+                .and_then(Value::as_str)
+                .and_then(|e| e.find(['.', '[']).map(|at| e[at..].to_owned()));
+            issue["expression"] = match inner {
+                Some(rest) if rest.starts_with('.') => json!([format!("{prefix}.resource{rest}")]),
+                _ => json!([prefix]),
+            };
         }
     }
 }
