@@ -5,7 +5,9 @@
 //! element; a field sent as `""` removes it. An Encounter updated by A08 keeps its class and
 //! status when PV1-2 and PV1-45 are empty; an A31 without PV1 (the Patient is the focus)
 //! merges too; an S14 without SCH-25 keeps the stored Appointment.status. FHIR updates
-//! racing A08s are never lost (the merge writes with `If-Match`).
+//! racing A08s are never lost (the merge writes with `If-Match`). PID-13 and PID-14 each
+//! replace only their own telecoms; an S14 keeps participants it does not carry; the
+//! Patient of an S12 or A04 merges too; an A08 without PV1-19 writes no Encounter.
 
 mod hl7v2_support;
 mod support;
@@ -392,4 +394,28 @@ async fn an_s14_merges_participants_and_keeps_one_a_fhir_client_added() {
     assert_eq!(list[3]["actor"], before[3]["actor"]);
     assert_eq!(list[3]["status"], "declined", "AIP-2 D");
     assert_eq!(list[4], interpreter, "not in the S14: kept");
+}
+
+#[tokio::test]
+async fn an_a08_without_a_visit_number_updates_the_patient_and_creates_no_encounter() {
+    let gw = Gateway::start(&config(free_port()));
+    let addr = listener_addr(&gw);
+    // The A08 fixture's PV1 has no PV1-19: twice, with PID-7 corrected the second time.
+    let first = a08(PID, "8899-70");
+    let second = a08(&PID.replace("|19990723|", "|19990724|"), "8899-71");
+    for message in [first, second] {
+        assert_eq!(
+            field(&send(&addr, message.as_bytes()).await, "MSA", 1),
+            "AA"
+        );
+    }
+    let patients = search(&gw, "/Patient?identifier=151").await;
+    assert_eq!(patients.len(), 1, "{patients:?}");
+    assert_eq!(
+        patients[0]["birthDate"], "1999-07-24",
+        "the second A08 merged"
+    );
+    let id = patients[0]["id"].as_str().expect("id");
+    let encounters = search(&gw, &format!("/Encounter?subject=Patient/{id}")).await;
+    assert_eq!(encounters, Vec::<Value>::new());
 }

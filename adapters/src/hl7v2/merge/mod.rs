@@ -58,7 +58,8 @@ pub(crate) enum Refusal {
 /// identifier without a system matches stored ones with its value and no system); one
 /// match is merged into (see [`merge`]) and written as `PUT Type/id` with `ifMatch` its
 /// version; no match is a conditional update `PUT Type?identifier=…` (creates it; a plain
-/// create for an identifier without a system); several are a [`Refusal`].
+/// create for an identifier without a system); several are a [`Refusal`]. A resource the
+/// plan skips (an ADT update's Encounter without PV1-19) has no entry.
 ///
 /// Errors: [`Refusal`].
 pub(crate) async fn transaction(
@@ -72,6 +73,11 @@ pub(crate) async fn transaction(
     let mut found = Vec::with_capacity(mapped.resources.len());
     let mut resolved = Vec::new();
     for (i, r) in mapped.resources.iter().enumerate() {
+        if plan.skips(&r.resource) {
+            tracing::info!(adapter = %core.name, "ADT update without PV1-19 (visit number): no Encounter written");
+            found.push(None);
+            continue;
+        }
         let rt = r.resource["resourceType"].as_str().unwrap_or_default();
         let merged = plan.merges(i, rt);
         // An update's resource whose identifier has no system (e.g. SCH-1 without an
@@ -94,11 +100,14 @@ pub(crate) async fn transaction(
         if let Some(id) = stored.as_ref().and_then(|s| s["id"].as_str()) {
             resolved.push((r.full_url.clone(), format!("{rt}/{id}")));
         }
-        found.push((rt, merged, bare, query, stored));
+        found.push(Some((rt, merged, bare, query, stored)));
     }
     let mut entries = Vec::with_capacity(mapped.resources.len());
     let mut versioned = false;
-    for (r, (rt, merged, bare, query, stored)) in mapped.resources.iter().zip(found) {
+    for (r, f) in mapped.resources.iter().zip(found) {
+        let Some((rt, merged, bare, query, stored)) = f else {
+            continue;
+        };
         let (resource, request) = match (query, merged, stored) {
             (Some(_), true, Some(stored)) => {
                 let id = stored["id"].as_str().unwrap_or_default().to_owned();

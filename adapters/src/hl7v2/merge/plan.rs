@@ -11,8 +11,16 @@
 //! - The Patient of a result or an order (ORU, ORM, OMG, OML, RDE) is only created when
 //!   missing: there PID identifies whom the result or order is for, and fhirgate does not
 //!   let a lab or pharmacy feed rewrite demographics (a choice, not a rule of the standard).
+//! - The Encounter of an ADT update event (A08, A03 …) whose PV1-19 (visit number, HL7
+//!   v2.5.1 ch. 3 §3.4.3.19) is empty is not written at all: the visit number is the only
+//!   thing our mapping identifies an encounter by (it maps no PV1-50 alternate visit id),
+//!   so such a message cannot name the encounter it updates, and creating one per message
+//!   (as before) filled the store with copies. The rest of the message (the Patient) is
+//!   written and the message is accepted (AA). An admit or registration (A01, A04, A05)
+//!   without a visit number still creates its Encounter: it announces a new one.
 
 use fhirgate_mappings::hl7v2::Message;
+use serde_json::Value;
 
 use super::telecom::Owned;
 
@@ -32,16 +40,30 @@ pub(crate) struct Plan {
     pub patient: bool,
     /// The stored `Patient.telecom` contact points the message's PID replaces.
     pub telecom: Owned,
+    /// An ADT update event: its Encounter is written only with an identifier (PV1-19).
+    pub visit_required: bool,
 }
 
 impl Plan {
     /// The plan for `msg` (MSH-9 message code and trigger event).
     pub(crate) fn of(msg: &Message) -> Self {
+        let update = !NEW_EVENTS.contains(&msg.trigger_event().as_str());
         Self {
-            update: !NEW_EVENTS.contains(&msg.trigger_event().as_str()),
+            update,
             patient: PATIENT_MERGED.contains(&msg.message_code().as_str()),
             telecom: Owned::of(msg),
+            visit_required: update && msg.message_code() == "ADT",
         }
+    }
+
+    /// Whether the mapped `resource` is left out of the write: the Encounter of an ADT
+    /// update without an identifier (see the module docs).
+    pub(crate) fn skips(&self, resource: &Value) -> bool {
+        self.visit_required
+            && resource["resourceType"] == "Encounter"
+            && resource["identifier"]
+                .as_array()
+                .is_none_or(|ids| ids.is_empty())
     }
 
     /// Whether the `index`-th mapped resource, of type `resource_type`, is merged.
@@ -54,23 +76,57 @@ impl Plan {
 mod tests {
     use super::Plan;
     use fhirgate_mappings::hl7v2::{Context, message_to_fhir, parse};
+    use serde_json::Value;
 
-    /// For each fixture, the mapped resource types and whether each is merged.
-    fn merged(rel: &str, edit: impl Fn(String) -> String) -> Vec<(String, bool)> {
+    /// The fixture `rel` with `edit` applied to its text: its plan and mapped resources.
+    fn plan(rel: &str, edit: impl Fn(String) -> String) -> (Plan, Vec<Value>) {
         let path = format!("{}/../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
         let text = String::from_utf8(std::fs::read(path).expect("fixture")).expect("utf-8");
         let msg = parse(edit(text).as_bytes()).expect("parse");
-        let plan = Plan::of(&msg);
         let mapped = message_to_fhir(&msg, &Context::default()).expect("map");
-        mapped
-            .resources
+        let resources = mapped.resources.into_iter().map(|r| r.resource).collect();
+        (Plan::of(&msg), resources)
+    }
+
+    /// For each fixture, the mapped resource types and whether each is merged.
+    fn merged(rel: &str, edit: impl Fn(String) -> String) -> Vec<(String, bool)> {
+        let (plan, resources) = plan(rel, edit);
+        resources
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let rt = r.resource["resourceType"].as_str().unwrap_or_default();
+                let rt = r["resourceType"].as_str().unwrap_or_default();
                 (rt.to_owned(), plan.merges(i, rt))
             })
             .collect()
+    }
+
+    /// The resource types a fixture's message writes.
+    fn written(rel: &str, edit: impl Fn(String) -> String) -> Vec<String> {
+        let (plan, resources) = plan(rel, edit);
+        resources
+            .iter()
+            .filter(|r| !plan.skips(r))
+            .map(|r| r["resourceType"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_adt_update_without_a_visit_number_writes_no_encounter() {
+        const A08: &str = "hl7v2/ADT_A08_v2.3_update_patient.hl7";
+        // The A08 fixture's PV1-19 is empty.
+        assert_eq!(written(A08, |t| t), ["Patient"]);
+        let a03 = |t: String| t.replace("ADT^A08", "ADT^A03");
+        assert_eq!(written(A08, a03), ["Patient"]);
+        // With a visit number in PV1-19 the Encounter is written (and merged).
+        let numbered = |t: String| t.replace("|||||||||N||A", "|||||||||N||A|V-9");
+        assert_eq!(written(A08, numbered), ["Encounter", "Patient"]);
+        // An admit without one still creates its Encounter.
+        let a01 = |t: String| t.replace("ADT^A08", "ADT^A01");
+        assert_eq!(written(A08, a01), ["Encounter", "Patient"]);
+        // An admit with one (the A01 fixture's PV1-19 VN_AdmitPat1).
+        let a01_fixture = "hl7v2/ADT_A01_v2.3.1_simple_admit.hl7";
+        assert_eq!(written(a01_fixture, |t| t), ["Encounter", "Patient"]);
     }
 
     fn types(list: &[(&str, bool)]) -> Vec<(String, bool)> {
