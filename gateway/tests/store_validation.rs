@@ -101,7 +101,9 @@ async fn an_invalid_entry_fails_a_transaction_whole_and_a_batch_in_place() {
     assert_eq!(expressions(&outcome), ["Bundle.entry[1].resource.colour"]);
     let found: Value = gw
         .system_client()
-        .get(gw.fhir("/Observation?identifier=urn:uuid:187e0c12-8dd2-67e2-99b2-bf273c878281&_summary=count"))
+        .get(gw.fhir(
+            "/Observation?identifier=urn:uuid:187e0c12-8dd2-67e2-99b2-bf273c878281&_summary=count",
+        ))
         .send()
         .await
         .expect("send")

@@ -167,3 +167,26 @@ fn not_a_resource_is_invalid() {
     let issues = validate(&json!({"id": "x"}));
     assert_eq!(issues[0].code, IssueCode::Invalid);
 }
+
+#[test]
+fn decimals_are_read_whatever_their_spelling_and_must_be_finite() {
+    for text in ["104.50", "1.045e2", "0.000", "-3.10"] {
+        let o: Value = serde_json::from_str(&format!(
+            r#"{{"resourceType":"Observation","status":"final","code":{{"text":"x"}},"valueQuantity":{{"value":{text}}}}}"#
+        ))
+        .expect("JSON");
+        assert_eq!(validate(&o), [], "{text}");
+    }
+    let o: Value = serde_json::from_str(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e999}}"#,
+    )
+    .expect("JSON");
+    let issues = validate(&o);
+    assert_eq!(
+        (issues[0].code, issues[0].expression.clone()),
+        (
+            IssueCode::Value,
+            vec!["Observation.valueQuantity.value".to_owned()]
+        )
+    );
+}

@@ -111,6 +111,14 @@ fn check_as<T: DeserializeOwned + Serialize>(
     resource_type: &str,
     issues: &mut Vec<Issue>,
 ) {
+    // The model reads decimals as binary floats; serde_json's exact numbers that a float
+    // does not spell the same way (`104.50`) would reach it as something else.
+    let mut resource = resource.clone();
+    floats(&mut resource, &mut resource_type.to_owned(), issues);
+    if !issues.is_empty() {
+        return;
+    }
+    let resource = &resource;
     let typed: T = match serde_path_to_error::deserialize(resource) {
         Ok(typed) => typed,
         Err(e) => {
@@ -195,6 +203,47 @@ fn unknown(input: &Value, back: &Value, path: &mut String, issues: &mut Vec<Issu
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
                 unknown(v, w, path, issues);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces every non-integer number by the float nearest to it (for the model only); a
+/// number no float holds (`1e999`) is an issue: FHIR decimals are finite (R4 §2.24.0.1).
+fn floats(value: &mut Value, path: &mut String, issues: &mut Vec<Issue>) {
+    match value {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            match n
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .and_then(serde_json::Number::from_f64)
+            {
+                Some(f) => *n = f,
+                None => issues.push(
+                    Issue::error(
+                        IssueCode::Value,
+                        format!("{path}: {n} is not a decimal FHIR can hold (out of range)"),
+                    )
+                    .at(path.clone()),
+                ),
+            }
+        }
+        Value::Object(map) => {
+            for (name, v) in map.iter_mut() {
+                let len = path.len();
+                path.push('.');
+                path.push_str(name);
+                floats(v, path, issues);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                floats(v, path, issues);
                 path.truncate(len);
             }
         }
