@@ -46,6 +46,10 @@ pub enum GatewayError {
     /// The body's media type is not one this interaction takes (415, `not-supported`).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The request is well-formed but cannot be carried out, e.g. a JSON Patch whose
+    /// operation fails (422, `processing`; FHIR R4 http.html §3.1.0.5).
+    #[error("{0}")]
+    Unprocessable(String),
     /// The body is larger than `server.body_limit` (413, `too-long`).
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -120,6 +124,7 @@ impl GatewayError {
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, IssueCode::NotSupported)
             }
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, IssueCode::Processing),
             Self::PayloadTooLarge { .. } | Self::TooManyEntries { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong)
             }

@@ -20,7 +20,6 @@ use serde_json::Value;
 
 use super::access::{Grant, Subject, admits_write, patient_union};
 use super::bundle;
-use super::compartment::patient_references;
 use super::error::AuthError;
 use super::lookup;
 use super::narrow::narrow;
@@ -116,19 +115,24 @@ pub async fn authorize(
                     check_body(&grants, &rt, &request.body)
                 }
                 Interaction::Update | Interaction::Patch | Interaction::Delete => {
+                    let restricted = !grants.iter().any(Grant::is_unrestricted);
                     if request.id.is_none() {
                         narrow_query(request, &rt, &grants)?;
-                        if !grants.iter().any(Grant::is_unrestricted) {
+                        if restricted {
                             // Resolved here, never by the store (`conditional_write`).
                             super::conditional_write::resolve(state, subject, request, &grants)
                                 .await?;
                         }
-                    } else if !grants.iter().any(Grant::is_unrestricted) {
-                        lookup::check_existing(state, request, &grants).await?;
                     }
+                    if restricted
+                        && let Some(current) =
+                            lookup::check_existing(state, request, &grants).await?
+                    {
+                        super::write_guard::check(&grants, &rt, request, &current)?;
+                    }
+                    // A patch's result was checked with the version it is pinned to.
                     match interaction {
                         Interaction::Update => check_body(&grants, &rt, &request.body),
-                        Interaction::Patch => check_patch(&grants, &request.body),
                         _ => Ok(()),
                     }
                 }
@@ -213,35 +217,6 @@ pub fn check_body(grants: &[Grant], rt: &str, body: &[u8]) -> Result<(), Gateway
         Err(denied(format_args!(
             "writing this {rt} (it names a patient or category outside the granted scopes)"
         )))
-    }
-}
-
-/// A JSON Patch may only name reached patients.
-fn check_patch(grants: &[Grant], body: &[u8]) -> Result<(), GatewayError> {
-    let Some(set) = patient_union(grants) else {
-        return Ok(());
-    };
-    let patch: Value = serde_json::from_slice(body)
-        .map_err(|_| GatewayError::BadRequest("body is not a JSON Patch".into()))?;
-    let mut unresolved = false;
-    let mut refs: Vec<String> = patient_references(&patch, &mut unresolved)
-        .into_iter()
-        .map(|n| n.id)
-        .collect();
-    collect_strings(&patch, &mut refs);
-    if unresolved || refs.iter().any(|r| !set.contains(r)) {
-        return Err(denied("a patch that names another patient"));
-    }
-    Ok(())
-}
-
-/// Patient ids in plain string values (`{"op":"replace","path":"/subject/reference","value":"Patient/b"}`).
-fn collect_strings(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => out.extend(super::compartment::patient_id(s)),
-        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
-        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
-        _ => {}
     }
 }
 

@@ -63,9 +63,9 @@ pub async fn check_existing(
     state: &AppState,
     request: &FhirRequest,
     grants: &[Grant],
-) -> Result<(), GatewayError> {
+) -> Result<Option<Value>, GatewayError> {
     let (Some(rt), Some(id)) = (request.resource_type.clone(), request.id.clone()) else {
-        return Ok(());
+        return Ok(None);
     };
     let target = Target {
         interaction: Interaction::Read,
@@ -75,7 +75,7 @@ pub async fn check_existing(
         operation: None,
     };
     match internal(state, request, target, Vec::new(), false).await? {
-        Some(current) if admits(grants, &rt, &current) => Ok(()),
+        Some(current) if admits(grants, &rt, &current) => Ok(Some(current)),
         _ => Err(hidden(&rt, &id)),
     }
 }

@@ -28,6 +28,7 @@ mod narrow;
 pub mod sandbox;
 pub mod scope;
 pub mod validate;
+mod write_guard;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,0 +1,88 @@
+//! What a patient-restricted caller may change (SMART App Launch 2.x §3.1 `.u`/`.d`
+//! scopes, FHIR R4 http.html §3.1.0.4 update, §3.1.0.5 patch, §3.1.0.7 delete): only a
+//! resource that is theirs and names no other patient, and only into one that still names
+//! no other patient.
+//!
+//! A JSON Patch (RFC 6902) is applied here to the version just read and its result checked
+//! like an update's body; the request is then pinned to that version (`If-Match`), so the
+//! adapter applies the same operations to the same document (RFC 6902 defines one result)
+//! or answers 412. Without this a patch could move another patient's id from free text
+//! into `subject`, or delete `subject`, and be stored before the post-filter hid the
+//! answer.
+
+use fhirgate_adapters::{FhirRequest, Interaction};
+use http::{HeaderValue, header};
+use serde_json::Value;
+
+use super::access::{Grant, admits_write};
+use super::error::AuthError;
+use crate::error::GatewayError;
+
+/// Checks the update, patch or delete `request` on `current` (the stored resource, already
+/// known visible) for `grants`. 403 when `current` or a patch's result names a patient
+/// outside the grants, or a patch cannot be pinned to a version; 400/415/422 as the store
+/// answers a patch that is not JSON Patch or fails (`adapters::store::patch`).
+pub fn check(
+    grants: &[Grant],
+    rt: &str,
+    request: &mut FhirRequest,
+    current: &Value,
+) -> Result<(), GatewayError> {
+    if !admits_write(grants, rt, current) {
+        return Err(forbidden(format!(
+            "changing or deleting this {rt}: it names a patient outside the granted context"
+        )));
+    }
+    if request.interaction != Interaction::Patch {
+        return Ok(());
+    }
+    let patched = apply(&request.body, current, rt)?;
+    if !admits_write(grants, rt, &patched) {
+        return Err(forbidden(format!(
+            "this patch: the patched {rt} would name a patient or category outside the granted scopes"
+        )));
+    }
+    if !request.headers.contains_key(header::IF_MATCH) {
+        let tag = current
+            .pointer("/meta/versionId")
+            .and_then(Value::as_str)
+            .and_then(|v| HeaderValue::from_str(&format!("W/\"{v}\"")).ok())
+            .ok_or_else(|| {
+                forbidden(format!(
+                    "patching a {rt} without meta.versionId (a patch is checked against one version)"
+                ))
+            })?;
+        request.headers.insert(header::IF_MATCH, tag);
+    }
+    Ok(())
+}
+
+fn forbidden(why: String) -> GatewayError {
+    GatewayError::Auth(AuthError::forbidden(format!(
+        "the granted scopes do not allow {why}"
+    )))
+}
+
+/// `body` (a JSON Patch) applied to a copy of `current`.
+fn apply(body: &[u8], current: &Value, rt: &str) -> Result<Value, GatewayError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::BadRequest(format!("malformed JSON Patch: {e}")))?;
+    if value.get("resourceType").is_some() {
+        return Err(GatewayError::UnsupportedMediaType(
+            "only JSON Patch (application/json-patch+json) is supported, not FHIRPath Patch".into(),
+        ));
+    }
+    let patch: json_patch::Patch = serde_json::from_value(value).map_err(|e| {
+        GatewayError::BadRequest(format!("not a JSON Patch document (RFC 6902): {e}"))
+    })?;
+    let mut doc = current.clone();
+    json_patch::patch(&mut doc, &patch)
+        .map_err(|e| GatewayError::Unprocessable(format!("JSON Patch failed: {e}")))?;
+    if doc.get("resourceType") != current.get("resourceType") || doc.get("id") != current.get("id")
+    {
+        return Err(GatewayError::Unprocessable(format!(
+            "a patch may not change the {rt}'s resourceType or id"
+        )));
+    }
+    Ok(doc)
+}

@@ -1,0 +1,134 @@
+//! A patient-restricted caller changes only what is theirs and names no other patient, and
+//! only into something that still names none (SMART App Launch 2.x §3.1, FHIR R4 http.html
+//! §3.1.0.4 update, §3.1.0.5 patch, §3.1.0.7 delete). A JSON Patch is checked by its result
+//! before anything is stored: moving another patient's id into `subject`, or removing
+//! `subject`, answers 403 and the stored version stays 1.
+
+#[path = "support/auth.rs"]
+mod auth_support;
+mod support;
+
+use auth_support::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const WRITE: &str = "patient/*.cruds";
+const JSON_PATCH: &str = "application/json-patch+json";
+
+/// Creates `resource` of `rt` with a system token; its id.
+async fn create(gw: &support::Gateway, rt: &str, resource: &Value) -> String {
+    let answer = post_json(gw, &format!("/{rt}"), &system_token(gw), resource).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    answer.json()["id"].as_str().expect("id").to_owned()
+}
+
+async fn patch(gw: &support::Gateway, path: &str, token: &str, ops: &Value) -> Answer {
+    let body = Some((JSON_PATCH, ops.to_string()));
+    send(Method::PATCH, &gw.fhir(path), Some(token), body).await
+}
+
+/// The stored version of `rt/id`, as a system token reads it.
+async fn version(gw: &support::Gateway, rt: &str, id: &str) -> String {
+    let answer = get(gw, &format!("/{rt}/{id}"), &system_token(gw)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()["meta"]["versionId"]
+        .as_str()
+        .expect("version")
+        .to_owned()
+}
+
+fn own_observation() -> Value {
+    json!({"resourceType": "Observation", "status": "final", "code": {"text": "mine"},
+        "identifier": [{"system": "urn:guard", "value": "own"}],
+        "subject": {"reference": format!("Patient/{A}")},
+        "note": [{"text": format!("Patient/{B}")}]})
+}
+
+#[tokio::test]
+async fn a_patch_whose_result_names_another_patient_or_none_is_403_and_stores_nothing() {
+    let gw = start();
+    let token = patient_token(&gw, WRITE);
+    let id = create(&gw, "Observation", &own_observation()).await;
+    let path = format!("/Observation/{id}");
+    let refused = [
+        json!([{"op": "copy", "from": "/note/0/text", "path": "/subject/reference"}]),
+        json!([{"op": "remove", "path": "/subject"}]),
+        json!([{"op": "add", "path": "/performer", "value": [{"reference": format!("Patient/{B}")}]}]),
+    ];
+    for ops in &refused {
+        let answer = patch(&gw, &path, &token, ops).await;
+        assert_eq!(answer.status, 403, "{ops}: {}", answer.body);
+        assert_eq!(answer.json()["resourceType"], "OperationOutcome");
+    }
+    // The same through a condition and inside a transaction: refused before anything runs.
+    let answer = patch(
+        &gw,
+        "/Observation?identifier=urn:guard|own",
+        &token,
+        &refused[0],
+    )
+    .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    let binary = json!({"resourceType": "Binary", "contentType": JSON_PATCH,
+        "data": base64_of(&refused[0].to_string())});
+    let tx = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": binary, "request": {"method": "PATCH", "url": format!("Observation/{id}")}}]});
+    let answer = post_json(&gw, "", &token, &tx).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert_eq!(version(&gw, "Observation", &id).await, "1");
+
+    // A patch that keeps the Observation A's goes through, checked and pinned.
+    let ok = json!([{"op": "replace", "path": "/status", "value": "amended"}]);
+    let answer = patch(&gw, &path, &token, &ok).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "amended");
+    assert_eq!(version(&gw, "Observation", &id).await, "2");
+}
+
+#[tokio::test]
+async fn a_patch_that_fails_or_is_not_json_patch_answers_as_the_store_would() {
+    let gw = start();
+    let token = patient_token(&gw, WRITE);
+    let id = create(&gw, "Observation", &own_observation()).await;
+    let path = format!("/Observation/{id}");
+    let failing = json!([{"op": "test", "path": "/status", "value": "preliminary"}]);
+    let answer = patch(&gw, &path, &token, &failing).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let changes_id = json!([{"op": "replace", "path": "/id", "value": "other"}]);
+    assert_eq!(patch(&gw, &path, &token, &changes_id).await.status, 422);
+    let fhirpath = json!({"resourceType": "Parameters", "parameter": []});
+    assert_eq!(patch(&gw, &path, &token, &fhirpath).await.status, 415);
+    assert_eq!(version(&gw, "Observation", &id).await, "1");
+}
+
+#[tokio::test]
+async fn a_resource_shared_with_another_patient_is_not_changed_or_deleted() {
+    let gw = start();
+    let token = patient_token(&gw, WRITE);
+    let appointment = json!({"resourceType": "Appointment", "status": "booked", "participant": [
+        {"actor": {"reference": format!("Patient/{A}")}, "status": "accepted"},
+        {"actor": {"reference": format!("Patient/{B}")}, "status": "accepted"}]});
+    let id = create(&gw, "Appointment", &appointment).await;
+    let path = format!("/Appointment/{id}");
+    // A sees it (it is A's appointment too) but may not change it.
+    assert_eq!(get(&gw, &path, &token).await.status, 200);
+    let cancel = json!([{"op": "replace", "path": "/status", "value": "cancelled"}]);
+    assert_eq!(patch(&gw, &path, &token, &cancel).await.status, 403);
+    let mut only_a = appointment.clone();
+    only_a["id"] = json!(id);
+    only_a["participant"]
+        .as_array_mut()
+        .expect("participants")
+        .pop();
+    let body = Some(("application/fhir+json", only_a.to_string()));
+    let put = send(Method::PUT, &gw.fhir(&path), Some(&token), body).await;
+    assert_eq!(put.status, 403, "{}", put.body);
+    let delete = send(Method::DELETE, &gw.fhir(&path), Some(&token), None).await;
+    assert_eq!(delete.status, 403, "{}", delete.body);
+    assert_eq!(version(&gw, "Appointment", &id).await, "1");
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
