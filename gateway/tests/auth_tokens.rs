@@ -292,6 +292,26 @@ async fn malformed_authorization_headers_are_refused() {
         let answer = support_send(&s.gw.fhir(OBS), Some(header)).await;
         assert_eq!(answer.status, 401, "{header}");
     }
+    // Two Authorization headers, even with a valid token: invalid_token, said so.
+    let token = s.key.sign(&s.issuer.claims(), Some("k1"));
+    let response = support::client()
+        .get(s.gw.fhir(OBS))
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains("more than one Authorization header"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

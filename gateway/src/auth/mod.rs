@@ -160,8 +160,15 @@ impl Auth {
     /// Validates the request's bearer token (RFC 6750 §2.1).
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Identity>, AuthError> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
-        let (Some(value), None) = (values.next(), values.next()) else {
-            return Err(AuthError::Missing);
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Err(AuthError::Missing),
+            (Some(value), None) => value,
+            // RFC 6750 §2: exactly one method, one credential.
+            (Some(_), Some(_)) => {
+                return Err(AuthError::invalid(
+                    "more than one Authorization header; send exactly one bearer token",
+                ));
+            }
         };
         let value = value
             .to_str()
