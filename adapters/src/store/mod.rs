@@ -18,6 +18,7 @@ mod index;
 mod ops;
 pub mod params;
 mod patch;
+mod reindex;
 mod resource;
 mod schema;
 mod search;

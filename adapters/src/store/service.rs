@@ -27,16 +27,20 @@ pub(crate) struct Store {
     pub ctx: Ctx,
 }
 
-/// Builds the adapter: opens the database, creates the tables, seeds an empty store.
+/// Builds the adapter: opens the database, creates the tables, rebuilds the search index of
+/// resource types whose parameters changed since they were indexed, seeds an empty store.
 ///
 /// Errors: [`AdapterError::Config`] when the database cannot be opened or created;
-/// [`AdapterError::Unavailable`] when seeding fails.
+/// [`AdapterError::Unavailable`] when reindexing or seeding fails.
 pub async fn build(
     name: &str,
     config: &StoreConfig,
     ctx: &BuildContext,
 ) -> Result<SharedAdapter, AdapterError> {
     let db = db::open(name, config, ctx).await?;
+    super::reindex::reindex_stale(&db)
+        .await
+        .map_err(|e| unavailable(name, &e))?;
     let store = Store {
         name: name.to_owned(),
         ctx: Ctx {

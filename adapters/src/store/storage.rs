@@ -226,7 +226,12 @@ async fn insert_rows(
     Ok(())
 }
 
-async fn insert_index(conn: &mut AnyConnection, rid: i64, rows: &IndexRows) -> DbResult<()> {
+/// Inserts the index rows of the resource at `rid`.
+pub(crate) async fn insert_index(
+    conn: &mut AnyConnection,
+    rid: i64,
+    rows: &IndexRows,
+) -> DbResult<()> {
     let tokens: Vec<Vec<Cell>> = rows
         .tokens
         .iter()

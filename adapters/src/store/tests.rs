@@ -145,10 +145,10 @@ fn cursor_round_trips() {
 
 #[test]
 fn parameter_table_is_consistent_and_covers_the_flows() {
-    use super::params::{PARAMS, find};
+    use super::params::{all, find};
     use crate::interaction::is_resource_type;
     let mut seen = std::collections::HashSet::new();
-    for p in PARAMS {
+    for p in all() {
         assert!(is_resource_type(p.resource), "{}", p.resource);
         assert!(
             seen.insert((p.resource, p.name)),
@@ -207,6 +207,20 @@ fn parameter_table_is_consistent_and_covers_the_flows() {
         "CoverageEligibilityRequest",
         "CoverageEligibilityResponse",
     ] {
-        assert!(PARAMS.iter().any(|p| p.resource == t), "{t}");
+        assert!(all().any(|p| p.resource == t), "{t}");
     }
+}
+
+#[test]
+fn index_fingerprints_name_each_parameter_of_the_type() {
+    use super::reindex::fingerprint;
+    assert_eq!(
+        fingerprint("MedicationStatement"),
+        "v1;subject:reference:subject:;patient:reference:subject:Patient;"
+    );
+    assert_eq!(
+        fingerprint("Person"),
+        "v1;link:reference:link.target:;patient:reference:link.target:Patient;"
+    );
+    assert_eq!(fingerprint("Questionnaire"), "v1;");
 }

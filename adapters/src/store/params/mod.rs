@@ -2,9 +2,8 @@
 //! `search-param-type` and the element paths it indexes, after the R4 SearchParameter
 //! resources (FHIR R4 §3.1.1.4 and each resource's "Search Parameters" table).
 
+mod compartment;
 mod table;
-
-pub(crate) use table::PARAMS;
 
 /// The `search-param-type` of a parameter this store indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,14 +46,18 @@ pub struct ParamDef {
     pub target: Option<&'static str>,
 }
 
+/// Every parameter the store indexes: the flows' table, then the patient-compartment
+/// types' reference parameters.
+pub fn all() -> impl Iterator<Item = &'static ParamDef> {
+    table::PARAMS.iter().chain(compartment::PARAMS)
+}
+
 /// The definition of `name` on `resource`, if the store indexes it.
-pub(crate) fn find(resource: &str, name: &str) -> Option<&'static ParamDef> {
-    PARAMS
-        .iter()
-        .find(|p| p.resource == resource && p.name == name)
+pub fn find(resource: &str, name: &str) -> Option<&'static ParamDef> {
+    all().find(|p| p.resource == resource && p.name == name)
 }
 
 /// All parameters of `resource`.
-pub(crate) fn of(resource: &str) -> impl Iterator<Item = &'static ParamDef> + '_ {
-    PARAMS.iter().filter(move |p| p.resource == resource)
+pub fn of(resource: &str) -> impl Iterator<Item = &'static ParamDef> + '_ {
+    all().filter(move |p| p.resource == resource)
 }
