@@ -326,3 +326,18 @@ async fn an_overlong_request_target_answers_414_with_an_operation_outcome() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_version_that_is_not_a_number_is_404_naming_the_version_not_the_resource() {
+    let gw = gateway();
+    gw.put_patient("vread-p").await;
+    let c = gw.system_client();
+    let r = c
+        .get(gw.fhir("/Patient/vread-p/_history/abc"))
+        .send()
+        .await
+        .expect("send");
+    let body = outcome(r, StatusCode::NOT_FOUND, "not-found").await;
+    let text = body["issue"][0]["diagnostics"].as_str().unwrap_or("");
+    assert!(text.contains("has no version 'abc'"), "{text}");
+}

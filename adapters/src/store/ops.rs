@@ -108,7 +108,13 @@ pub(crate) async fn read(
 
 /// `vread` (§3.1.0.3): 404 unknown version, 410 for a deletion version.
 pub(crate) async fn vread(conn: &mut AnyConnection, rtype: &str, id: &str, vid: &str) -> OpResult {
-    let version: i64 = vid.parse().map_err(|_| not_found(rtype, id))?;
+    let version: i64 = vid.parse().map_err(|_| {
+        fail(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotFound,
+            format!("{rtype}/{id} has no version '{vid}' (versions are whole numbers)"),
+        )
+    })?;
     let s = storage::version(conn, rtype, id, version)
         .await?
         .ok_or_else(|| {
