@@ -465,3 +465,49 @@ async fn conditional_references_and_conditional_reads_are_not_for_restricted_cal
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(entries(&answer)[0]["response"]["status"], "404 Not Found");
 }
+
+#[tokio::test]
+async fn forwarded_entries_keep_their_own_index_and_a_post_search_stays_a_search() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/*.cruds");
+    let invalid = json!({"request": {"method": "POST", "url": "Observation"}, "resource": {
+        "resourceType": "Observation", "status": "final", "code": {"text": "x"},
+        "subject": {"reference": format!("Patient/{A}")}, "colour": "red"}});
+    let batch = bundle(
+        "batch",
+        vec![
+            entry("GET", &format!("Observation?subject=Patient/{B}")),
+            entry("POST", "Observation/_search?category=vital-signs"),
+            invalid,
+        ],
+    );
+    let answer = post_json(&gw, "", &token, &batch).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let entries = entries(&answer);
+    assert_eq!(entries[0]["response"]["status"], "403 Forbidden");
+    assert_eq!(entries[1]["response"]["status"], "200 OK", "{}", entries[1]);
+    assert_eq!(entries[1]["resource"]["type"], "searchset");
+    assert!(
+        !entries[1]["resource"]["entry"]
+            .as_array()
+            .expect("matches")
+            .is_empty()
+    );
+    assert!(
+        entries[2]["response"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("400")
+    );
+    let issue = &entries[2]["response"]["outcome"]["issue"][0];
+    assert_eq!(
+        issue["expression"][0], "Bundle.entry[2].resource.colour",
+        "{issue}"
+    );
+    assert!(
+        issue["diagnostics"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Bundle.entry[2]")
+    );
+}

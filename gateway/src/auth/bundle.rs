@@ -329,6 +329,10 @@ async fn authorize_entry(
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(sub.query.iter())
         .finish();
+    if sub.interaction == Interaction::SearchType {
+        // `POST [type]/_search` rewritten with its narrowed query: the same search by GET.
+        entry["request"]["method"] = Value::String("GET".into());
+    }
     entry["request"]["url"] = Value::String(if query.is_empty() {
         sub.relative_path()
     } else {

@@ -85,10 +85,19 @@ pub(super) async fn merge(
             answers.len()
         )));
     }
-    let mut answers = answers.into_iter();
+    let mut answers = answers.into_iter().enumerate();
     let merged: Vec<Value> = slots
         .into_iter()
-        .map(|slot| slot.or_else(|| answers.next()).unwrap_or(Value::Null))
+        .enumerate()
+        .map(|(index, slot)| {
+            slot.or_else(|| {
+                answers.next().map(|(sent, mut answer)| {
+                    renumber(&mut answer, sent, index);
+                    answer
+                })
+            })
+            .unwrap_or(Value::Null)
+        })
         .collect();
     response["entry"] = Value::Array(merged);
     headers.remove(header::CONTENT_LENGTH);
@@ -97,6 +106,38 @@ pub(super) async fn merge(
         headers,
         body: ResponseBody::Full(Bytes::from(response.to_string())),
     })
+}
+
+/// The adapter numbered the entries of the reduced batch it was sent: `Bundle.entry[sent]`
+/// in an entry's OperationOutcome becomes the client's `Bundle.entry[index]`.
+fn renumber(answer: &mut Value, sent: usize, index: usize) {
+    if sent == index {
+        return;
+    }
+    let (from, to) = (
+        format!("Bundle.entry[{sent}]"),
+        format!("Bundle.entry[{index}]"),
+    );
+    let Some(issues) = answer
+        .pointer_mut("/response/outcome/issue")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for issue in issues {
+        if let Some(Value::String(d)) = issue.get_mut("diagnostics") {
+            *d = d.replace(&from, &to);
+        }
+        if let Some(Value::Array(paths)) = issue.get_mut("expression") {
+            for path in paths.iter_mut() {
+                if let Value::String(p) = path
+                    && let Some(rest) = p.strip_prefix(&from)
+                {
+                    *p = format!("{to}{rest}");
+                }
+            }
+        }
+    }
 }
 
 /// The adapter that serves batches, for a 502's context.
