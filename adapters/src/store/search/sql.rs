@@ -1,5 +1,10 @@
 //! SQL for a [`Plan`]: `rid IN (SELECT … FROM idx_…)` per condition, the sort key
 //! expression and the keyset condition; values are bound, never spliced.
+//!
+//! A resource has as many index rows for a parameter as values at its paths (each name's
+//! family, given and full text; each identifier), and several can match one search value:
+//! every subquery selects `DISTINCT` rids, so a resource is matched, counted and paged once
+//! (FHIR R4 §3.1.1: a search returns the set of matching resources).
 
 use super::super::dates::{OPEN_HIGH, OPEN_LOW, condition};
 use super::super::text::like_escape;
@@ -132,7 +137,7 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
                 })
                 .collect();
             let q = format!(
-                "SELECT t.rid FROM idx_token t WHERE t.param = {p} AND {}",
+                "SELECT DISTINCT t.rid FROM idx_token t WHERE t.param = {p} AND {}",
                 or(parts)
             );
             if *not {
@@ -162,7 +167,7 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
                 })
                 .collect();
             Part::Driving(format!(
-                "SELECT s.rid FROM idx_string s WHERE s.param = {p} AND {}",
+                "SELECT DISTINCT s.rid FROM idx_string s WHERE s.param = {p} AND {}",
                 or(parts)
             ))
         }
@@ -176,7 +181,7 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
                 })
                 .collect();
             Part::Driving(format!(
-                "SELECT d.rid FROM idx_date d WHERE d.param = {p} AND {}",
+                "SELECT DISTINCT d.rid FROM idx_date d WHERE d.param = {p} AND {}",
                 or(parts)
             ))
         }
@@ -193,7 +198,7 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
                 })
                 .collect();
             Part::Driving(format!(
-                "SELECT x.rid FROM idx_ref x WHERE x.param = {p} AND {}",
+                "SELECT DISTINCT x.rid FROM idx_ref x WHERE x.param = {p} AND {}",
                 or(parts)
             ))
         }
@@ -203,7 +208,7 @@ fn cond_sql(cond: &Cond, sql: &mut Sql) -> Part {
             missing,
         } => {
             let p = sql.text(param);
-            let q = format!("SELECT m.rid FROM {table} m WHERE m.param = {p}");
+            let q = format!("SELECT DISTINCT m.rid FROM {table} m WHERE m.param = {p}");
             if *missing {
                 Part::Filter(format!("r.rid NOT IN ({q})"))
             } else {
