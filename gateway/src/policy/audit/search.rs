@@ -148,6 +148,11 @@ pub fn parse(query: &[(String, String)]) -> Result<(Vec<Filter>, Page), String> 
                     }
                     _ => ("eq".to_owned(), v.clone()),
                 };
+                if !is_utc_date_prefix(&value) {
+                    return Err(format!(
+                        "date '{value}' is not a FHIR date or UTC dateTime (YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[.fff]Z)"
+                    ));
+                }
                 filters.push(Filter::Date(prefix, value));
             }
             "patient" => {
@@ -180,6 +185,27 @@ pub fn parse(query: &[(String, String)]) -> Result<(Vec<Filter>, Page), String> 
         }
     }
     Ok((filters, Page { count, offset }))
+}
+
+/// Whether `value` is a date the string comparison with `AuditEvent.recorded` (UTC, `Z`)
+/// can decide: a FHIR R4 date (§2.24.0.1 `date`) or a dateTime to the second in UTC, with an
+/// optional fraction.
+fn is_utc_date_prefix(value: &str) -> bool {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+    let bytes = value.as_bytes();
+    let (head, tail) = bytes.split_at(bytes.len().min(SHAPE.len()));
+    let shaped = head.iter().zip(SHAPE).all(|(c, s)| match s {
+        b'd' => c.is_ascii_digit(),
+        other => c == other,
+    });
+    let whole_part = matches!(head.len(), 4 | 7 | 10 | 19);
+    let tail_ok = match tail {
+        [] => head.len() < SHAPE.len(),
+        [b'Z'] => true,
+        [b'.', rest @ .., b'Z'] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    shaped && whole_part && tail_ok
 }
 
 /// Whether a record with `index` matches every filter (values of one parameter: OR on commas).

@@ -202,3 +202,30 @@ fn audit_event_follows_the_balp_shape() {
         .expect("serializes");
     assert_eq!(denied["outcome"], "4");
 }
+
+#[test]
+fn dates_that_are_not_fhir_dates_are_refused() {
+    use super::search::parse;
+    let q = |v: &str| vec![("date".to_owned(), v.to_owned())];
+    for ok in [
+        "2026",
+        "2026-11",
+        "ge2026-11-30",
+        "2026-11-30T06:00:00Z",
+        "lt2026-11-30T06:00:00.123Z",
+    ] {
+        assert!(parse(&q(ok)).is_ok(), "{ok}");
+    }
+    for bad in [
+        "zz",
+        "2026-1",
+        "2026-11-30T06",
+        "2026-11-30T06:00:00",
+        "2026-11-30T06:00:00+01:00",
+        "ge",
+        "",
+    ] {
+        let err = parse(&q(bad)).expect_err(bad);
+        assert!(err.contains("is not a FHIR date"), "{bad}: {err}");
+    }
+}
