@@ -12,6 +12,7 @@ mod access;
 mod bundle;
 mod bundle_limit;
 mod bundle_merge;
+mod bundle_parts;
 mod compartment;
 mod conditional;
 mod conditional_write;
