@@ -166,3 +166,43 @@ async fn a_patient_token_counts_pages_and_searches_only_its_own() {
         answer.assert_no_b(&theirs.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
+
+/// `POST /{rtype}` of `resource` with `If-None-Exist: query` and `token`: the status.
+async fn create_if_none_exist(
+    gw: &support::Gateway,
+    resource: &Value,
+    query: &str,
+    token: &str,
+) -> u16 {
+    let rtype = resource["resourceType"].as_str().expect("resourceType");
+    support::authed(token)
+        .post(gw.fhir(&format!("/{rtype}")))
+        .header("content-type", "application/fhir+json")
+        .header("if-none-exist", query)
+        .body(resource.to_string())
+        .send()
+        .await
+        .expect("send")
+        .status()
+        .as_u16()
+}
+
+/// A conditional create searches narrowed by the anchor too (FHIR R4 §3.1.0.8
+/// `If-None-Exist`): A's own resource is found (200, nothing created), B's is not there
+/// for A (201, A's new one), where an unindexed anchor answered 400.
+#[tokio::test]
+async fn a_patients_conditional_create_finds_only_its_own() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/*.cruds");
+    for rtype in ["MedicationStatement", "Flag", "List"] {
+        let mine = create(&gw, &of(rtype, A)).await;
+        let theirs = create(&gw, &of(rtype, B)).await;
+        let status = create_if_none_exist(&gw, &of(rtype, A), &format!("_id={mine}"), &token).await;
+        assert_eq!(status, 200, "{rtype}: A's own exists");
+        let status =
+            create_if_none_exist(&gw, &of(rtype, A), &format!("_id={theirs}"), &token).await;
+        assert_eq!(status, 201, "{rtype}: B's is not A's to find");
+        let count = get(&gw, &format!("/{rtype}?_summary=count"), &token).await;
+        assert_eq!(count.json()["total"], 2, "{rtype}: {}", count.body);
+    }
+}
