@@ -7,26 +7,19 @@
 //! merges too; an S14 without SCH-25 keeps the stored Appointment.status. FHIR updates
 //! racing A08s are never lost (the merge writes with `If-Match`). PID-13 and PID-14 each
 //! replace only their own telecoms; an S14 keeps participants it does not carry; the
-//! Patient of an S12 or A04 merges too; an A08 without PV1-19 writes no Encounter.
+//! Patient of an S12 or A04 merges too. More cases: `hl7v2_merge_more.rs`.
 
 mod hl7v2_support;
 mod support;
 
 use hl7v2_support::derive::{PID, a08, pv1, set_field, text, with_pv1, without};
-use hl7v2_support::{field, get, listener_addr, put, search, send};
+use hl7v2_support::{field, get, listener_addr, merge_config, put, search, send};
 use serde_json::{Value, json};
-use support::{Gateway, auth_section, free_port};
-
-fn config(peer_port: u16) -> String {
-    let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
-    format!(
-        "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\n  ehr-v2:\n    kind: hl7v2\n    store: store\n    send:\n      host: 127.0.0.1\n      port: {peer_port}\n      connect_timeout_ms: 500\n      ack_timeout_ms: 3000\n    listen:\n      address: 127.0.0.1:0\n    timezone: America/New_York\n    retry:\n      initial_ms: 100\n      max_ms: 400\nroutes:\n  - resources: [\"*\"]\n    interactions: [\"*\"]\n    adapters: [store]\n"
-    )
-}
+use support::{Gateway, free_port};
 
 #[tokio::test]
 async fn an_a08_merges_into_the_patient_a_fhir_client_extended() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let client_id = json!({"system": "urn:oid:2.16.840.1.113883.19.5.99", "value": "CLIENT-7"});
     let email = json!([{"system": "email", "value": "tiny@example.org", "use": "home"}]);
@@ -90,7 +83,7 @@ async fn an_a08_merges_into_the_patient_a_fhir_client_extended() {
 
 #[tokio::test]
 async fn an_a08_keeps_the_encounter_elements_its_empty_fields_do_not_carry() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     // An A01: PV1-2 I (inpatient), PV1-19 visit number V-1 with an authority, admitted
     // (PV1-44) and discharged (PV1-45).
@@ -138,7 +131,7 @@ async fn an_a08_keeps_the_encounter_elements_its_empty_fields_do_not_carry() {
 
 #[tokio::test]
 async fn fhir_updates_racing_a08s_are_never_lost() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let patient = json!({"resourceType": "Patient", "id": "p-race",
         "identifier": [{"value": "151"}], "name": [{"family": "Bond"}]});
@@ -208,7 +201,7 @@ async fn fhir_updates_racing_a08s_are_never_lost() {
 
 #[tokio::test]
 async fn an_s14_without_a_filler_status_keeps_the_stored_status_and_fhir_elements() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let s12 = text("hl7v2/SIU_S12_v2.3_office_visit.hl7");
     assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
@@ -242,7 +235,7 @@ async fn an_s14_without_a_filler_status_keeps_the_stored_status_and_fhir_element
 
 #[tokio::test]
 async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let telecom = json!([{"system": "phone", "value": "+44 20 7946 0007", "use": "mobile"}]);
     let patient = json!({"resourceType": "Patient", "id": "p-a31",
@@ -275,7 +268,7 @@ async fn an_a31_without_pv1_merges_into_the_patient_instead_of_replacing_it() {
 
 #[tokio::test]
 async fn an_a08_with_one_phone_field_replaces_only_the_contact_points_of_that_field() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let (work, fhir_email) = (
         json!({"system": "phone", "value": "+1 919 555 0100", "use": "work"}),
@@ -316,7 +309,7 @@ async fn an_a08_with_one_phone_field_replaces_only_the_contact_points_of_that_fi
 
 #[tokio::test]
 async fn the_patient_of_an_s12_or_an_a04_is_merged_into_the_stored_one() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let communication = json!([{"language": {"text": "English"}}]);
     let stored = json!({"resourceType": "Patient", "id": "p-150",
@@ -364,7 +357,7 @@ async fn the_patient_of_an_s12_or_an_a04_is_merged_into_the_stored_one() {
 
 #[tokio::test]
 async fn an_s14_merges_participants_and_keeps_one_a_fhir_client_added() {
-    let gw = Gateway::start(&config(free_port()));
+    let gw = Gateway::start(&merge_config(free_port()));
     let addr = listener_addr(&gw);
     let s12 = text("hl7v2/SIU_S12_v2.3_office_visit.hl7");
     assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
@@ -394,28 +387,4 @@ async fn an_s14_merges_participants_and_keeps_one_a_fhir_client_added() {
     assert_eq!(list[3]["actor"], before[3]["actor"]);
     assert_eq!(list[3]["status"], "declined", "AIP-2 D");
     assert_eq!(list[4], interpreter, "not in the S14: kept");
-}
-
-#[tokio::test]
-async fn an_a08_without_a_visit_number_updates_the_patient_and_creates_no_encounter() {
-    let gw = Gateway::start(&config(free_port()));
-    let addr = listener_addr(&gw);
-    // The A08 fixture's PV1 has no PV1-19: twice, with PID-7 corrected the second time.
-    let first = a08(PID, "8899-70");
-    let second = a08(&PID.replace("|19990723|", "|19990724|"), "8899-71");
-    for message in [first, second] {
-        assert_eq!(
-            field(&send(&addr, message.as_bytes()).await, "MSA", 1),
-            "AA"
-        );
-    }
-    let patients = search(&gw, "/Patient?identifier=151").await;
-    assert_eq!(patients.len(), 1, "{patients:?}");
-    assert_eq!(
-        patients[0]["birthDate"], "1999-07-24",
-        "the second A08 merged"
-    );
-    let id = patients[0]["id"].as_str().expect("id");
-    let encounters = search(&gw, &format!("/Encounter?subject=Patient/{id}")).await;
-    assert_eq!(encounters, Vec::<Value>::new());
 }

@@ -12,7 +12,16 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::Gateway;
+use crate::support::{Gateway, auth_section};
+
+/// A gateway config with the embedded store and an `ehr-v2` HL7 v2 adapter listening on a
+/// free port and sending to `peer_port` (timezone America/New_York).
+pub fn merge_config(peer_port: u16) -> String {
+    let auth = auth_section("http://fhirgate.test/sandbox/auth", "");
+    format!(
+        "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\n  ehr-v2:\n    kind: hl7v2\n    store: store\n    send:\n      host: 127.0.0.1\n      port: {peer_port}\n      connect_timeout_ms: 500\n      ack_timeout_ms: 3000\n    listen:\n      address: 127.0.0.1:0\n    timezone: America/New_York\n    retry:\n      initial_ms: 100\n      max_ms: 400\nroutes:\n  - resources: [\"*\"]\n    interactions: [\"*\"]\n    adapters: [store]\n"
+    )
+}
 
 /// Reads one MLLP frame (0x0B … 0x1C 0x0D) from `stream`.
 pub async fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {

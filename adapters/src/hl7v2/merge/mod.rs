@@ -16,6 +16,9 @@
 //!   field replaces only the contact points it owns by `use` (see [`telecom`]);
 //! - `Appointment.participant` is merged by actor and type: the message's participants
 //!   replace the stored ones with the same key, others are kept (see [`participant`]);
+//! - `Encounter.participant` is merged per PV1 field (PV1-7/8/9/17, §3.4.3) and by
+//!   individual and type: a carried field updates its participants in place, an empty one
+//!   keeps its type's, `""` removes its type's (see [`encounter`]);
 //! - `Encounter.period` and `Encounter.hospitalization` merge by sub-element (PV1-44 and
 //!   PV1-45 are separate fields; `hospitalization` has more than PV1-14);
 //! - an element listed in [`Mapped::nulled`](fhirgate_mappings::hl7v2::Mapped) is removed;
@@ -31,6 +34,7 @@ use serde_json::{Map, Value, json};
 
 use super::store::Core;
 
+mod encounter;
 mod participant;
 mod plan;
 mod telecom;
@@ -119,6 +123,10 @@ pub(crate) async fn transaction(
                     "Appointment" => Some((
                         "participant",
                         participant::merge(&stored, &r.resource, &resolved),
+                    )),
+                    "Encounter" => Some((
+                        "participant",
+                        plan.participants.merge(&stored, &r.resource, &resolved),
                     )),
                     _ => None,
                 };

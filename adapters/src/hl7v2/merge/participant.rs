@@ -28,16 +28,28 @@ pub(crate) fn merge(
     incoming: &Value,
     resolved: &[(String, String)],
 ) -> Option<Value> {
-    let mut out: Vec<Value> = stored["participant"]
+    let stored = stored["participant"]
         .as_array()
         .cloned()
         .unwrap_or_default();
+    merge_into(stored, incoming, "actor", resolved)
+}
+
+/// The participants `out` (stored) with `incoming`'s `participant` list merged in by key
+/// (see the module docs); `actor` names the element holding the actor (`actor` in
+/// Appointment, `individual` in Encounter). `None` when the result is empty.
+pub(super) fn merge_into(
+    mut out: Vec<Value>,
+    incoming: &Value,
+    actor: &str,
+    resolved: &[(String, String)],
+) -> Option<Value> {
     let kept = out.len();
     let mut matched = vec![false; kept];
     for p in incoming["participant"].as_array().into_iter().flatten() {
-        let wanted = key(p, resolved);
+        let wanted = key(p, actor, resolved);
         let slot = wanted.as_ref().and_then(|w| {
-            (0..kept).find(|&j| !matched[j] && key(&out[j], resolved).as_ref() == Some(w))
+            (0..kept).find(|&j| !matched[j] && key(&out[j], actor, resolved).as_ref() == Some(w))
         });
         let target = slot.and_then(|j| out.get_mut(j));
         match (target, p.as_object()) {
@@ -55,10 +67,14 @@ pub(crate) fn merge(
     (!out.is_empty()).then_some(Value::Array(out))
 }
 
-/// The key of a participant: its actor's and its `type`; `None` for an actor without a
-/// reference, identifier or display (it matches nothing).
-fn key(participant: &Value, resolved: &[(String, String)]) -> Option<String> {
-    let actor = &participant["actor"];
+/// The key of a participant: its actor's (the element named `actor`) and its `type`;
+/// `None` for an actor without a reference, identifier or display (it matches nothing).
+pub(super) fn key(
+    participant: &Value,
+    actor: &str,
+    resolved: &[(String, String)],
+) -> Option<String> {
+    let actor = &participant[actor];
     let who = if let Some(r) = actor["reference"].as_str() {
         let r = resolved
             .iter()

@@ -22,6 +22,7 @@
 use fhirgate_mappings::hl7v2::Message;
 use serde_json::Value;
 
+use super::encounter::Pv1Participants;
 use super::telecom::Owned;
 
 /// Events whose focus resource is written as a conditional create.
@@ -40,6 +41,8 @@ pub(crate) struct Plan {
     pub patient: bool,
     /// The stored `Patient.telecom` contact points the message's PID replaces.
     pub telecom: Owned,
+    /// The `Encounter.participant` types the message's PV1 carries or deletes.
+    pub participants: Pv1Participants,
     /// An ADT update event: its Encounter is written only with an identifier (PV1-19).
     pub visit_required: bool,
 }
@@ -52,6 +55,7 @@ impl Plan {
             update,
             patient: PATIENT_MERGED.contains(&msg.message_code().as_str()),
             telecom: Owned::of(msg),
+            participants: Pv1Participants::of(msg),
             visit_required: update && msg.message_code() == "ADT",
         }
     }
