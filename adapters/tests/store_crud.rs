@@ -10,7 +10,7 @@ use store_harness::{BASE, Store, fixture, fixture_files, strip};
 both!(
     official_examples_round_trip_exactly,
     synthea_bundles_round_trip_exactly,
-    decimals_and_unknown_elements_survive,
+    decimals_and_primitive_extensions_survive_and_unknown_elements_are_refused,
     versions_etag_location_last_modified,
     if_none_match_304_and_if_match_412,
     delete_then_read_410,
@@ -127,8 +127,15 @@ fn rewrite(v: &mut Value, map: &std::collections::HashMap<String, String>) {
     }
 }
 
-async fn decimals_and_unknown_elements_survive(s: &Store) {
-    let body = r#"{"resourceType":"Observation","status":"final","_status":{"extension":[{"url":"http://x/e","valueString":"k"}]},"code":{"text":"w"},"valueQuantity":{"value":72.10,"unit":"kg"},"component":[{"code":{"text":"a"},"valueQuantity":{"value":1.000E2}}],"futureElement":{"deep":[1,2.50]}}"#;
+async fn decimals_and_primitive_extensions_survive_and_unknown_elements_are_refused(s: &Store) {
+    let unknown = r#"{"resourceType":"Observation","status":"final","code":{"text":"w"},"futureElement":{"deep":[1,2.50]}}"#;
+    let r = s.call("POST", "Observation", Some(unknown), &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(
+        r.json["issue"][0]["expression"][0],
+        "Observation.futureElement"
+    );
+    let body = r#"{"resourceType":"Observation","status":"final","_status":{"extension":[{"url":"http://x/e","valueString":"k"}]},"code":{"text":"w"},"valueQuantity":{"value":72.10,"unit":"kg"},"component":[{"code":{"text":"a"},"valueQuantity":{"value":1.000E2}},{"code":{"text":"b"},"valueQuantity":{"value":2.50}}]}"#;
     let r = s.call("POST", "Observation", Some(body), &[]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.text.contains("\"value\":72.10"), "{}", r.text);
@@ -137,7 +144,7 @@ async fn decimals_and_unknown_elements_survive(s: &Store) {
     assert!(back.text.contains("\"value\":72.10"));
     // serde_json keeps the digits of an exponent decimal but writes the exponent as e+N
     assert!(back.text.contains("1.000e+2"), "{}", back.text);
-    assert!(back.text.contains("[1,2.50]"));
+    assert!(back.text.contains("\"value\":2.50"));
     let original: Value = serde_json::from_str(body).expect("json");
     assert_eq!(strip(&back.json), original);
     assert_eq!(back.json["_status"]["extension"][0]["valueString"], "k");
@@ -263,7 +270,10 @@ async fn delete_then_read_410(s: &Store) {
         StatusCode::NOT_FOUND
     );
     let r = s
-        .put(&path, &json!({"resourceType": "Condition", "id": id}))
+        .put(
+            &path,
+            &json!({"resourceType": "Condition", "id": id, "subject": {"reference": "Patient/p"}}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json["meta"]["versionId"], "3");
@@ -326,7 +336,7 @@ async fn conditional_update(s: &Store) {
 }
 
 async fn json_patch_keeps_decimals(s: &Store) {
-    let body = r#"{"resourceType":"Observation","status":"preliminary","valueQuantity":{"value":72.10,"unit":"kg"}}"#;
+    let body = r#"{"resourceType":"Observation","status":"preliminary","code":{"text":"w"},"valueQuantity":{"value":72.10,"unit":"kg"}}"#;
     let id = s.call("POST", "Observation", Some(body), &[]).await.json["id"]
         .as_str()
         .expect("id")

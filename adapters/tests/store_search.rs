@@ -132,7 +132,7 @@ async fn date_prefixes_partial_dates_and_offsets(s: &Store) {
     expect(s, "Patient?birthdate=1974", &[&p]).await;
     expect(s, "Patient?birthdate=1974-12-25", &[&p]).await;
     expect(s, "Patient?birthdate=gt1975", &[]).await;
-    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": {"reference": "Patient/x"}, "authoredOn": "2024-01-15T09:30:00Z"})).await;
+    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "m"}, "subject": {"reference": "Patient/x"}, "authoredOn": "2024-01-15T09:30:00Z"})).await;
     expect(s, "MedicationRequest?authoredon=2024-01", &[&mr]).await;
     let enc = s.create(&json!({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "period": {"start": "2019-02-01T10:00:00-05:00", "end": "2019-02-01T10:30:00-05:00"}})).await;
     expect(s, "Encounter?date=2019-02-01", &[&enc]).await;
@@ -301,8 +301,8 @@ async fn include_and_revinclude(s: &Store) {
         .create(&json!({"resourceType": "Patient", "name": [{"family": "Inc"}]}))
         .await;
     let o = s.create(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": format!("Patient/{pat}")}})).await;
-    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": {"reference": format!("Patient/{pat}")}, "requester": {"reference": format!("Practitioner/{pr}")}})).await;
-    let md = s.create(&json!({"resourceType": "MedicationDispense", "status": "completed", "authorizingPrescription": [{"reference": format!("MedicationRequest/{mr}")}]})).await;
+    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "m"}, "subject": {"reference": format!("Patient/{pat}")}, "requester": {"reference": format!("Practitioner/{pr}")}})).await;
+    let md = s.create(&json!({"resourceType": "MedicationDispense", "medicationCodeableConcept": {"text": "m"}, "status": "completed", "authorizingPrescription": [{"reference": format!("MedicationRequest/{mr}")}]})).await;
     let r = s.get("Observation?_include=Observation:patient").await;
     assert_eq!(ids(&r.json, "match"), vec![o.clone()]);
     assert_eq!(ids(&r.json, "include"), vec![pat.clone()]);
@@ -367,7 +367,7 @@ async fn unknown_parameters_warn_or_fail_strict(s: &Store) {
 }
 
 async fn flow_parameters(s: &Store) {
-    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "m"},
         "identifier": [{"system": "urn:rx", "value": "RX1"}], "subject": {"reference": "Patient/p"}})).await;
     expect(
         s,
@@ -376,7 +376,7 @@ async fn flow_parameters(s: &Store) {
     )
     .await;
     expect(s, "MedicationRequest?status=cancelled", &[]).await;
-    let md = s.create(&json!({"resourceType": "MedicationDispense", "status": "completed", "authorizingPrescription": [{"reference": format!("MedicationRequest/{mr}")}]})).await;
+    let md = s.create(&json!({"resourceType": "MedicationDispense", "medicationCodeableConcept": {"text": "m"}, "status": "completed", "authorizingPrescription": [{"reference": format!("MedicationRequest/{mr}")}]})).await;
     expect(s, &format!("MedicationDispense?prescription={mr}"), &[&md]).await;
     let task = s.create(&json!({"resourceType": "Task", "status": "requested", "intent": "order", "focus": {"reference": format!("MedicationRequest/{mr}")}, "for": {"reference": "Patient/p"}})).await;
     expect(

@@ -190,3 +190,17 @@ fn decimals_are_read_whatever_their_spelling_and_must_be_finite() {
         )
     );
 }
+
+#[test]
+fn a_missing_required_choice_is_named_with_its_x() {
+    let mr = json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "subject": {"reference": "Patient/p"}});
+    let issues = validate(&mr);
+    assert_eq!(
+        (issues[0].code, issues[0].expression.clone()),
+        (
+            IssueCode::Required,
+            vec!["MedicationRequest.medication[x]".to_owned()]
+        )
+    );
+}

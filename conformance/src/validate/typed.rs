@@ -156,6 +156,26 @@ fn model_error(resource_type: &str, e: &serde_path_to_error::Error<serde_json::E
         )
         .at(at);
     }
+    // A choice element (`value[x]`) is an enum named after its owner and element.
+    if let Some(choice) = message
+        .strip_prefix("no variant of enum ")
+        .and_then(|rest| rest.split(' ').next())
+    {
+        let owner = at.rsplit('.').next().unwrap_or(resource_type);
+        let owner = owner.split('[').next().unwrap_or(owner);
+        let name = choice.strip_prefix(owner).unwrap_or(choice);
+        let mut chars = name.chars();
+        let element = match chars.next() {
+            Some(first) => format!("{}{}[x]", first.to_ascii_lowercase(), chars.as_str()),
+            None => "value[x]".to_owned(),
+        };
+        let at = format!("{at}.{element}");
+        return Issue::error(
+            IssueCode::Required,
+            format!("{at} is required (minimum cardinality 1) and missing or of a type it does not allow"),
+        )
+        .at(at);
+    }
     if let Some(value) = message.strip_prefix("Unknown value: ") {
         return Issue::error(
             IssueCode::Value,
