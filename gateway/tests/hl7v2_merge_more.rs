@@ -1,12 +1,13 @@
 //! More inbound HL7 v2 merge cases (see `hl7v2_update_merge.rs`), through the MLLP listener
 //! of the real binary and the embedded store: an A08 without PV1-19 writes no Encounter;
 //! an A08 merges `Encounter.participant` per PV1 field (HL7 v2.5.1 §3.4.3 PV1-7/8/9/17)
-//! and keeps a participant a FHIR client added.
+//! and keeps a participant a FHIR client added; an SIU update without SCH-1/SCH-2 is
+//! refused (AE) and writes nothing, an S12 without them still creates its Appointment.
 
 mod hl7v2_support;
 mod support;
 
-use hl7v2_support::derive::{PID, a08, pv1, with_pv1};
+use hl7v2_support::derive::{PID, a08, pv1, text, with_pv1};
 use hl7v2_support::{field, get, listener_addr, merge_config, put, search, send};
 use serde_json::{Value, json};
 use support::{Gateway, free_port};
@@ -95,4 +96,47 @@ async fn an_a08_merges_encounter_participants_per_pv1_field() {
         "PV1-8 \"\": the referring doctor removed, nothing else"
     );
     assert_eq!(search(&gw, "/Encounter?identifier=V-7").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_siu_update_without_appointment_ids_is_refused_and_writes_nothing() {
+    let gw = Gateway::start(&merge_config(free_port()));
+    let addr = listener_addr(&gw);
+    // The SIU fixture with SCH-1 (1209) and SCH-2 (13030) emptied, as v2.5.1 (ERR-8 text).
+    let s12 = text("hl7v2/SIU_S12_v2.3_office_visit.hl7")
+        .replace("SCH|1209|13030|", "SCH|||")
+        .replace("|P|2.3|", "|P|2.5.1|");
+    let s14 = |control_id: &str| {
+        s12.replace("SIU^S12", "SIU^S14")
+            .replace("|8907-45|", &format!("|{control_id}|"))
+    };
+    let why = "SCH-1 (placer appointment ID) or SCH-2 (filler appointment ID) is required \
+               for an update event (S14): the message does not identify an appointment";
+    let ack = send(&addr, s14("8907-90").as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+    assert_eq!(field(&ack, "MSA", 2), "8907-90");
+    assert_eq!(field(&ack, "MSA", 3), why);
+    assert_eq!(
+        field(&ack, "ERR", 3),
+        "207^Application internal error^HL70357"
+    );
+    assert_eq!(field(&ack, "ERR", 4), "E");
+    assert_eq!(field(&ack, "ERR", 8), why);
+    assert_eq!(search(&gw, "/Appointment").await, Vec::<Value>::new());
+    assert_eq!(
+        search(&gw, "/Patient?identifier=150").await,
+        Vec::<Value>::new()
+    );
+    // An S12 without ids still books its Appointment; a later S14 without ids adds none.
+    assert_eq!(field(&send(&addr, s12.as_bytes()).await, "MSA", 1), "AA");
+    let booked = search(&gw, "/Appointment").await;
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    let ack = send(&addr, s14("8907-91").as_bytes()).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+    let after = search(&gw, "/Appointment").await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        after[0]["meta"]["versionId"],
+        booked[0]["meta"]["versionId"]
+    );
 }

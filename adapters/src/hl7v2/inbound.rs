@@ -4,8 +4,9 @@
 //!
 //! - AA: written (or a repeat of an MSH-10 already accepted from the same MSH-3/MSH-4: the
 //!   recorded ACK is sent again and nothing is written twice).
-//! - AE: the message maps but cannot be written as is (mapping error, store refusal): MSA-3
-//!   and ERR-8 carry the reason. Nothing is written (one transaction).
+//! - AE: the message maps but cannot be written as is (mapping error, store refusal, an SIU
+//!   update event without SCH-1/SCH-2: see [`merge::Plan`]): MSA-3 and ERR-8 carry the
+//!   reason. Nothing is written (one transaction).
 //! - AR: unparseable, no MSH-10, a message type fhirgate does not map, or the store
 //!   unavailable ("reasons unrelated to content", §2.9.2.2): the sender may retry.
 //!
@@ -165,7 +166,9 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
         attempt += 1;
         let (bundle, versioned) = match merge::transaction(core, &mapped, &plan, base).await {
             Ok(b) => b,
-            Err(Refusal::Ambiguous(why)) => return (AckCode::AE, Some(why)),
+            Err(Refusal::Ambiguous(why) | Refusal::Unidentified(why)) => {
+                return (AckCode::AE, Some(why));
+            }
             Err(Refusal::Unavailable) => {
                 return (
                     AckCode::AR,

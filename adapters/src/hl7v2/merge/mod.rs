@@ -50,6 +50,9 @@ const BY_PART: &[&str] = &["period", "hospitalization"];
 pub(crate) enum Refusal {
     /// The update's identifier matches several stored resources (ACK AE).
     Ambiguous(String),
+    /// An SIU update event without SCH-1/SCH-2 identifies no appointment (ACK AE; see
+    /// [`Plan::unidentified`]).
+    Unidentified(String),
     /// The store did not answer the search (ACK AR: retry).
     Unavailable,
 }
@@ -65,7 +68,8 @@ pub(crate) enum Refusal {
 /// create for an identifier without a system); several are a [`Refusal`]. A resource the
 /// plan skips (an ADT update's Encounter without PV1-19) has no entry.
 ///
-/// Errors: [`Refusal`].
+/// Errors: [`Refusal`] (an SIU update without an appointment id is refused before any
+/// lookup).
 pub(crate) async fn transaction(
     core: &Core,
     mapped: &Mapped,
@@ -74,6 +78,14 @@ pub(crate) async fn transaction(
 ) -> Result<(Value, bool), Refusal> {
     // First every lookup, so that references to a merged resource's `urn:uuid:` fullUrl
     // can be compared with stored references to its `Type/id` (participants).
+    if let Some(why) = mapped
+        .resources
+        .first()
+        .and_then(|r| plan.unidentified(&r.resource))
+    {
+        tracing::info!(adapter = %core.name, "SIU update without SCH-1/SCH-2 (appointment id): refused");
+        return Err(Refusal::Unidentified(why));
+    }
     let mut found = Vec::with_capacity(mapped.resources.len());
     let mut resolved = Vec::new();
     for (i, r) in mapped.resources.iter().enumerate() {

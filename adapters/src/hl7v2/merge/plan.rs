@@ -18,6 +18,14 @@
 //!   (as before) filled the store with copies. The rest of the message (the Patient) is
 //!   written and the message is accepted (AA). An admit or registration (A01, A04, A05)
 //!   without a visit number still creates its Encounter: it announces a new one.
+//! - The Appointment of an SIU update event (S13 reschedule, S14 modification, S15
+//!   cancellation …) without SCH-1 (placer appointment ID) and SCH-2 (filler appointment
+//!   ID) cannot be written: those two fields are how a scheduling message names its
+//!   appointment (HL7 v2.5.1 ch. 10 §10.6.2 SCH, both conditional: one of them must be
+//!   valued to refer to an existing appointment), so such a message identifies none, and
+//!   writing it created a new Appointment per message. It is refused with AE (nothing is
+//!   written), like a message missing a segment the mapping requires. An S12 (new booking)
+//!   without them still creates its Appointment.
 
 use fhirgate_mappings::hl7v2::Message;
 use serde_json::Value;
@@ -45,6 +53,9 @@ pub(crate) struct Plan {
     pub participants: Pv1Participants,
     /// An ADT update event: its Encounter is written only with an identifier (PV1-19).
     pub visit_required: bool,
+    /// The trigger event of an SIU update event: its Appointment needs an identifier
+    /// (SCH-1 or SCH-2), else the message is refused.
+    pub appointment_id_required: Option<String>,
 }
 
 impl Plan {
@@ -57,6 +68,8 @@ impl Plan {
             telecom: Owned::of(msg),
             participants: Pv1Participants::of(msg),
             visit_required: update && msg.message_code() == "ADT",
+            appointment_id_required: (update && msg.message_code() == "SIU")
+                .then(|| msg.trigger_event()),
         }
     }
 
@@ -68,6 +81,22 @@ impl Plan {
             && resource["identifier"]
                 .as_array()
                 .is_none_or(|ids| ids.is_empty())
+    }
+
+    /// Why the message cannot be written when `focus` (the first mapped resource) is the
+    /// Appointment of an SIU update event without an identifier (see the module docs): the
+    /// ACK text (MSA-3, ERR-8; no values). `None` otherwise.
+    pub(crate) fn unidentified(&self, focus: &Value) -> Option<String> {
+        let event = self.appointment_id_required.as_deref()?;
+        let identified = focus["identifier"]
+            .as_array()
+            .is_some_and(|ids| !ids.is_empty());
+        (focus["resourceType"] == "Appointment" && !identified).then(|| {
+            format!(
+                "SCH-1 (placer appointment ID) or SCH-2 (filler appointment ID) is required \
+                 for an update event ({event}): the message does not identify an appointment"
+            )
+        })
     }
 
     /// Whether the `index`-th mapped resource, of type `resource_type`, is merged.
@@ -131,6 +160,45 @@ mod tests {
         // An admit with one (the A01 fixture's PV1-19 VN_AdmitPat1).
         let a01_fixture = "hl7v2/ADT_A01_v2.3.1_simple_admit.hl7";
         assert_eq!(written(a01_fixture, |t| t), ["Encounter", "Patient"]);
+    }
+
+    #[test]
+    fn an_siu_update_without_appointment_ids_is_refused_and_an_s12_is_not() {
+        const SIU: &str = "hl7v2/SIU_S12_v2.3_office_visit.hl7";
+        // The fixture's SCH-1 1209 and SCH-2 13030, both emptied.
+        let no_ids = |t: String| t.replace("SCH|1209|13030|", "SCH|||");
+        let refusal = |edit: &dyn Fn(String) -> String| {
+            let (plan, resources) = plan(SIU, edit);
+            plan.unidentified(&resources[0])
+        };
+        for event in ["S13", "S14", "S15"] {
+            let why = refusal(&|t| no_ids(t).replace("SIU^S12", &format!("SIU^{event}")));
+            assert_eq!(
+                why.as_deref(),
+                Some(
+                    format!(
+                        "SCH-1 (placer appointment ID) or SCH-2 (filler appointment ID) is \
+                         required for an update event ({event}): the message does not \
+                         identify an appointment"
+                    )
+                    .as_str()
+                )
+            );
+        }
+        // An S12 without ids, and S14s with one of them, are written.
+        assert_eq!(refusal(&no_ids), None);
+        let s14 = |t: String| t.replace("SIU^S12", "SIU^S14");
+        assert_eq!(
+            refusal(&|t| s14(t).replace("SCH|1209|13030|", "SCH||13030|")),
+            None
+        );
+        assert_eq!(
+            refusal(&|t| s14(t).replace("SCH|1209|13030|", "SCH|1209||")),
+            None
+        );
+        // An ADT update is never refused for it.
+        let (plan, resources) = plan("hl7v2/ADT_A08_v2.3_update_patient.hl7", |t| t);
+        assert_eq!(plan.unidentified(&resources[0]), None);
     }
 
     fn types(list: &[(&str, bool)]) -> Vec<(String, bool)> {
