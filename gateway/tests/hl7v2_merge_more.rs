@@ -95,6 +95,18 @@ async fn an_a08_merges_encounter_participants_per_pv1_field() {
         json!([attending_kept, performer]),
         "PV1-8 \"\": the referring doctor removed, nothing else"
     );
+    // A third A08: PV1-7 names another attending (the SIU fixture's PV1-7). PV1-7 is the
+    // current attending (snapshot): the one the A01 gave is replaced, not kept beside it.
+    let other = "ATTEND1^Attending^Casey^S^phd^^^^&X00002&UPIN";
+    let change = pv1(&[(1, "1"), (7, other), (19, visit)]);
+    let third = with_pv1(&a08(PID, "8899-83"), &change);
+    assert_eq!(field(&send(&addr, third.as_bytes()).await, "MSA", 1), "AA");
+    let (_, e): (u16, Value) = get(&gw, &format!("/Encounter/{id}")).await;
+    let list = e["participant"].as_array().expect("participants");
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0], performer, "a FHIR client's: kept");
+    assert_eq!(list[1]["type"][0]["coding"][0]["code"], "ATND");
+    assert_eq!(list[1]["individual"]["display"], "Casey S Attending phd");
     assert_eq!(search(&gw, "/Encounter?identifier=V-7").await.len(), 1);
 }
 
