@@ -102,29 +102,6 @@ async fn strict(gw: &support::Gateway, path: &str, token: &str) -> Answer {
     }
 }
 
-/// Follows `next` links from `path`: every page's match ids of `rtype`.
-async fn pages(gw: &support::Gateway, rtype: &str, path: &str, token: &str) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    let mut url = gw.fhir(path);
-    loop {
-        let answer = send(reqwest::Method::GET, &url, Some(token), None).await;
-        assert_eq!(answer.status, 200, "{url}: {}", answer.body);
-        out.push(answer.entry_ids(rtype));
-        let next = answer.json()["link"].as_array().and_then(|links| {
-            links
-                .iter()
-                .find(|l| l["relation"] == "next")
-                .and_then(|l| l["url"].as_str())
-                .map(str::to_owned)
-        });
-        match next {
-            Some(next) => url = next,
-            None => return out,
-        }
-        assert!(out.len() < 10, "{rtype}: paging does not end");
-    }
-}
-
 #[tokio::test]
 async fn a_patient_token_counts_pages_and_searches_only_its_own() {
     let gw = start();

@@ -306,3 +306,27 @@ impl TestIssuer {
             "scope": "launch/patient patient/*.rs", "patient": A})
     }
 }
+
+/// Follows `next` links from `path` with `token`: every page's match ids of `rtype`, in
+/// order (each page must answer 200; more than 50 pages fails).
+pub async fn pages(gw: &Gateway, rtype: &str, path: &str, token: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut url = gw.fhir(path);
+    loop {
+        let answer = send(reqwest::Method::GET, &url, Some(token), None).await;
+        assert_eq!(answer.status, 200, "{url}: {}", answer.body);
+        out.push(answer.entry_ids(rtype));
+        let next = answer.json()["link"].as_array().and_then(|links| {
+            links
+                .iter()
+                .find(|l| l["relation"] == "next")
+                .and_then(|l| l["url"].as_str())
+                .map(str::to_owned)
+        });
+        match next {
+            Some(next) => url = next,
+            None => return out,
+        }
+        assert!(out.len() < 50, "{rtype}: paging does not end");
+    }
+}
