@@ -341,3 +341,27 @@ async fn a_version_that_is_not_a_number_is_404_naming_the_version_not_the_resour
     let text = body["issue"][0]["diagnostics"].as_str().unwrap_or("");
     assert!(text.contains("has no version 'abc'"), "{text}");
 }
+
+#[tokio::test]
+async fn a_json_patch_sent_as_fhir_json_is_415_from_the_store() {
+    let gw = gateway();
+    gw.put_patient("patch-ct").await;
+    let c = gw.system_client();
+    let ops = r#"[{"op":"add","path":"/gender","value":"female"}]"#;
+    let r = c
+        .patch(gw.fhir("/Patient/patch-ct"))
+        .header("content-type", "application/fhir+json")
+        .body(ops)
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported").await;
+    let r = c
+        .patch(gw.fhir("/Patient/patch-ct"))
+        .header("content-type", "application/json-patch+json")
+        .body(ops)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+}

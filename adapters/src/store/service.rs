@@ -64,11 +64,30 @@ pub(crate) fn header(req: &FhirRequest, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether a PATCH is JSON Patch: its Content-Type says so, or it has none (an adapter's
+/// own internal patch).
+fn is_json_patch(req: &FhirRequest) -> bool {
+    header(req, "content-type").is_none_or(|ct| {
+        ct.split(';').next().is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/json-patch+json")
+        })
+    })
+}
+
 /// The [`Op`] a request names; a 4xx answer when its body is unusable.
 fn op_from_request(req: &FhirRequest) -> Result<Op, Answer> {
     let body = match req.interaction {
         Interaction::Create | Interaction::Update => {
             OpBody::Resource(resource::parse(&req.body, req.resource_type.as_deref())?)
+        }
+        Interaction::Patch if !is_json_patch(req) => {
+            return Err(Answer::error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                IssueCode::NotSupported,
+                "this store applies JSON Patch (Content-Type: application/json-patch+json, FHIR R4 http.html §3.1.0.5); FHIRPath Patch (application/fhir+json) is not supported",
+            ));
         }
         Interaction::Patch => match parse_patch(&req.body) {
             Ok(p) => OpBody::Patch(p),
