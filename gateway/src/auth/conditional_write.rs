@@ -55,18 +55,19 @@ const SHAPING: [&str; 8] = [
 /// `request` as `subject` and rewrites `request` per the module table. A match counts when
 /// the post-filter shows it and the write's `grants` admit it (as a write by id requires,
 /// `lookup::check_existing`). Errors: 404 for an update or patch without such a match, 400
-/// when the condition is not a valid search.
+/// when the condition is not a valid search. Returns the one match the request now targets
+/// (as the search read it), so the write is checked without reading it again.
 pub async fn resolve(
     state: &AppState,
     subject: &Subject,
     request: &mut FhirRequest,
     grants: &[Grant],
-) -> Result<(), GatewayError> {
+) -> Result<Option<Value>, GatewayError> {
     let rt = request.resource_type.clone().unwrap_or_default();
     let visible = visible_matches(state, subject, grants, request, &rt).await?;
     request.raw_query = None;
     match visible.as_slice() {
-        [(id, version)] => {
+        [(id, version, _)] => {
             request.id = Some(id.clone());
             request.query.clear();
             if !request.headers.contains_key(header::IF_MATCH)
@@ -75,25 +76,25 @@ pub async fn resolve(
             {
                 request.headers.insert(header::IF_MATCH, tag);
             }
-            Ok(())
+            Ok(visible.into_iter().next().map(|(_, _, resource)| resource))
         }
         [] if request.interaction == Interaction::Delete => {
             // The store's own "no match" (204): a condition no resource can match, as an
             // id that was never assigned (a fresh UUID).
             request.query = vec![("_id".into(), uuid::Uuid::new_v4().to_string())];
-            Ok(())
+            Ok(None)
         }
         [] => Err(hidden(&rt, "")),
         several => {
             // The store's own 412: a condition matching exactly these visible resources.
-            let ids: Vec<&str> = several.iter().map(|(id, _)| id.as_str()).collect();
+            let ids: Vec<&str> = several.iter().map(|(id, _, _)| id.as_str()).collect();
             request.query = vec![("_id".into(), ids.join(","))];
-            Ok(())
+            Ok(None)
         }
     }
 }
 
-/// `(id, versionId)` of the resources matching `request`'s condition that `subject` may
+/// `(id, versionId, resource)` of the resources matching `request`'s condition that `subject` may
 /// see; a page with more matches than [`MATCH_PAGE`] counts as several.
 async fn visible_matches(
     state: &AppState,
@@ -101,7 +102,7 @@ async fn visible_matches(
     grants: &[Grant],
     request: &FhirRequest,
     rt: &str,
-) -> Result<Vec<(String, Option<String>)>, GatewayError> {
+) -> Result<Vec<(String, Option<String>, Value)>, GatewayError> {
     let mut query: Vec<(String, String)> = request
         .query
         .iter()
@@ -149,7 +150,7 @@ async fn visible_matches(
             .pointer("/meta/versionId")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        out.push((id.to_owned(), version));
+        out.push((id.to_owned(), version, resource.clone()));
     }
     if more && out.len() < 2 {
         // More matches than were read: never pick one of them.

@@ -116,18 +116,21 @@ pub async fn authorize(
                 }
                 Interaction::Update | Interaction::Patch | Interaction::Delete => {
                     let restricted = !grants.iter().any(Grant::is_unrestricted);
-                    if request.id.is_none() {
+                    let current = if request.id.is_none() {
                         narrow_query(request, &rt, &grants)?;
                         if restricted {
                             // Resolved here, never by the store (`conditional_write`).
                             super::conditional_write::resolve(state, subject, request, &grants)
-                                .await?;
+                                .await?
+                        } else {
+                            None
                         }
-                    }
-                    if restricted
-                        && let Some(current) =
-                            lookup::check_existing(state, request, &grants).await?
-                    {
+                    } else if restricted {
+                        lookup::check_existing(state, request, &grants).await?
+                    } else {
+                        None
+                    };
+                    if let Some(current) = current {
                         super::write_guard::check(&grants, &rt, request, &current)?;
                     }
                     // A patch's result was checked with the version it is pinned to.
