@@ -95,3 +95,76 @@ async fn a_patient_cannot_write_another_patients_id_into_their_own_resource() {
     let answer = post_json(&gw, "/Observation", &token, &own).await;
     assert_eq!(answer.status, 201, "{}", answer.body);
 }
+
+/// A `resource_type` of `patient` tagged `urn:h5|{tag}`, named through `element`.
+fn named(resource_type: &str, element: &str, patient: &str, tag: &str) -> Value {
+    let mut resource = json!({"resourceType": resource_type,
+        "identifier": [{"system": "urn:h5", "value": tag}],
+        element: {"reference": format!("Patient/{patient}")}});
+    if resource_type == "Task" {
+        resource["status"] = json!("requested");
+        resource["intent"] = json!("order");
+    }
+    resource
+}
+
+#[tokio::test]
+async fn a_search_outside_the_compartment_shows_no_count_of_other_patients_resources() {
+    let gw = start();
+    let system = system_token(&gw);
+    // Device and Task are outside CompartmentDefinition `patient`: not narrowed, filtered.
+    for (rt, element) in [("Device", "patient"), ("Task", "for")] {
+        let mut own = Vec::new();
+        for patient in [B, B, A] {
+            let answer = post_json(
+                &gw,
+                &format!("/{rt}"),
+                &system,
+                &named(rt, element, patient, "t1"),
+            )
+            .await;
+            assert_eq!(answer.status, 201, "{}", answer.body);
+            if patient == A {
+                own.push(answer.json()["id"].as_str().expect("id").to_owned());
+            }
+        }
+        let tagged = format!("/{rt}?identifier=urn:h5|t1");
+        let count = get(&gw, &format!("{tagged}&_summary=count"), &system).await;
+        assert_eq!(count.json()["total"], 3, "{}", count.body);
+
+        let token = patient_token(&gw, &format!("patient/{rt}.rs"));
+        let count = get(&gw, &format!("{tagged}&_summary=count"), &token).await;
+        assert_eq!(count.status, 200, "{}", count.body);
+        assert_eq!(count.json().get("total"), None, "{}", count.body);
+        // One entry per page: whichever page holds A's own, none tells the total.
+        let mut url = gw.fhir(&format!("{tagged}&_count=1"));
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let page = send(reqwest::Method::GET, &url, Some(&token), None).await;
+            assert_eq!(page.status, 200, "{url}: {}", page.body);
+            assert_eq!(page.json().get("total"), None, "{}", page.body);
+            seen.extend(page.entry_ids(rt));
+            let next = page.json()["link"].as_array().and_then(|links| {
+                links
+                    .iter()
+                    .find(|l| l["relation"] == "next")
+                    .and_then(|l| l["url"].as_str())
+                    .map(str::to_owned)
+            });
+            match next {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        assert_eq!(seen, own, "{rt}");
+    }
+    // A compartment type keeps its (narrowed, exact) total.
+    let token = patient_token(&gw, RS);
+    let count = get(
+        &gw,
+        &format!("/Observation?subject=Patient/{A}&_summary=count"),
+        &token,
+    )
+    .await;
+    assert!(count.json()["total"].as_u64().is_some(), "{}", count.body);
+}

@@ -208,9 +208,13 @@ where
         return next(request).await;
     }
     let interaction = request.interaction;
+    let searched = match interaction {
+        Interaction::SearchType => request.resource_type.clone(),
+        _ => None,
+    };
     let if_none_match = conditional::take(&mut request);
     let answer = next(request).await?;
-    let answer = filter::filter(&subject, answer).await?;
+    let answer = filter::filter(&subject, answer, searched.as_deref()).await?;
     conditional::finish(interaction, if_none_match, answer)
 }
 

@@ -8,9 +8,13 @@
 //! `Value` pass runs only for what it leaves open (something to drop, nested Bundles,
 //! Parameters, granular scopes), and for a batch/transaction-response one entry at a time
 //! ([`entries`]).
+//!
+//! A restricted caller's search on a type the narrowing cannot bound (outside the Patient
+//! compartment) is answered without `Bundle.total` ([`total`]).
 
 mod entries;
 mod scan;
+mod total;
 
 use bytes::Bytes;
 use fhirgate_adapters::{CollectError, FhirResponse, ResponseBody};
@@ -28,10 +32,18 @@ use crate::error::GatewayError;
 const MAX_FILTERED_BYTES: usize = 256 << 20;
 
 /// Filters `answer` for `subject`. Callers that see everything get it untouched.
-pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirResponse, GatewayError> {
+/// `searched` is the resource type of a type-level search (`GET [type]?…`) the answer
+/// answers, `None` for any other interaction: a searchset on a type outside the Patient
+/// compartment then loses its `total` ([`total`]).
+pub async fn filter(
+    subject: &Subject,
+    answer: FhirResponse,
+    searched: Option<&str>,
+) -> Result<FhirResponse, GatewayError> {
     if subject.sees_everything() {
         return Ok(answer);
     }
+    let strip_total = searched.is_some_and(|rt| total::withheld(subject, rt));
     let FhirResponse {
         status,
         mut headers,
@@ -57,7 +69,7 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
             body: ResponseBody::Full(bytes),
         });
     }
-    match fast_path(subject, &bytes) {
+    match fast_path(subject, &bytes, strip_total) {
         Some(Fast::Unchanged) => {
             return Ok(FhirResponse {
                 status,
@@ -96,7 +108,16 @@ pub async fn filter(subject: &Subject, answer: FhirResponse) -> Result<FhirRespo
     let changed = match rt.as_str() {
         "" => return Err(unverifiable()),
         "OperationOutcome" => false,
-        "Bundle" => filter_bundle(subject, &mut value),
+        "Bundle" => {
+            let dropped = filter_bundle(subject, &mut value);
+            let total = strip_total
+                && value.get("type").and_then(Value::as_str) == Some("searchset")
+                && value
+                    .as_object_mut()
+                    .and_then(|m| m.remove("total"))
+                    .is_some();
+            dropped || total
+        }
         _ => {
             if !visible(subject, &rt, &value) {
                 let id = value
@@ -137,10 +158,14 @@ enum Fast {
     Hidden(String, String),
 }
 
-/// Decides `bytes` from a [`scan`] alone; `None` when the `Value` pass must decide.
-fn fast_path(subject: &Subject, bytes: &[u8]) -> Option<Fast> {
+/// Decides `bytes` from a [`scan`] alone; `None` when the `Value` pass must decide (also
+/// for a Bundle with a `total` when `strip_total`).
+fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool) -> Option<Fast> {
     let answer = scan::scan(bytes)?;
     let rt = answer.top.resource_type.as_deref()?;
+    if strip_total && rt == "Bundle" && answer.has_total {
+        return None;
+    }
     let mut grants = GrantCache::new(subject);
     match rt {
         "OperationOutcome" => Some(Fast::Unchanged),
@@ -298,6 +323,12 @@ fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
             Some(resource) => match resource.get("resourceType").and_then(Value::as_str) {
                 Some("Bundle") => {
                     changed |= filter_bundle(subject, resource);
+                    if total::nested_withheld(subject, resource)
+                        && let Some(map) = resource.as_object_mut()
+                    {
+                        map.remove("total");
+                        changed = true;
+                    }
                     true
                 }
                 Some(rt) => {

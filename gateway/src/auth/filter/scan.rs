@@ -58,6 +58,8 @@ pub struct ScannedAnswer {
     pub top: Scanned,
     /// `entry[*].resource` when the top level has an `entry` array.
     pub entries: Vec<Option<Scanned>>,
+    /// The top level has a `total` member (a Bundle's `total`).
+    pub has_total: bool,
 }
 
 /// Scans `bytes`; `None` when they are not one JSON object (or not UTF-8).
@@ -243,7 +245,10 @@ impl<'de> Visitor<'de> for Root<'_> {
                     map.next_value_seed(Entries(answer))?;
                     answer.top.path.clear();
                 }
-                name => answer.top.member(&mut map, name, top_slot(name))?,
+                name => {
+                    answer.has_total |= name == "total";
+                    answer.top.member(&mut map, name, top_slot(name))?
+                }
             }
         }
         Ok(())

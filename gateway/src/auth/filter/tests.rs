@@ -61,12 +61,17 @@ fn searchset() -> (Value, String) {
 
 /// The whole filter (fast path, then the `Value` pass): the answer body or the status.
 async fn slow(subject: &Subject, body: &Value) -> Result<Value, u16> {
+    search(subject, body, None).await
+}
+
+/// [`slow`] for the answer to a type-level search on `searched`.
+async fn search(subject: &Subject, body: &Value, searched: Option<&str>) -> Result<Value, u16> {
     let answer = FhirResponse {
         status: http::StatusCode::OK,
         headers: http::HeaderMap::new(),
         body: ResponseBody::Full(bytes::Bytes::from(body.to_string())),
     };
-    match filter(subject, answer).await {
+    match filter(subject, answer, searched).await {
         Ok(r) => match r.body {
             ResponseBody::Full(b) => Ok(serde_json::from_slice(&b).expect("json")),
             ResponseBody::Stream(_) => Err(0),
@@ -83,7 +88,7 @@ async fn an_own_searchset_passes_untouched_through_the_fast_path() {
     let me = subject("patient/*.rs", &patient);
     let bytes = bundle.to_string();
     assert!(matches!(
-        fast_path(&me, bytes.as_bytes()),
+        fast_path(&me, bytes.as_bytes(), false),
         Some(Fast::Unchanged)
     ));
     assert_eq!(
@@ -101,7 +106,7 @@ async fn another_patients_entry_is_left_to_the_value_pass_which_drops_it() {
     let n = entries.len();
     entries[1]["resource"]["subject"]["reference"] = json!("Patient/someone-else");
     let me = subject("patient/*.rs", &patient);
-    assert!(fast_path(&me, bundle.to_string().as_bytes()).is_none());
+    assert!(fast_path(&me, bundle.to_string().as_bytes(), false).is_none());
     let filtered = slow(&me, &bundle).await.expect("answer");
     assert_eq!(filtered["entry"].as_array().map(Vec::len), Some(n - 1));
 }
@@ -124,7 +129,10 @@ async fn only_the_anchor_element_makes_a_resource_the_patients() {
     ] {
         let text = resource.to_string();
         assert!(
-            matches!(fast_path(&me, text.as_bytes()), Some(Fast::Hidden(_, _))),
+            matches!(
+                fast_path(&me, text.as_bytes(), false),
+                Some(Fast::Hidden(_, _))
+            ),
             "{text}"
         );
         assert_eq!(slow(&me, &resource).await, Err(404), "{text}");
@@ -132,12 +140,12 @@ async fn only_the_anchor_element_makes_a_resource_the_patients() {
     // An escaped member name is the same member.
     let escaped = r#"{"resourceType":"Observation","subject":{"refer\u0065nce":"Patient/b"}}"#;
     assert!(matches!(
-        fast_path(&me, escaped.as_bytes()),
+        fast_path(&me, escaped.as_bytes(), false),
         Some(Fast::Hidden(_, _))
     ));
     let escaped = r#"{"resourceType":"Observation","subj\u0065ct":{"reference":"Patient/a"}}"#;
     assert!(matches!(
-        fast_path(&me, escaped.as_bytes()),
+        fast_path(&me, escaped.as_bytes(), false),
         Some(Fast::Unchanged)
     ));
     // a's own Observation stays a's whatever else it names (FHIR R4 patient compartment).
@@ -151,7 +159,10 @@ async fn only_the_anchor_element_makes_a_resource_the_patients() {
     ] {
         let text = own.to_string();
         assert!(
-            matches!(fast_path(&me, text.as_bytes()), Some(Fast::Unchanged)),
+            matches!(
+                fast_path(&me, text.as_bytes(), false),
+                Some(Fast::Unchanged)
+            ),
             "{text}"
         );
     }
@@ -162,15 +173,15 @@ async fn what_the_fast_path_cannot_decide_goes_to_the_value_pass() {
     let me = subject("patient/*.rs", "a");
     let nested = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
         {"resource": {"resourceType": "Bundle", "type": "collection", "entry": []}}]});
-    assert!(fast_path(&me, nested.to_string().as_bytes()).is_none());
+    assert!(fast_path(&me, nested.to_string().as_bytes(), false).is_none());
     let deleted = json!({"resourceType": "Bundle", "type": "history", "entry": [
         {"request": {"method": "DELETE", "url": "Observation/1"}}]});
-    assert!(fast_path(&me, deleted.to_string().as_bytes()).is_none());
+    assert!(fast_path(&me, deleted.to_string().as_bytes(), false).is_none());
     let granular = subject("patient/Observation.rs?category=vital-signs", "a");
     let obs = json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"}});
-    assert!(fast_path(&granular, obs.to_string().as_bytes()).is_none());
-    assert!(fast_path(&me, b"{\"resourceType\": \"Observation\"").is_none());
-    assert!(fast_path(&me, b"[1]").is_none());
+    assert!(fast_path(&granular, obs.to_string().as_bytes(), false).is_none());
+    assert!(fast_path(&me, b"{\"resourceType\": \"Observation\"", false).is_none());
+    assert!(fast_path(&me, b"[1]", false).is_none());
 }
 
 #[tokio::test]
@@ -179,14 +190,14 @@ async fn a_list_entry_is_its_own_content_not_a_bundle_entry() {
     let list = json!({"resourceType": "List", "subject": {"reference": "Patient/b"},
         "entry": [{"item": {"reference": "Patient/a"}}]});
     assert!(matches!(
-        fast_path(&me, list.to_string().as_bytes()),
+        fast_path(&me, list.to_string().as_bytes(), false),
         Some(Fast::Hidden(_, _))
     ));
     assert_eq!(slow(&me, &list).await, Err(404));
     let list = json!({"resourceType": "List", "subject": {"reference": "Patient/a"},
         "entry": [{"item": {"reference": "Patient/b"}}]});
     assert!(matches!(
-        fast_path(&me, list.to_string().as_bytes()),
+        fast_path(&me, list.to_string().as_bytes(), false),
         Some(Fast::Unchanged)
     ));
 }
@@ -239,5 +250,92 @@ async fn a_batch_response_filtered_entry_by_entry_equals_the_whole_tree_pass() {
     assert_eq!(
         super::entries::filter_response(&me, untouched.to_string().as_bytes()),
         Some(None)
+    );
+}
+
+/// A searchset of `rt` with `total`, one entry naming `patient` under `element`.
+fn counted(rt: &str, element: &str, patient: &str, total: u64) -> Value {
+    json!({"resourceType": "Bundle", "type": "searchset", "total": total,
+        "link": [{"relation": "self", "url": format!("http://g/fhir/{rt}?_count=1")}],
+        "entry": [{"resource": {"resourceType": rt, "id": "x", "status": "active",
+            element: {"reference": format!("Patient/{patient}")}}}]})
+}
+
+#[tokio::test]
+async fn a_search_outside_the_compartment_never_shows_a_restricted_caller_the_total() {
+    let me = subject(
+        "patient/Device.rs patient/Task.rs patient/Observation.rs",
+        "a",
+    );
+    // Fast path: the one entry is a's, nothing is dropped, yet the total goes.
+    let device = counted("Device", "patient", "a", 5);
+    assert!(fast_path(&me, device.to_string().as_bytes(), true).is_none());
+    let filtered = search(&me, &device, Some("Device")).await.expect("answer");
+    let mut expected = device.clone();
+    expected.as_object_mut().map(|m| m.remove("total"));
+    assert_eq!(filtered, expected);
+    let task = counted("Task", "for", "a", 3);
+    assert_eq!(
+        search(&me, &task, Some("Task"))
+            .await
+            .expect("answer")
+            .get("total"),
+        None
+    );
+    // `_summary=count`: no entries, only the total.
+    let count = json!({"resourceType": "Bundle", "type": "searchset", "total": 7});
+    assert_eq!(
+        search(&me, &count, Some("Device")).await.expect("answer"),
+        json!({"resourceType": "Bundle", "type": "searchset"})
+    );
+    // Narrowed types keep their exact total.
+    assert_eq!(
+        search(&me, &count, Some("Observation"))
+            .await
+            .expect("answer"),
+        count
+    );
+    let obs = counted("Observation", "subject", "a", 1);
+    assert_eq!(
+        search(&me, &obs, Some("Observation"))
+            .await
+            .expect("answer"),
+        obs
+    );
+    // A caller reaching every patient's Devices gets the total.
+    let system = subject("system/Device.rs patient/Observation.rs", "a");
+    assert_eq!(
+        search(&system, &device, Some("Device"))
+            .await
+            .expect("answer"),
+        device
+    );
+}
+
+#[tokio::test]
+async fn the_value_pass_and_nested_searchsets_lose_the_total_too() {
+    // A granular scope leaves the answer to the `Value` pass, which keeps the entry.
+    let me = subject("patient/Device.rs?status=active", "a");
+    let device = counted("Device", "patient", "a", 5);
+    assert!(fast_path(&me, device.to_string().as_bytes(), false).is_none());
+    let filtered = search(&me, &device, Some("Device")).await.expect("answer");
+    assert_eq!(filtered.get("total"), None);
+    assert_eq!(filtered["entry"], device["entry"]);
+    // In a batch-response, by the nested searchset's `self` link.
+    let me = subject("patient/Device.rs patient/Observation.rs", "a");
+    let obs = counted("Observation", "subject", "a", 1);
+    let ok = |resource: &Value| json!({"resource": resource, "response": {"status": "200 OK"}});
+    let response = json!({"resourceType": "Bundle", "type": "batch-response",
+        "entry": [ok(&device), ok(&obs), ok(&json!({"resourceType": "Bundle", "type": "searchset", "total": 2}))]});
+    let filtered = slow(&me, &response).await.expect("answer");
+    let mut device_without = device.clone();
+    device_without.as_object_mut().map(|m| m.remove("total"));
+    assert_eq!(
+        filtered["entry"],
+        json!([
+            ok(&device_without),
+            ok(&obs),
+            ok(&json!({"resourceType": "Bundle", "type": "searchset"}))
+        ])
     );
 }
