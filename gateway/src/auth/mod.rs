@@ -21,6 +21,7 @@ pub mod discovery;
 mod enforce;
 pub mod error;
 mod filter;
+mod history_pages;
 mod identity;
 mod introspect;
 pub mod jwks;
@@ -213,8 +214,13 @@ where
         _ => None,
     };
     let if_none_match = conditional::take(&mut request);
+    let history = (interaction == Interaction::HistoryInstance).then(|| request.clone());
     let answer = next(request).await?;
-    let answer = filter::filter(&subject, answer, searched.as_deref()).await?;
+    let mut answer = filter::filter(&subject, answer, searched.as_deref()).await?;
+    if let Some(history) = history {
+        // Its `next` links must not lead to a page the filter leaves empty (404).
+        answer = history_pages::relink(state, &subject, &history, answer).await?;
+    }
     conditional::finish(interaction, if_none_match, answer)
 }
 

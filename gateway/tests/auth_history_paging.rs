@@ -1,0 +1,98 @@
+//! A patient-restricted caller pages the history of its own resource through links that all
+//! work (FHIR R4 http.html §3.1.0.9 history, bundle.html `Bundle.link`), even where earlier
+//! versions named another patient and are withheld (attack finding M3: `next` led to a page
+//! the filter left empty, answered 404).
+
+#[path = "support/auth.rs"]
+mod auth_support;
+mod support;
+
+use auth_support::*;
+use serde_json::{Value, json};
+
+/// An Observation of `patient`, with `id` when given.
+fn observation(patient: &str, id: Option<&str>) -> Value {
+    let mut resource = json!({"resourceType": "Observation", "status": "final",
+        "code": {"text": "m3"}, "subject": {"reference": format!("Patient/{patient}")}});
+    if let Some(id) = id {
+        resource["id"] = json!(id);
+    }
+    resource
+}
+
+/// Writes the versions of one Observation naming `patients` in turn (system token); its id.
+async fn versions(gw: &support::Gateway, patients: &[&str]) -> String {
+    let system = system_token(gw);
+    let answer = post_json(gw, "/Observation", &system, &observation(patients[0], None)).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let id = answer.json()["id"].as_str().expect("id").to_owned();
+    for patient in &patients[1..] {
+        let body = observation(patient, Some(&id)).to_string();
+        let url = gw.fhir(&format!("/Observation/{id}"));
+        let answer = send(
+            reqwest::Method::PUT,
+            &url,
+            Some(&system),
+            Some(("application/fhir+json", body)),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    id
+}
+
+/// Follows `next` from `path`: each page's versionIds (every page must answer 200).
+async fn version_pages(gw: &support::Gateway, path: &str, token: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut url = gw.fhir(path);
+    loop {
+        let page = send(reqwest::Method::GET, &url, Some(token), None).await;
+        assert_eq!(page.status, 200, "{url}: {}", page.body);
+        let bundle = page.json();
+        out.push(
+            bundle["entry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["resource"]["meta"]["versionId"].as_str())
+                .map(str::to_owned)
+                .collect(),
+        );
+        let links = bundle["link"].as_array().cloned().unwrap_or_default();
+        assert!(
+            links
+                .iter()
+                .all(|l| l["relation"] == "self" || l["relation"] == "next"),
+            "{links:?}"
+        );
+        match links.iter().find(|l| l["relation"] == "next") {
+            Some(next) => url = next["url"].as_str().expect("url").to_owned(),
+            None => return out,
+        }
+        assert!(out.len() < 20, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn every_history_link_of_a_restricted_caller_answers_200() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Observation.rs");
+    // Named B, then corrected to A: the B version is withheld, no link leads to it.
+    let corrected = versions(&gw, &[B, A]).await;
+    let path = format!("/Observation/{corrected}/_history?_count=1");
+    assert_eq!(version_pages(&gw, &path, &token).await, [["2"]]);
+    // A, B, A: the page of the B version is skipped, the A version after it is reached.
+    let twice = versions(&gw, &[A, B, A]).await;
+    let path = format!("/Observation/{twice}/_history?_count=1");
+    assert_eq!(version_pages(&gw, &path, &token).await, [["3"], ["1"]]);
+    // A system token still pages through every version.
+    let path = format!("/Observation/{twice}/_history?_count=1");
+    assert_eq!(
+        version_pages(&gw, &path, &system_token(&gw)).await,
+        [["3"], ["2"], ["1"]]
+    );
+    // Asked without paging, the withheld version is simply not there.
+    let all = get(&gw, &format!("/Observation/{twice}/_history"), &token).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.entry_ids("Observation"), [twice.clone(), twice]);
+}
