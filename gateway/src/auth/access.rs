@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::compartment::{NamedPatient, anchor_paths, patient_references};
 use super::identity::Identity;
+use super::local_base::LocalBases;
 use super::scope::{Context, Permission};
 
 /// The patients a grant reaches.
@@ -42,6 +43,10 @@ pub struct Subject {
     pub identity: Arc<Identity>,
     /// Reach of `user/` scopes (from `auth.user_patients`).
     pub user_reach: Reach,
+    /// The bases under which an absolute reference names a local resource (the request's
+    /// public base, upstream FHIR adapters' bases): another server's `…/Patient/1` names no
+    /// patient of ours.
+    pub local_bases: LocalBases,
 }
 
 impl Subject {
@@ -110,10 +115,11 @@ pub fn patient_union(grants: &[Grant]) -> Option<BTreeSet<String>> {
     Some(union)
 }
 
-/// Whether some grant admits `resource` (JSON of type `resource_type`).
-pub fn admits(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
+/// Whether some grant admits `resource` (JSON of type `resource_type`); absolute references
+/// name a patient only under one of `bases`.
+pub fn admits(grants: &[Grant], bases: &LocalBases, resource_type: &str, resource: &Value) -> bool {
     grants.iter().any(|g| {
-        reach_admits(&g.reach, resource_type, resource)
+        reach_admits(&g.reach, bases, resource_type, resource)
             && constraint_admits(&g.constraint, resource)
     })
 }
@@ -122,15 +128,20 @@ pub fn admits(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
 /// for a patient-restricted grant also every patient it names reached (no reference to
 /// another patient in any element, and none in an unresolvable shape). Stricter than
 /// reading: a patient app may not write another patient's id anywhere.
-pub fn admits_write(grants: &[Grant], resource_type: &str, resource: &Value) -> bool {
-    if !admits(grants, resource_type, resource) {
+pub fn admits_write(
+    grants: &[Grant],
+    bases: &LocalBases,
+    resource_type: &str,
+    resource: &Value,
+) -> bool {
+    if !admits(grants, bases, resource_type, resource) {
         return false;
     }
     let Some(set) = patient_union(grants) else {
         return true;
     };
     let mut unresolved = false;
-    let named = patient_references(resource, &mut unresolved);
+    let named = patient_references(resource, bases, &mut unresolved);
     !unresolved && named.iter().all(|n| set.contains(&n.id))
 }
 
@@ -140,7 +151,7 @@ pub fn admits_write(grants: &[Grant], resource_type: &str, resource: &Value) -> 
 /// CompartmentDefinition `patient`, restricted to the parameter the search is narrowed by,
 /// so what a narrowed search counts is what the filter lets through). Other types: every
 /// patient it names (possibly none) is reached.
-fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
+fn reach_admits(reach: &Reach, bases: &LocalBases, resource_type: &str, resource: &Value) -> bool {
     if !matches!(reach, Reach::Patients(_)) {
         return true;
     }
@@ -149,7 +160,7 @@ fn reach_admits(reach: &Reach, resource_type: &str, resource: &Value) -> bool {
         return reach_admits_named(reach, resource_type, id, &[], false);
     }
     let mut unresolved = false;
-    let refs = patient_references(resource, &mut unresolved);
+    let refs = patient_references(resource, bases, &mut unresolved);
     reach_admits_named(reach, resource_type, None, &refs, unresolved)
 }
 
@@ -238,6 +249,7 @@ mod tests {
     #[test]
     fn patient_reach_follows_the_anchor_element() {
         let set = Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()])));
+        let local = LocalBases::default();
         let own = json!({"subject": {"reference": "Patient/a"}});
         let other = json!({"subject": {"reference": "Patient/b"}});
         // b's Observation that names a as performer is b's, not a's.
@@ -245,31 +257,48 @@ mod tests {
         // a's Observation that names b elsewhere is a's.
         let naming_b = json!({"subject": {"reference": "Patient/a"}, "performer": [{"reference": "Patient/b"}]});
         let contained = json!({"contained": [{"resourceType": "Observation", "subject": {"reference": "Patient/a"}}]});
-        assert!(reach_admits(&set, "Observation", &own));
-        assert!(!reach_admits(&set, "Observation", &other));
-        assert!(!reach_admits(&set, "Observation", &performed));
-        assert!(reach_admits(&set, "Observation", &naming_b));
-        assert!(!reach_admits(&set, "Observation", &contained));
-        assert!(!reach_admits(&set, "Observation", &json!({})));
+        assert!(reach_admits(&set, &local, "Observation", &own));
+        assert!(!reach_admits(&set, &local, "Observation", &other));
+        assert!(!reach_admits(&set, &local, "Observation", &performed));
+        assert!(reach_admits(&set, &local, "Observation", &naming_b));
+        assert!(!reach_admits(&set, &local, "Observation", &contained));
+        assert!(!reach_admits(&set, &local, "Observation", &json!({})));
         let appointment = json!({"participant": [{"actor": {"reference": "Practitioner/p"}}, {"actor": {"reference": "Patient/a"}}]});
-        assert!(reach_admits(&set, "Appointment", &appointment));
-        assert!(reach_admits(&set, "Practitioner", &json!({})));
+        assert!(reach_admits(&set, &local, "Appointment", &appointment));
+        assert!(reach_admits(&set, &local, "Practitioner", &json!({})));
         let device_of_b = json!({"patient": {"reference": "Patient/b"}});
-        assert!(!reach_admits(&set, "Device", &device_of_b));
-        assert!(reach_admits(&set, "Patient", &json!({"id": "a"})));
-        assert!(!reach_admits(&set, "Patient", &json!({"id": "b"})));
+        assert!(!reach_admits(&set, &local, "Device", &device_of_b));
+        assert!(reach_admits(&set, &local, "Patient", &json!({"id": "a"})));
+        assert!(!reach_admits(&set, &local, "Patient", &json!({"id": "b"})));
     }
 
     #[test]
     fn writing_needs_every_named_patient_reached() {
+        let local = LocalBases::default();
         let grants = vec![Grant {
             reach: Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()]))),
             constraint: Vec::new(),
         }];
         let own = json!({"subject": {"reference": "Patient/a"}});
         let naming_b = json!({"subject": {"reference": "Patient/a"}, "performer": [{"reference": "Patient/b"}]});
-        assert!(admits_write(&grants, "Observation", &own));
-        assert!(admits(&grants, "Observation", &naming_b));
-        assert!(!admits_write(&grants, "Observation", &naming_b));
+        assert!(admits_write(&grants, &local, "Observation", &own));
+        assert!(admits(&grants, &local, "Observation", &naming_b));
+        assert!(!admits_write(&grants, &local, "Observation", &naming_b));
+        // Another server's patient a is not ours: neither admitted nor writable.
+        let foreign = json!({"subject": {"reference": "https://other.example/fhir/Patient/a"}});
+        assert!(!admits(&grants, &local, "Observation", &foreign));
+        let naming_foreign = json!({"subject": {"reference": "Patient/a"},
+            "performer": [{"reference": "https://other.example/fhir/Patient/a"}]});
+        assert!(admits(&grants, &local, "Observation", &naming_foreign));
+        assert!(!admits_write(
+            &grants,
+            &local,
+            "Observation",
+            &naming_foreign
+        ));
+        let ours = LocalBases::new(["http://gw.test/fhir"]);
+        let absolute = json!({"subject": {"reference": "http://gw.test/fhir/Patient/a"}});
+        assert!(admits_write(&grants, &ours, "Observation", &absolute));
+        assert!(!admits_write(&grants, &local, "Observation", &absolute));
     }
 }

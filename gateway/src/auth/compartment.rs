@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::identity::relative_reference;
+use super::local_base::LocalBases;
 
 /// CompartmentDefinition `patient` (R4 4.0.1): every resource type with at least one
 /// parameter, with its parameters in definition order. `Patient` itself is in its own
@@ -196,20 +196,12 @@ pub fn anchor_paths(resource_type: &str) -> Option<&'static [&'static str]> {
     anchor(resource_type).map(|(_, paths)| paths)
 }
 
-/// The patient id a reference or search value names: `Patient/1`, an absolute
-/// `…/Patient/1`, `Patient/1/_history/2`; `None` for anything else.
-pub fn patient_id(reference: &str) -> Option<String> {
-    relative_reference(reference)?
-        .strip_prefix("Patient/")
-        .map(str::to_owned)
-}
-
 /// A patient a resource names: its id and the element path of the Reference naming it
 /// (member names from the resource's top level, array positions left out:
 /// `participant.actor`, `contained.subject`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedPatient {
-    /// The patient id (`Patient/{id}`, absolute or versioned, reduced to the id).
+    /// The patient id (`Patient/{id}`, under a local base or versioned, reduced to the id).
     pub id: String,
     /// Where the Reference is, e.g. `subject`.
     pub path: String,
@@ -223,23 +215,34 @@ impl NamedPatient {
 }
 
 /// Every patient the resource references, in one pass over the JSON (including contained
-/// resources and extensions): values of `reference` members that name `Patient/{id}`.
-/// A `reference` that names a Patient by another shape (`urn:uuid:`, `#contained`) is not a
+/// resources and extensions): values of `reference` members that name a local
+/// `Patient/{id}` ([`LocalBases::patient_id`]). A `reference` that names a Patient by another
+/// shape (`urn:uuid:`, `#contained`, another server's `https://…/Patient/1`) is not a local
 /// patient id and is reported through `unresolved`.
-pub fn patient_references(resource: &Value, unresolved: &mut bool) -> Vec<NamedPatient> {
+pub fn patient_references(
+    resource: &Value,
+    bases: &LocalBases,
+    unresolved: &mut bool,
+) -> Vec<NamedPatient> {
     let mut out = Vec::new();
-    walk(resource, &mut String::new(), &mut out, unresolved);
+    walk(resource, bases, &mut String::new(), &mut out, unresolved);
     out
 }
 
-fn walk(value: &Value, path: &mut String, out: &mut Vec<NamedPatient>, unresolved: &mut bool) {
+fn walk(
+    value: &Value,
+    bases: &LocalBases,
+    path: &mut String,
+    out: &mut Vec<NamedPatient>,
+    unresolved: &mut bool,
+) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
                 if k == "reference"
                     && let Value::String(r) = v
                 {
-                    match patient_id(r) {
+                    match bases.patient_id(r) {
                         Some(id) => out.push(NamedPatient {
                             id,
                             path: path.clone(),
@@ -253,12 +256,14 @@ fn walk(value: &Value, path: &mut String, out: &mut Vec<NamedPatient>, unresolve
                         path.push('.');
                     }
                     path.push_str(k);
-                    walk(v, path, out, unresolved);
+                    walk(v, bases, path, out, unresolved);
                     path.truncate(len);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| walk(v, path, out, unresolved)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| walk(v, bases, path, out, unresolved)),
         _ => {}
     }
 }
@@ -300,7 +305,8 @@ mod tests {
             "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b/_history/1"}]}],
             "performer": [{"reference": "Practitioner/p"}]});
         let mut unresolved = false;
-        let named = patient_references(&obs, &mut unresolved);
+        let bases = LocalBases::new(["http://x/fhir"]);
+        let named = patient_references(&obs, &bases, &mut unresolved);
         let pairs: Vec<(&str, &str)> = named
             .iter()
             .map(|n| (n.id.as_str(), n.path.as_str()))

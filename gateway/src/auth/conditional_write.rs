@@ -139,7 +139,7 @@ async fn visible_matches(
         let resource = &entry["resource"];
         if resource.get("resourceType").and_then(Value::as_str) != Some(rt)
             || !super::filter::visible(subject, rt, resource)
-            || !admits(grants, rt, resource)
+            || !admits(grants, &subject.local_bases, rt, resource)
         {
             continue;
         }

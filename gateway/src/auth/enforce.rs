@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::access::{Grant, Subject, admits_write, patient_union};
 use super::bundle;
 use super::error::AuthError;
+use super::local_base::LocalBases;
 use super::lookup;
 use super::narrow::narrow;
 use super::scope::Permission;
@@ -99,7 +100,7 @@ pub async fn authorize(
             match interaction {
                 Interaction::SearchType => {
                     check_search_types(subject, &request.query)?;
-                    narrow_query(request, &rt, &grants)
+                    narrow_query(request, &rt, &grants, &subject.local_bases)
                 }
                 // A type's history pages through every patient's changes and cannot be
                 // narrowed; filtered afterwards, its empty pages and `next` links would still
@@ -112,12 +113,12 @@ pub async fn authorize(
                 }
                 Interaction::Create => {
                     conditional_create(subject, request, &rt)?;
-                    check_body(&grants, &rt, &request.body)
+                    check_body(&grants, &subject.local_bases, &rt, &request.body)
                 }
                 Interaction::Update | Interaction::Patch | Interaction::Delete => {
                     let restricted = !grants.iter().any(Grant::is_unrestricted);
                     let current = if request.id.is_none() {
-                        narrow_query(request, &rt, &grants)?;
+                        narrow_query(request, &rt, &grants, &subject.local_bases)?;
                         if restricted {
                             // Resolved here, never by the store (`conditional_write`).
                             super::conditional_write::resolve(state, subject, request, &grants)
@@ -126,16 +127,25 @@ pub async fn authorize(
                             None
                         }
                     } else if restricted {
-                        lookup::check_existing(state, request, &grants).await?
+                        lookup::check_existing(state, request, &grants, &subject.local_bases)
+                            .await?
                     } else {
                         None
                     };
                     if let Some(current) = current {
-                        super::write_guard::check(&grants, &rt, request, &current)?;
+                        super::write_guard::check(
+                            &grants,
+                            &subject.local_bases,
+                            &rt,
+                            request,
+                            &current,
+                        )?;
                     }
                     // A patch's result was checked with the version it is pinned to.
                     match interaction {
-                        Interaction::Update => check_body(&grants, &rt, &request.body),
+                        Interaction::Update => {
+                            check_body(&grants, &subject.local_bases, &rt, &request.body)
+                        }
                         _ => Ok(()),
                     }
                 }
@@ -145,8 +155,13 @@ pub async fn authorize(
     }
 }
 
-fn narrow_query(request: &mut FhirRequest, rt: &str, grants: &[Grant]) -> Result<(), GatewayError> {
-    if narrow(rt, &mut request.query, grants)? {
+fn narrow_query(
+    request: &mut FhirRequest,
+    rt: &str,
+    grants: &[Grant],
+    bases: &LocalBases,
+) -> Result<(), GatewayError> {
+    if narrow(rt, &mut request.query, grants, bases)? {
         request.raw_query = None;
     }
     Ok(())
@@ -174,7 +189,7 @@ fn conditional_create(
             "a conditional create (search) on {rt}"
         )));
     }
-    if narrow(rt, &mut query, &grants)? {
+    if narrow(rt, &mut query, &grants, &subject.local_bases)? {
         let rewritten = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(query.iter())
             .finish();
@@ -208,13 +223,18 @@ fn check_search_types(subject: &Subject, query: &[(String, String)]) -> Result<(
 /// A resource a write sends must be inside a grant (its anchor naming a reached patient,
 /// every other patient it names reached too, its granular restriction matched:
 /// [`super::access::admits_write`]).
-pub fn check_body(grants: &[Grant], rt: &str, body: &[u8]) -> Result<(), GatewayError> {
+pub fn check_body(
+    grants: &[Grant],
+    bases: &LocalBases,
+    rt: &str,
+    body: &[u8],
+) -> Result<(), GatewayError> {
     if grants.iter().any(Grant::is_unrestricted) {
         return Ok(());
     }
     let resource: Value = serde_json::from_slice(body)
         .map_err(|_| GatewayError::BadRequest("body is not a JSON resource".into()))?;
-    if admits_write(grants, rt, &resource) {
+    if admits_write(grants, bases, rt, &resource) {
         Ok(())
     } else {
         Err(denied(format_args!(
@@ -302,7 +322,7 @@ fn operation(subject: &Subject, request: &FhirRequest) -> Result<(), GatewayErro
         return Err(hidden("Patient", id));
     }
     if op == "submit" {
-        check_body(&grants, grant_type, &request.body)?;
+        check_body(&grants, &subject.local_bases, grant_type, &request.body)?;
     }
     if op == "ingest" {
         ingest_subject(subject, id.unwrap_or(""))?;

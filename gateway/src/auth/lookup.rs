@@ -10,8 +10,8 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use super::access::{Grant, Subject, admits};
-use super::compartment::patient_id;
 use super::enforce::hidden;
+use super::local_base::LocalBases;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -63,6 +63,7 @@ pub async fn check_existing(
     state: &AppState,
     request: &FhirRequest,
     grants: &[Grant],
+    bases: &LocalBases,
 ) -> Result<Option<Value>, GatewayError> {
     let (Some(rt), Some(id)) = (request.resource_type.clone(), request.id.clone()) else {
         return Ok(None);
@@ -75,7 +76,7 @@ pub async fn check_existing(
         operation: None,
     };
     match internal(state, request, target, Vec::new(), false).await? {
-        Some(current) if admits(grants, &rt, &current) => Ok(Some(current)),
+        Some(current) if admits(grants, bases, &rt, &current) => Ok(Some(current)),
         _ => Err(hidden(&rt, &id)),
     }
 }
@@ -128,17 +129,19 @@ pub async fn check_readable(
 }
 
 /// The patients `fhir_user` cares for: subjects of Encounters with it as `participant`
-/// and of CareTeams with it as `participant`. A `Patient/x` user reaches only `x`.
+/// and of CareTeams with it as `participant`. A `Patient/x` user reaches only `x`. Subjects
+/// count only when relative or under one of `bases`.
 pub async fn care_team_patients(
     state: &AppState,
     from: &FhirRequest,
     fhir_user: Option<&str>,
+    bases: &LocalBases,
 ) -> Result<BTreeSet<String>, GatewayError> {
     let mut out = BTreeSet::new();
     let Some(user) = fhir_user else {
         return Ok(out);
     };
-    if let Some(id) = patient_id(user) {
+    if let Some(id) = bases.patient_id(user) {
         out.insert(id);
         return Ok(out);
     }
@@ -172,7 +175,7 @@ pub async fn care_team_patients(
                     .get(key)
                     .and_then(|r| r.get("reference"))
                     .and_then(Value::as_str)
-                    .and_then(patient_id)
+                    .and_then(|r| bases.patient_id(r))
                 {
                     out.insert(id);
                 }

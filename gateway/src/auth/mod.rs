@@ -25,6 +25,7 @@ mod history_pages;
 mod identity;
 mod introspect;
 pub mod jwks;
+mod local_base;
 mod lookup;
 mod narrow;
 pub mod sandbox;
@@ -247,6 +248,7 @@ async fn subject_of(
     identity: Arc<Identity>,
     request: &FhirRequest,
 ) -> Result<Subject, GatewayError> {
+    let local_bases = local_bases(state, request);
     let user_reach = match state.auth.user_patients {
         UserPatients::CareTeam if identity.scopes.has_context(scope::Context::User) => {
             let user = identity.principal.fhir_user.clone().unwrap_or_default();
@@ -257,6 +259,7 @@ async fn subject_of(
                         state,
                         request,
                         Some(&user).filter(|u| !u.is_empty()).map(String::as_str),
+                        &local_bases,
                     )
                     .await?;
                     let set = Arc::new(set);
@@ -270,7 +273,19 @@ async fn subject_of(
     Ok(Subject {
         identity,
         user_reach,
+        local_bases,
     })
+}
+
+/// The bases under which an absolute reference names a local resource: the request's
+/// public base and the `base_url` of every upstream FHIR adapter (whose resources
+/// reference that server's own patients, served here as ours).
+fn local_bases(state: &AppState, request: &FhirRequest) -> local_base::LocalBases {
+    let upstream = state.config.adapters.values().filter_map(|a| match a {
+        fhirgate_adapters::AdapterConfig::Fhir(c) => Some(c.base_url.as_str()),
+        _ => None,
+    });
+    local_base::LocalBases::new(std::iter::once(request.base_url.as_str()).chain(upstream))
 }
 
 impl Auth {

@@ -6,12 +6,14 @@
 //! way. The response post-filter remains the last word.
 
 use super::access::{Grant, patient_union};
-use super::compartment::{narrowing_param, params, patient_id};
+use super::compartment::{narrowing_param, params};
 use super::error::AuthError;
+use super::local_base::LocalBases;
 use fhirgate_adapters::interaction::is_valid_id;
 
 /// Verifies or narrows `query` (a search, conditional write or history on `resource_type`)
 /// for `grants`. Returns whether `query` changed (then `raw_query` must be dropped).
+/// A reference value names a patient only when relative or under one of `bases`.
 ///
 /// Errors (403): a patient named that the grants do not reach; a compartment parameter
 /// chained (`subject.name`, `subject:Patient.name`) or with a modifier other than `:Patient`
@@ -20,6 +22,7 @@ pub fn narrow(
     resource_type: &str,
     query: &mut Vec<(String, String)>,
     grants: &[Grant],
+    bases: &LocalBases,
 ) -> Result<bool, AuthError> {
     if grants.iter().any(Grant::is_unrestricted) {
         return Ok(false);
@@ -71,7 +74,7 @@ pub fn narrow(
                 )));
             }
             for v in value.split(',') {
-                let id = patient_id(v).or_else(|| {
+                let id = bases.patient_id(v).or_else(|| {
                     (matches!(base, "_id" | "patient") || modifier.is_some())
                         .then(|| v.to_owned())
                         .filter(|i| is_valid_id(i))
@@ -143,7 +146,15 @@ mod tests {
     #[test]
     fn search_without_patient_is_narrowed() {
         let mut query = q(&[("code", "x")]);
-        assert!(narrow("Observation", &mut query, &patient_a()).expect("ok"));
+        assert!(
+            narrow(
+                "Observation",
+                &mut query,
+                &patient_a(),
+                &LocalBases::default()
+            )
+            .expect("ok")
+        );
         assert_eq!(
             query.last(),
             Some(&("subject".to_owned(), "Patient/a".to_owned()))
@@ -161,28 +172,75 @@ mod tests {
         ] {
             let mut query = q(&[bad]);
             assert!(
-                narrow("Observation", &mut query, &patient_a()).is_err(),
+                narrow(
+                    "Observation",
+                    &mut query,
+                    &patient_a(),
+                    &LocalBases::default()
+                )
+                .is_err(),
                 "{bad:?}"
             );
         }
+        // Another server's patient a is not ours; under our base it is.
+        let mut query = q(&[("subject", "https://other.example/fhir/Patient/a")]);
+        assert!(
+            narrow(
+                "Observation",
+                &mut query,
+                &patient_a(),
+                &LocalBases::default()
+            )
+            .is_err()
+        );
+        let ours = LocalBases::new(["http://gw.test/fhir"]);
+        let mut query = q(&[("subject", "http://gw.test/fhir/Patient/a")]);
+        assert!(!narrow("Observation", &mut query, &patient_a(), &ours).expect("own patient"));
         let mut query = q(&[("_id", "b")]);
-        assert!(narrow("Patient", &mut query, &patient_a()).is_err());
+        assert!(narrow("Patient", &mut query, &patient_a(), &LocalBases::default()).is_err());
         let mut query = q(&[("subject", "Patient/a")]);
-        assert!(!narrow("Observation", &mut query, &patient_a()).expect("own patient"));
+        assert!(
+            !narrow(
+                "Observation",
+                &mut query,
+                &patient_a(),
+                &LocalBases::default()
+            )
+            .expect("own patient")
+        );
     }
 
     #[test]
     fn another_compartment_parameter_still_gets_the_anchor() {
         let mut query = q(&[("performer", "Patient/a")]);
-        assert!(narrow("Observation", &mut query, &patient_a()).expect("own patient"));
+        assert!(
+            narrow(
+                "Observation",
+                &mut query,
+                &patient_a(),
+                &LocalBases::default()
+            )
+            .expect("own patient")
+        );
         assert_eq!(
             query,
             q(&[("performer", "Patient/a"), ("subject", "Patient/a")])
         );
         let mut query = q(&[("link", "Patient/a")]);
-        assert!(narrow("Patient", &mut query, &patient_a()).expect("own patient"));
+        assert!(
+            narrow("Patient", &mut query, &patient_a(), &LocalBases::default())
+                .expect("own patient")
+        );
         assert_eq!(query, q(&[("link", "Patient/a"), ("_id", "a")]));
         let mut query = q(&[("subject:Patient", "a")]);
-        assert!(!narrow("Observation", &mut query, &patient_a()).expect("own patient"));
+        assert!(
+            !narrow(
+                "Observation",
+                &mut query,
+                &patient_a(),
+                &LocalBases::default()
+            )
+            .expect("own patient")
+        );
     }
 }

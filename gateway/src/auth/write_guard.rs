@@ -16,19 +16,21 @@ use serde_json::Value;
 
 use super::access::{Grant, admits_write};
 use super::error::AuthError;
+use super::local_base::LocalBases;
 use crate::error::GatewayError;
 
 /// Checks the update, patch or delete `request` on `current` (the stored resource, already
 /// known visible) for `grants`. 403 when `current` or a patch's result names a patient
-/// outside the grants, or a patch cannot be pinned to a version; 400/415/422 as the store
+/// outside the grants (absolute references name a patient only under `bases`), or a patch cannot be pinned to a version; 400/415/422 as the store
 /// answers a patch that is not JSON Patch or fails (`adapters::store::patch`).
 pub fn check(
     grants: &[Grant],
+    bases: &LocalBases,
     rt: &str,
     request: &mut FhirRequest,
     current: &Value,
 ) -> Result<(), GatewayError> {
-    if !admits_write(grants, rt, current) {
+    if !admits_write(grants, bases, rt, current) {
         return Err(forbidden(format!(
             "changing or deleting this {rt}: it names a patient outside the granted context"
         )));
@@ -37,7 +39,7 @@ pub fn check(
         return Ok(());
     }
     let patched = apply(&request.body, current, rt)?;
-    if !admits_write(grants, rt, &patched) {
+    if !admits_write(grants, bases, rt, &patched) {
         return Err(forbidden(format!(
             "this patch: the patched {rt} would name a patient or category outside the granted scopes"
         )));

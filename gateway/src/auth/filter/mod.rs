@@ -161,7 +161,7 @@ enum Fast {
 /// Decides `bytes` from a [`scan`] alone; `None` when the `Value` pass must decide (also
 /// for a Bundle with a `total` when `strip_total`).
 fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool) -> Option<Fast> {
-    let answer = scan::scan(bytes)?;
+    let answer = scan::scan(bytes, &subject.local_bases)?;
     let rt = answer.top.resource_type.as_deref()?;
     if strip_total && rt == "Bundle" && answer.has_total {
         return None;
@@ -265,7 +265,12 @@ pub(in crate::auth) fn visible(subject: &Subject, rt: &str, resource: &Value) ->
                     .all(|p| p.get("resource").is_none_or(|r| nested_visible(subject, r)))
             });
     }
-    admits(&answer_grants(subject, rt), rt, resource)
+    admits(
+        &answer_grants(subject, rt),
+        &subject.local_bases,
+        rt,
+        resource,
+    )
 }
 
 fn nested_visible(subject: &Subject, resource: &Value) -> bool {

@@ -9,7 +9,8 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::auth::compartment::{NamedPatient, patient_id};
+use crate::auth::compartment::NamedPatient;
+use crate::auth::local_base::LocalBases;
 
 /// What one resource names: its type, id and the patients its references point to.
 #[derive(Debug, Default)]
@@ -32,6 +33,7 @@ impl Scanned {
     /// Walks the value of member `key` (at the current path) with `slot`.
     fn member<'de, A: MapAccess<'de>>(
         &mut self,
+        bases: &LocalBases,
         map: &mut A,
         key: &str,
         slot: Slot,
@@ -43,7 +45,7 @@ impl Scanned {
             }
             self.path.push_str(key);
         }
-        let walked = map.next_value_seed(Walk::inner(self, slot));
+        let walked = map.next_value_seed(Walk::inner(self, bases, slot));
         self.path.truncate(len);
         walked
     }
@@ -62,13 +64,14 @@ pub struct ScannedAnswer {
     pub has_total: bool,
 }
 
-/// Scans `bytes`; `None` when they are not one JSON object (or not UTF-8).
-pub fn scan(bytes: &[u8]) -> Option<ScannedAnswer> {
+/// Scans `bytes`, absolute references naming a patient only under `bases`; `None` when
+/// they are not one JSON object (or not UTF-8).
+pub fn scan(bytes: &[u8], bases: &LocalBases) -> Option<ScannedAnswer> {
     let mut answer = ScannedAnswer::default();
     // One UTF-8 check of the whole text, then no check per string.
     let text = std::str::from_utf8(bytes).ok()?;
     let mut de = serde_json::Deserializer::from_str(text);
-    Root(&mut answer).deserialize(&mut de).ok()?;
+    Root(&mut answer, bases).deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some(answer)
 }
@@ -144,17 +147,18 @@ fn top_slot(name: &str) -> Slot {
 /// id) into `into`.
 struct Walk<'s> {
     into: &'s mut Scanned,
+    bases: &'s LocalBases,
     slot: Slot,
 }
 
 impl<'s> Walk<'s> {
-    fn inner(into: &'s mut Scanned, slot: Slot) -> Self {
-        Self { into, slot }
+    fn inner(into: &'s mut Scanned, bases: &'s LocalBases, slot: Slot) -> Self {
+        Self { into, bases, slot }
     }
 
     fn string(self, v: &str) {
         match self.slot {
-            Slot::Reference => match patient_id(v) {
+            Slot::Reference => match self.bases.patient_id(v) {
                 Some(id) => {
                     let path = self.into.path.clone();
                     self.into.patients.push(NamedPatient { id, path });
@@ -202,7 +206,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq
-            .next_element_seed(Walk::inner(self.into, Slot::Other))?
+            .next_element_seed(Walk::inner(self.into, self.bases, Slot::Other))?
             .is_some()
         {}
         Ok(())
@@ -214,14 +218,14 @@ impl<'de> Visitor<'de> for Walk<'_> {
             } else {
                 Slot::Other
             };
-            self.into.member(&mut map, &key, slot)?;
+            self.into.member(self.bases, &mut map, &key, slot)?;
         }
         Ok(())
     }
 }
 
 /// The top-level object: like [`Resource`], with `entry` read entry by entry.
-struct Root<'s>(&'s mut ScannedAnswer);
+struct Root<'s>(&'s mut ScannedAnswer, &'s LocalBases);
 
 impl<'de> DeserializeSeed<'de> for Root<'_> {
     type Value = ();
@@ -236,18 +240,18 @@ impl<'de> Visitor<'de> for Root<'_> {
         f.write_str("a resource")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let answer = self.0;
+        let Root(answer, bases) = self;
         while let Some(key) = map.next_key_seed(Key)? {
             match key.as_ref() {
                 "entry" => {
                     answer.top.path.clear();
                     answer.top.path.push_str("entry");
-                    map.next_value_seed(Entries(answer))?;
+                    map.next_value_seed(Entries(answer, bases))?;
                     answer.top.path.clear();
                 }
                 name => {
                     answer.has_total |= name == "total";
-                    answer.top.member(&mut map, name, top_slot(name))?
+                    answer.top.member(bases, &mut map, name, top_slot(name))?
                 }
             }
         }
@@ -257,7 +261,7 @@ impl<'de> Visitor<'de> for Root<'_> {
 
 /// The top-level `entry` array: each element's `resource` scanned on its own; every
 /// reference found also counts for the top level (a non-Bundle's `entry` is its own).
-struct Entries<'s>(&'s mut ScannedAnswer);
+struct Entries<'s>(&'s mut ScannedAnswer, &'s LocalBases);
 
 impl<'de> DeserializeSeed<'de> for Entries<'_> {
     type Value = ();
@@ -272,11 +276,11 @@ impl<'de> Visitor<'de> for Entries<'_> {
         f.write_str("entries")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let answer = self.0;
+        let Entries(answer, bases) = self;
         loop {
             let mut resource = None;
             if seq
-                .next_element_seed(Entry(&mut answer.top, &mut resource))?
+                .next_element_seed(Entry(&mut answer.top, &mut resource, bases))?
                 .is_none()
             {
                 return Ok(());
@@ -296,13 +300,13 @@ impl<'de> Visitor<'de> for Entries<'_> {
     }
     // Any other shape is walked as the top level's own content.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        Walk::inner(&mut self.0.top, Slot::Other).visit_map(map)
+        Walk::inner(&mut self.0.top, self.1, Slot::Other).visit_map(map)
     }
     ignore_scalars!();
 }
 
 /// One entry: `resource` scanned into its own [`Scanned`], the rest walked into `top`.
-struct Entry<'s>(&'s mut Scanned, &'s mut Option<Scanned>);
+struct Entry<'s>(&'s mut Scanned, &'s mut Option<Scanned>, &'s LocalBases);
 
 impl<'de> DeserializeSeed<'de> for Entry<'_> {
     type Value = ();
@@ -317,11 +321,11 @@ impl<'de> Visitor<'de> for Entry<'_> {
         f.write_str("an entry")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Entry(top, resource) = self;
+        let Entry(top, resource, bases) = self;
         while let Some(key) = map.next_key_seed(Key)? {
             if key == "resource" {
                 let mut scanned = Scanned::default();
-                map.next_value_seed(Resource(&mut scanned))?;
+                map.next_value_seed(Resource(&mut scanned, bases))?;
                 *resource = Some(scanned);
             } else {
                 let slot = if key == "reference" {
@@ -329,19 +333,19 @@ impl<'de> Visitor<'de> for Entry<'_> {
                 } else {
                     Slot::Other
                 };
-                top.member(&mut map, &key, slot)?;
+                top.member(bases, &mut map, &key, slot)?;
             }
         }
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        Walk::inner(self.0, Slot::Other).visit_seq(seq)
+        Walk::inner(self.0, self.2, Slot::Other).visit_seq(seq)
     }
     ignore_scalars!();
 }
 
 /// An entry's resource: its top level's `resourceType` and `id` recorded, the rest walked.
-struct Resource<'s>(&'s mut Scanned);
+struct Resource<'s>(&'s mut Scanned, &'s LocalBases);
 
 impl<'de> DeserializeSeed<'de> for Resource<'_> {
     type Value = ();
@@ -357,12 +361,12 @@ impl<'de> Visitor<'de> for Resource<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(Key)? {
-            self.0.member(&mut map, &key, top_slot(&key))?;
+            self.0.member(self.1, &mut map, &key, top_slot(&key))?;
         }
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        Walk::inner(self.0, Slot::Other).visit_seq(seq)
+        Walk::inner(self.0, self.1, Slot::Other).visit_seq(seq)
     }
     ignore_scalars!();
 }

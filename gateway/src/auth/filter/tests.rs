@@ -18,6 +18,7 @@ fn subject(scope: &str, patient: &str) -> Subject {
     Subject {
         identity: Arc::new(identity),
         user_reach: Reach::All,
+        local_bases: crate::auth::local_base::LocalBases::new(["http://h/fhir"]),
     }
 }
 
@@ -338,4 +339,41 @@ async fn the_value_pass_and_nested_searchsets_lose_the_total_too() {
             ok(&json!({"resourceType": "Bundle", "type": "searchset"}))
         ])
     );
+}
+
+#[tokio::test]
+async fn another_servers_patient_is_not_ours() {
+    // The subject's local base is http://h/fhir; A's id is "a".
+    let me = subject("patient/*.rs", "a");
+    let foreign = "https://other.example/fhir/Patient/a";
+    for resource in [
+        json!({"resourceType": "Observation", "subject": {"reference": foreign}}),
+        json!({"resourceType": "Observation", "subject": {"reference": format!("{foreign}/_history/1")}}),
+        // Outside the compartment: another server's patient makes it invisible too.
+        json!({"resourceType": "Device", "patient": {"reference": foreign}}),
+        json!({"resourceType": "Device", "patient": {"reference": "Patient/a"},
+               "owner": {"reference": foreign}}),
+    ] {
+        let text = resource.to_string();
+        assert!(
+            matches!(
+                fast_path(&me, text.as_bytes(), false),
+                Some(Fast::Hidden(_, _))
+            ),
+            "{text}"
+        );
+        assert_eq!(slow(&me, &resource).await, Err(404), "{text}");
+    }
+    let searchset = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "Observation", "id": "1", "subject": {"reference": foreign}}},
+        {"resource": {"resourceType": "Observation", "id": "2", "subject": {"reference": "http://h/fhir/Patient/a"}}},
+        {"resource": {"resourceType": "Observation", "id": "3", "subject": {"reference": "Patient/a/_history/4"}}}]});
+    let filtered = slow(&me, &searchset).await.expect("answer");
+    let ids: Vec<&str> = filtered["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["resource"]["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["2", "3"]);
 }
