@@ -1,4 +1,5 @@
-//! Unit tests: the HMAC chain and its verification, AuditEvent shape, search filters.
+//! Unit tests: the HMAC chain and its verification, AuditEvent shape, search filters,
+//! closing a running trail.
 
 use super::chain::{self, Checkpoint, Head, Stored};
 use super::search::{Filter, grants_search, matches, parse};
@@ -228,4 +229,57 @@ fn dates_that_are_not_fhir_dates_are_refused() {
         let err = parse(&q(bad)).expect_err(bad);
         assert!(err.contains("is not a FHIR date"), "{bad}: {err}");
     }
+}
+
+/// A trail (`release: queued`, no fsync) in `dir`, with its config.
+async fn queued_trail(dir: &std::path::Path) -> (crate::config::Config, super::AuditTrail) {
+    let config: crate::config::Config = serde_norway::from_str(
+        "adapters: {}\nroutes: []\naudit:\n  fsync: false\n  release: queued\n",
+    )
+    .expect("config");
+    let trail = super::AuditTrail::open(&config, dir, "test")
+        .await
+        .expect("open");
+    (config, trail)
+}
+
+#[tokio::test]
+async fn close_stores_the_queued_records_and_the_checkpoint_while_senders_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, trail) = queued_trail(dir.path()).await;
+    let reserved = trail.queue.clone().reserve_owned().await.expect("slot");
+    for record in ["{\"a\":1}", "{\"b\":2}"] {
+        let (ack, _) = tokio::sync::oneshot::channel();
+        trail
+            .queue
+            .send(super::Job {
+                record: record.as_bytes().to_vec(),
+                index: super::event::Index::default(),
+                ack,
+            })
+            .await
+            .expect("queued");
+    }
+    let closing = tokio::spawn(async move {
+        let closed = trail.close(std::time::Duration::from_secs(5)).await;
+        (closed, trail)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // A slot reserved before the close still delivers its record.
+    let (ack, stored) = tokio::sync::oneshot::channel();
+    reserved.send(super::Job {
+        record: b"{\"c\":3}".to_vec(),
+        index: super::event::Index::default(),
+        ack,
+    });
+    let (closed, trail) = closing.await.expect("join");
+    assert!(closed);
+    assert_eq!(stored.await, Ok(true));
+    assert!(
+        trail.queue.try_reserve().is_err(),
+        "a closed trail takes no new record"
+    );
+    let head = super::verify(&config, dir.path()).await.expect("intact");
+    assert_eq!(head.count, 3);
+    assert!(trail.close(std::time::Duration::from_secs(5)).await);
 }

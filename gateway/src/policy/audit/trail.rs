@@ -1,10 +1,12 @@
-//! The running trail: the bounded queue, the writer task (group commit), and verification.
+//! The running trail: the bounded queue, the writer task (group commit), closing it at
+//! shutdown, and verification.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use super::{Sink, chain, event, key};
 use crate::config::Config;
@@ -34,6 +36,62 @@ pub struct AuditTrail {
     pub write_timeout: Duration,
     /// `audit.release: queued`: answers leave once their record is queued.
     pub release_queued: bool,
+    /// The writer task, for [`AuditTrail::close`].
+    writer: Arc<Writer>,
+}
+
+/// One trail's writer task: how to ask it to finish, and the task to wait for.
+struct Writer {
+    /// Asks the writer to close its queue (see [`AuditTrail::close`]).
+    close: Arc<Notify>,
+    /// The task, until a close takes it to wait for it.
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    fn is_finished(&self) -> bool {
+        self.task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_none_or(JoinHandle::is_finished)
+    }
+
+    async fn close(&self, timeout: Duration) -> bool {
+        self.close.notify_one();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(task) = task else {
+            return true;
+        };
+        matches!(tokio::time::timeout(timeout, task).await, Ok(Ok(())))
+    }
+}
+
+/// The writers of the trails opened in this process, for [`close_all`] (the process's
+/// shutdown does not hold the server's state, so it cannot reach the trail itself).
+/// Finished writers are dropped from it whenever a trail opens.
+static WRITERS: std::sync::Mutex<Vec<Arc<Writer>>> = std::sync::Mutex::new(Vec::new());
+
+/// Closes every audit trail this process opened ([`AuditTrail::close`]), waiting at most
+/// `timeout` for each; logs an ERROR for a writer that does not finish in time (its queued
+/// records are lost when the process exits, and the checkpoint may lag the log until the
+/// next start). For `fhirgate serve`'s shutdown, after the server has drained and before
+/// the runtime the writers run on is dropped: dropping it cancels a writer in the middle
+/// of its last batch or checkpoint.
+pub async fn close_all(timeout: Duration) {
+    let writers = std::mem::take(&mut *WRITERS.lock().unwrap_or_else(PoisonError::into_inner));
+    for writer in writers {
+        if !writer.close(timeout).await {
+            tracing::error!(
+                seconds = timeout.as_secs_f64(),
+                "audit writer did not finish at shutdown; queued records are lost, run `fhirgate audit verify`"
+            );
+        }
+    }
 }
 
 impl AuditTrail {
@@ -49,7 +107,26 @@ impl AuditTrail {
         let sink = Arc::new(Mutex::new(Sink::open(config, data_dir, &key).await?));
         let (queue, rx) = mpsc::channel(audit.queue);
         let gather = (audit.release == super::config::Release::Queued).then_some(QUEUED_GATHER);
-        tokio::spawn(write_loop(rx, sink.clone(), key, queue.downgrade(), gather));
+        let close = Arc::new(Notify::new());
+        let task = tokio::spawn(write_loop(
+            rx,
+            sink.clone(),
+            key,
+            Pending {
+                queue: queue.downgrade(),
+                gather,
+                close: close.clone(),
+            },
+        ));
+        let writer = Arc::new(Writer {
+            close,
+            task: std::sync::Mutex::new(Some(task)),
+        });
+        {
+            let mut writers = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
+            writers.retain(|w| !w.is_finished());
+            writers.push(writer.clone());
+        }
         Ok(Self {
             queue,
             sink,
@@ -57,8 +134,28 @@ impl AuditTrail {
             fail_open: audit.fail_open,
             write_timeout: Duration::from_millis(audit.write_timeout_ms),
             release_queued: audit.release == super::config::Release::Queued,
+            writer,
         })
     }
+
+    /// Closes the trail for shutdown: the queue takes no new record (a request that has not
+    /// reserved its slot yet is refused as with a full queue), the writer stores every
+    /// record still queued or sent through an already reserved slot, replaces the
+    /// checkpoint and stops. Returns `true` once it has, `false` when it did not within
+    /// `timeout` (or had panicked). A second call returns `true` at once.
+    pub async fn close(&self, timeout: Duration) -> bool {
+        self.writer.close(timeout).await
+    }
+}
+
+/// What the writer watches besides its queue.
+struct Pending {
+    /// The queue's sending side, to tell whether a request waits behind a batch.
+    queue: mpsc::WeakSender<Job>,
+    /// `Some` with `audit.release: queued` ([`QUEUED_GATHER`]).
+    gather: Option<Duration>,
+    /// Notified by [`AuditTrail::close`].
+    close: Arc<Notify>,
 }
 
 /// With `audit.release: queued` nobody waits for a batch, so the writer gathers records for
@@ -77,18 +174,40 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// before the acknowledgements when no other request is waiting, and otherwise after
 /// them once the queue drains or at least every [`CHECKPOINT_INTERVAL`], so under load it
 /// does not bound the batch rate; a checkpoint lagging the log after a crash is brought up
-/// to date at the next start.
+/// to date at the next start. It stops once the queue is closed (every sender dropped, or
+/// [`AuditTrail::close`]) and drained, after a last checkpoint.
 async fn write_loop(
     mut rx: mpsc::Receiver<Job>,
     sink: Arc<Mutex<Sink>>,
     key: Arc<Vec<u8>>,
-    queue: mpsc::WeakSender<Job>,
-    gather: Option<Duration>,
+    pending: Pending,
 ) {
+    let Pending {
+        queue,
+        gather,
+        close,
+    } = pending;
     let mut jobs = Vec::with_capacity(256);
     let mut last_checkpoint = Instant::now();
     let enough = (rx.max_capacity() / 4).max(1);
-    while rx.recv_many(&mut jobs, 256).await > 0 {
+    let mut closed = false;
+    loop {
+        let received = if closed {
+            rx.recv_many(&mut jobs, 256).await
+        } else {
+            tokio::select! {
+                received = rx.recv_many(&mut jobs, 256) => received,
+                () = close.notified() => {
+                    // Queued records and those of reserved slots are still received.
+                    rx.close();
+                    closed = true;
+                    continue;
+                }
+            }
+        };
+        if received == 0 {
+            break;
+        }
         if let Some(gather) = gather {
             let until = Instant::now() + gather;
             while rx.len() + jobs.len() < enough && Instant::now() < until {
@@ -160,12 +279,19 @@ async fn checkpoint(sink: &Arc<Mutex<Sink>>, key: &Arc<Vec<u8>>) {
 /// Why `audit verify` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    /// The chain is broken; the message names the first bad record.
+    /// The chain is broken; the message names the first bad record. (Not an error
+    /// `source`: the message already carries it, and `audit verify` prints the chain.)
     #[error("audit trail broken: {0}")]
-    Broken(#[from] chain::Broken),
+    Broken(chain::Broken),
     /// The key or the sink could not be read.
     #[error(transparent)]
     Unreadable(#[from] PolicyError),
+}
+
+impl From<chain::Broken> for VerifyError {
+    fn from(broken: chain::Broken) -> Self {
+        Self::Broken(broken)
+    }
 }
 
 /// Verifies the configured trail (`fhirgate audit verify`): every record's MAC and sequence,
