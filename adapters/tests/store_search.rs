@@ -17,6 +17,7 @@ both!(
     strings_are_case_and_accent_insensitive_prefixes,
     sort_count_total_summary,
     include_and_revinclude,
+    include_and_revinclude_wildcards,
     unknown_parameters_warn_or_fail_strict,
     flow_parameters,
     paging_is_stable_under_concurrent_writes,
@@ -332,6 +333,72 @@ async fn include_and_revinclude(s: &Store) {
         s.get("Observation?_include=Observation:nope").await.status,
         StatusCode::BAD_REQUEST
     );
+}
+
+/// `_include=*`, `Type:*[:Target]` and the same for `_revinclude` (FHIR R4 search.html
+/// "Including other resources": "any search parameter of type=reference").
+async fn include_and_revinclude_wildcards(s: &Store) {
+    let pr = s
+        .create(&json!({"resourceType": "Practitioner", "name": [{"family": "Wild"}]}))
+        .await;
+    let pat = s.create(&json!({"resourceType": "Patient", "generalPractitioner": [{"reference": format!("Practitioner/{pr}")}]})).await;
+    let o = s.create(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": format!("Patient/{pat}")}, "performer": [{"reference": format!("Practitioner/{pr}")}]})).await;
+    let mr = s.create(&json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "m"}, "subject": {"reference": format!("Patient/{pat}")}, "requester": {"reference": format!("Practitioner/{pr}")}})).await;
+    let md = s.create(&json!({"resourceType": "MedicationDispense", "medicationCodeableConcept": {"text": "m"}, "status": "completed", "authorizingPrescription": [{"reference": format!("MedicationRequest/{mr}")}]})).await;
+    let includes = |q: String| async move {
+        let r = s.get(&q).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.json);
+        (ids(&r.json, "match"), set(ids(&r.json, "include")))
+    };
+    // Every reference parameter of the matches, each resource once.
+    let (matched, included) = includes(format!("Observation?_id={o}&_include=*")).await;
+    assert_eq!(matched, vec![o.clone()]);
+    assert_eq!(included, set(vec![pat.clone(), pr.clone()]));
+    let (_, included) = includes(format!(
+        "Observation?_id={o}&_include=Observation:*:Practitioner"
+    ))
+    .await;
+    assert_eq!(included, set(vec![pr.clone()]));
+    let (_, included) = includes(format!("Observation?_id={o}&_include=Patient:*")).await;
+    assert_eq!(included, set(vec![]), "Patient:* follows Patients only");
+    // Every resource whose reference parameter names a match.
+    let (_, included) = includes(format!("Patient?_id={pat}&_revinclude=*")).await;
+    assert_eq!(included, set(vec![o.clone(), mr.clone()]));
+    let (_, included) = includes(format!("Practitioner?_id={pr}&_revinclude=*")).await;
+    assert_eq!(included, set(vec![pat.clone(), o.clone(), mr.clone()]));
+    let (_, included) = includes(format!(
+        "Practitioner?_id={pr}&_revinclude=MedicationRequest:*"
+    ))
+    .await;
+    assert_eq!(included, set(vec![mr.clone()]));
+    let (_, included) = includes(format!(
+        "Practitioner?_id={pr}&_revinclude=Observation:*:Patient"
+    ))
+    .await;
+    assert_eq!(included, set(vec![]), "the matches are not Patients");
+    // `:iterate` applies the wildcard once more to what was included.
+    let (matched, included) = includes(format!(
+        "MedicationDispense?_id={md}&_include=*&_include:iterate=*"
+    ))
+    .await;
+    assert_eq!(matched, vec![md.clone()]);
+    assert_eq!(included, set(vec![mr.clone(), pat.clone(), pr.clone()]));
+    let (_, included) = includes(format!("MedicationDispense?_id={md}&_include=*")).await;
+    assert_eq!(
+        included,
+        set(vec![mr.clone()]),
+        "without :iterate one level"
+    );
+    for bad in ["*:subject", "Nope:*", "*:*", "Observation:*x"] {
+        let r = s.get(&format!("Observation?_include={bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(
+            r.json["issue"][0]["diagnostics"],
+            format!(
+                "_include/_revinclude '{bad}' names no reference parameter (Type:param[:Target], Type:*[:Target] or *)"
+            )
+        );
+    }
 }
 
 async fn unknown_parameters_warn_or_fail_strict(s: &Store) {

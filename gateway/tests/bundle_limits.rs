@@ -274,9 +274,16 @@ fn check_config_refuses_a_zero_entry_limit_and_a_tiny_answer_limit() {
 #[tokio::test]
 async fn included_resources_past_the_answer_limit_are_left_out_with_a_warning() {
     let gw = gateway();
+    // The wildcard (every reference parameter) is bounded the same way.
+    for include in ["Observation:patient", "*"] {
+        included_past_the_limit(&gw, include).await;
+    }
+}
+
+async fn included_past_the_limit(gw: &Gateway, include: &str) {
     let page: Value = gw
         .system_client()
-        .get(gw.fhir("/Observation?_count=1000&_include=Observation:patient"))
+        .get(gw.fhir(&format!("/Observation?_count=1000&_include={include}")))
         .send()
         .await
         .expect("search")
@@ -302,9 +309,9 @@ async fn included_resources_past_the_answer_limit_are_left_out_with_a_warning() 
             .iter()
             .map(|e| e["resource"].to_string().len())
             .sum::<usize>();
-    assert!(with_included <= ANSWER, "{with_included}");
+    assert!(with_included <= ANSWER, "{include}: {with_included}");
     let outcome = mode("outcome");
-    assert_eq!(outcome.len(), 1, "{page}");
+    assert_eq!(outcome.len(), 1, "{include}: {page}");
     let issue = &outcome[0]["resource"]["issue"][0];
     assert_eq!(issue["severity"], "warning");
     assert_eq!(issue["code"], "too-costly");

@@ -1,21 +1,49 @@
-//! `_include` and `_revinclude` (FHIR R4 §3.1.1.5.4 "Including other resources"): the
+//! `_include` and `_revinclude` (FHIR R4 search.html "Including other resources"): the
 //! resources the matches reference, or that reference the matches, through a reference
-//! parameter; `:iterate` applies once more to what was included. A page includes at most
-//! [`MAX_INCLUDES`] resources within a byte budget (IBM/LinuxForHealth FHIR bounds them
-//! the same way with `maxPageIncludeCount`); what is left out is reported in the page's
-//! outcome entry, never silently lost.
+//! parameter, or through any reference parameter the store indexes for the wildcard (`*`,
+//! `Type:*[:Target]`); `:iterate` applies once more to what was included. A page includes
+//! at most [`MAX_INCLUDES`] resources within a byte budget (IBM/LinuxForHealth FHIR bounds
+//! them the same way with `maxPageIncludeCount`); what is left out is reported in the
+//! page's outcome entry, never silently lost.
 
 use std::collections::HashSet;
 
 use sqlx::AnyConnection;
 
 use super::super::db::DbResult;
+use super::super::params::{self, ParamType};
 use super::plan::{Include, Plan};
 use super::sql::Bind;
 use super::{Hit, fetch_hits_within};
 
 /// Most resources one search page includes through `_include`/`_revinclude`.
 pub(crate) const MAX_INCLUDES: usize = 1000;
+
+/// `$n, $n+1, …` for `values`, bound after those already in `binds`.
+fn placeholders(binds: &mut Vec<Bind>, values: impl IntoIterator<Item = String>) -> String {
+    let mut ps = Vec::new();
+    for v in values {
+        binds.push(Bind::Text(v));
+        ps.push(format!("${}", binds.len()));
+    }
+    ps.join(", ")
+}
+
+/// The reference parameters `inc` follows: its own, or for the wildcard every reference
+/// parameter the store indexes on its source type (on every type for `*`), each name once.
+fn reference_params(inc: &Include) -> Vec<&'static str> {
+    if let Some(p) = inc.param {
+        return vec![p];
+    }
+    let mut names: Vec<&'static str> = params::all()
+        .filter(|p| p.kind == ParamType::Reference)
+        .filter(|p| inc.source.as_deref().is_none_or(|s| p.resource == s))
+        .map(|p| p.name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 /// Up to `cap` resources `inc` adds for `from`, in row order, read within `budget` bytes;
 /// `true` when the budget stopped the reading.
@@ -26,37 +54,38 @@ async fn one(
     cap: usize,
     budget: usize,
 ) -> DbResult<(Vec<Hit>, bool)> {
-    let sources: Vec<&Hit> = from.iter().collect();
     if inc.reverse {
-        // Resources of type `inc.source` whose `inc.param` points at one of `from`.
+        // Resources (of type `inc.source`, any for `*`) whose reference parameter points
+        // at one of `from`.
+        let names = reference_params(inc);
         let mut out: Vec<Hit> = Vec::new();
         let mut cut = false;
-        let types: HashSet<&str> = sources.iter().map(|h| h.rtype.as_str()).collect();
+        let types: HashSet<&str> = from.iter().map(|h| h.rtype.as_str()).collect();
         for ty in types {
-            if inc.target.as_deref().is_some_and(|t| t != ty) {
+            if names.is_empty() || inc.target.as_deref().is_some_and(|t| t != ty) {
                 continue;
             }
-            let ids: Vec<&str> = sources
-                .iter()
-                .filter(|h| h.rtype == ty)
-                .map(|h| h.id.as_str())
-                .collect();
-            let mut binds = vec![
-                Bind::Text(inc.param.to_owned()),
-                Bind::Text(inc.source.clone()),
-                Bind::Text(ty.to_owned()),
-            ];
-            let mut ps = Vec::new();
-            for id in ids {
-                binds.push(Bind::Text(id.to_owned()));
-                ps.push(format!("${}", binds.len()));
-            }
+            let mut binds = Vec::new();
+            // `param IN (…)` keeps the lookup on the (param, ref_id, rid) index.
+            let params = placeholders(&mut binds, names.iter().map(|n| (*n).to_owned()));
+            let source = match &inc.source {
+                Some(s) => {
+                    binds.push(Bind::Text(s.clone()));
+                    format!(" AND r.rtype = ${}", binds.len())
+                }
+                None => String::new(),
+            };
+            binds.push(Bind::Text(ty.to_owned()));
+            let ref_type = binds.len();
+            let ids = placeholders(
+                &mut binds,
+                from.iter().filter(|h| h.rtype == ty).map(|h| h.id.clone()),
+            );
             let sql = format!(
                 "SELECT DISTINCT r.rid, r.rtype, r.id, r.body, r.rid FROM idx_ref x \
-                 JOIN resources r ON r.rid = x.rid WHERE x.param = $1 AND r.rtype = $2 \
-                 AND r.deleted = 0 AND x.ref_type = $3 AND x.ref_id IN ({}) \
-                 ORDER BY r.rid LIMIT {cap}",
-                ps.join(", ")
+                 JOIN resources r ON r.rid = x.rid WHERE x.param IN ({params}){source} \
+                 AND r.deleted = 0 AND x.ref_type = ${ref_type} AND x.ref_id IN ({ids}) \
+                 ORDER BY r.rid LIMIT {cap}"
             );
             let used: usize = out.iter().map(|h| h.body.len()).sum();
             let (hits, stopped) =
@@ -66,26 +95,28 @@ async fn one(
         }
         Ok((out, cut))
     } else {
-        let rids: Vec<String> = sources
+        let rids: Vec<String> = from
             .iter()
-            .filter(|h| h.rtype == inc.source)
+            .filter(|h| inc.source.as_deref().is_none_or(|s| h.rtype == s))
             .map(|h| h.rid.to_string())
             .collect();
         if rids.is_empty() {
             return Ok((Vec::new(), false));
         }
-        let mut binds = vec![Bind::Text(inc.param.to_owned())];
-        let target = match &inc.target {
-            Some(t) => {
-                binds.push(Bind::Text(t.clone()));
-                " AND x.ref_type = $2"
-            }
-            None => "",
-        };
+        let mut binds = Vec::new();
+        let mut conditions = String::new();
+        if let Some(p) = inc.param {
+            binds.push(Bind::Text(p.to_owned()));
+            conditions.push_str(&format!(" AND x.param = ${}", binds.len()));
+        }
+        if let Some(t) = &inc.target {
+            binds.push(Bind::Text(t.clone()));
+            conditions.push_str(&format!(" AND x.ref_type = ${}", binds.len()));
+        }
         let sql = format!(
             "SELECT DISTINCT r.rid, r.rtype, r.id, r.body, r.rid FROM idx_ref x \
              JOIN resources r ON r.rtype = x.ref_type AND r.id = x.ref_id \
-             WHERE x.param = $1{target} AND r.deleted = 0 AND x.rid IN ({}) \
+             WHERE x.rid IN ({}){conditions} AND r.deleted = 0 \
              ORDER BY r.rid LIMIT {cap}",
             rids.join(", ")
         );

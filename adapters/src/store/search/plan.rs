@@ -97,10 +97,11 @@ pub(crate) enum SortKey {
 /// An `_include` or `_revinclude`.
 #[derive(Debug, Clone)]
 pub(crate) struct Include {
-    /// Source resource type (the one holding the reference).
-    pub source: String,
-    /// Reference parameter.
-    pub param: &'static str,
+    /// Source resource type (the one holding the reference); `None` for `*` (any type).
+    pub source: Option<String>,
+    /// Reference parameter; `None` for the wildcard (`*` or `Type:*`): every reference
+    /// parameter the store indexes.
+    pub param: Option<&'static str>,
     /// Target type restriction.
     pub target: Option<String>,
     /// `:iterate`.
@@ -297,23 +298,33 @@ fn parse_sort(plan: &mut Plan, rtype: Option<&str>, value: &str) -> Result<(), A
     Ok(())
 }
 
+/// `Type:param[:Target]`, or the wildcard of FHIR R4 search.html "Including other
+/// resources" ("any search parameter of type=reference"): `*` (any source type) or
+/// `Type:*[:Target]`.
 fn parse_include(value: &str, iterate: bool, reverse: bool) -> Result<Include, Answer> {
+    let include = |source: Option<&str>, param, target: Option<&str>| Include {
+        source: source.map(str::to_owned),
+        param,
+        target: target.map(str::to_owned),
+        iterate,
+        reverse,
+    };
+    if value == "*" {
+        return Ok(include(None, None, None));
+    }
     let mut parts = value.split(':');
     let source = parts.next().unwrap_or("");
     let param = parts.next().unwrap_or("");
-    let target = parts.next().map(str::to_owned);
+    let target = parts.next();
+    if param == "*" && crate::interaction::is_resource_type(source) {
+        return Ok(include(Some(source), None, target));
+    }
     let def = params::find(source, param)
         .filter(|d| d.kind == ParamType::Reference)
         .ok_or_else(|| {
             bad(format!(
-                "_include/_revinclude '{value}' names no reference parameter (Type:param[:Target])"
+                "_include/_revinclude '{value}' names no reference parameter (Type:param[:Target], Type:*[:Target] or *)"
             ))
         })?;
-    Ok(Include {
-        source: source.to_owned(),
-        param: def.name,
-        target,
-        iterate,
-        reverse,
-    })
+    Ok(include(Some(source), Some(def.name), target))
 }
