@@ -1,5 +1,4 @@
-//! Startup and shutdown: build adapters, bind, start the HTTP worker threads, print the
-//! ready line, drain on SIGTERM.
+//! Startup and shutdown: build adapters, bind, print the ready line, drain on SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -118,10 +117,6 @@ fn check_endpoints(
 /// Serves `config` on `listen` until SIGTERM or SIGINT, then drains in-flight requests for
 /// at most `server.shutdown_grace_seconds` and returns. Prints exactly one line to stdout
 /// when ready: `fhirgate listening on http://HOST:PORT`.
-///
-/// HTTP is served by `server.workers` threads ([`spawn_worker`]); the runtime `run` is
-/// called on keeps the background tasks (audit writer, outbox, MLLP listeners, cache and
-/// rate-limit upkeep).
 pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     let grace = Duration::try_from_secs_f64(config.server.shutdown_grace_seconds)
         .unwrap_or(Duration::from_secs(30));
