@@ -122,7 +122,6 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
         .unwrap_or(Duration::from_secs(30));
     // Signal handlers exist before the ready line, so an early SIGTERM still drains.
     let stop = shutdown_signal()?;
-    let workers = config.server.worker_threads();
     let (state, ctx) = build(config).await?;
     let listener = TcpListener::bind(listen)
         .await
@@ -145,95 +144,28 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     if let Ok(url) = url::Url::parse(&format!("http://{reachable}")) {
         let _ = ctx.self_url.set(url);
     }
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let app = crate::app(state);
-    let listener = listener.into_std().map_err(StartError::Serve)?;
-    let mut finished = Vec::with_capacity(workers);
-    for index in 0..workers {
-        finished.push(spawn_worker(
-            index,
-            &listener,
-            app.clone(),
-            stop_rx.clone(),
-        )?);
-    }
-    drop(listener);
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "fhirgate listening on http://{addr}");
     let _ = stdout.flush();
     tracing::info!(%addr, "listening");
-    let all_done = async move {
-        for done in finished {
-            match done.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(StartError::Serve(e)),
-                Err(_) => {
-                    return Err(StartError::Serve(std::io::Error::other(
-                        "an HTTP worker thread stopped unexpectedly",
-                    )));
-                }
-            }
-        }
-        Ok(())
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        stop.await;
+        tracing::info!("shutdown signal received; draining in-flight requests");
+        let _ = stop_tx.send(true);
     };
+    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let deadline = async move {
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = all_done => result?,
-        () = async move {
-            stop.await;
-            tracing::info!("shutdown signal received; draining in-flight requests");
-            let _ = stop_tx.send(true);
-            deadline.await;
-        } => tracing::warn!(seconds = grace.as_secs_f64(), "drain deadline reached; exiting"),
+        result = server => result.map_err(StartError::Serve)?,
+        () = deadline => tracing::warn!(seconds = grace.as_secs_f64(), "drain deadline reached; exiting"),
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Starts HTTP worker `index`: a thread with a single-threaded runtime that accepts from
-/// (a clone of) `listener` and serves each connection it accepts start to end, until `stop`
-/// turns true and its connections have finished. The receiver answers with how serving ended.
-fn spawn_worker(
-    index: usize,
-    listener: &std::net::TcpListener,
-    app: axum::Router,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Result<tokio::sync::oneshot::Receiver<std::io::Result<()>>, StartError> {
-    let listener = listener.try_clone().map_err(StartError::Serve)?;
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name(format!("fhirgate-http-{index}"))
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = done_tx.send(Err(e));
-                    return;
-                }
-            };
-            let result = runtime.block_on(async move {
-                let listener = TcpListener::from_std(listener)?;
-                let service = app.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|stopped| *stopped).await;
-                    })
-                    .await
-            });
-            let _ = done_tx.send(result);
-            // Keep this runtime running until the process exits: pooled connections it
-            // opened (database, Redis) may still serve other workers' last requests, and
-            // tasks requests spawned here (outbox deliveries) go on as before.
-            runtime.block_on(std::future::pending::<()>());
-        })
-        .map_err(StartError::Serve)?;
-    Ok(done_rx)
 }
 
 /// Registers SIGTERM and SIGINT handlers now; the returned future completes on either.

@@ -12,7 +12,6 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::auth::TokenSource;
 use super::config::FhirConfig;
 use super::headers::request_headers;
-use super::local_client::{self, LocalClients};
 use super::response::{Limits, answer};
 use super::rewrite::Base;
 use super::transport::transport_error;
@@ -35,8 +34,7 @@ const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 pub struct FhirAdapter {
     name: String,
     upstream: Base,
-    /// One pooled client per serving thread ([`LocalClients`]).
-    http: LocalClients,
+    http: reqwest::Client,
     auth: Option<TokenSource>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -61,14 +59,18 @@ impl FhirAdapter {
         let connect_timeout = seconds("connect_timeout_seconds", config.connect_timeout_seconds)?;
         let timeout = seconds("timeout_seconds", config.timeout_seconds)?;
         let check_timeout = seconds("check_timeout_seconds", config.check_timeout_seconds)?;
-        let cannot = |e: reqwest::Error| err(format!("cannot build HTTP client: {e}"));
-        let http = LocalClients::new(connect_timeout, timeout).map_err(cannot)?;
+        let client = || {
+            reqwest::Client::builder()
+                .connect_timeout(connect_timeout)
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("fhirgate/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| err(format!("cannot build HTTP client: {e}")))
+        };
+        let http = client()?;
         let auth = match &config.auth {
-            Some(a) => Some(TokenSource::new(
-                name,
-                a,
-                local_client::build(connect_timeout, timeout).map_err(cannot)?,
-            )?),
+            Some(a) => Some(TokenSource::new(name, a, client()?)?),
             None => None,
         };
         Ok(Self {
@@ -163,7 +165,7 @@ impl FhirAdapter {
             })?;
             headers.insert(header::AUTHORIZATION, value);
         }
-        let mut builder = self.http.get().request(method, url).headers(headers);
+        let mut builder = self.http.request(method, url).headers(headers);
         if !body.is_empty() {
             builder = builder.body(body);
         }
@@ -249,7 +251,6 @@ impl Adapter for FhirAdapter {
         let url = format!("{}/metadata", self.upstream.as_str());
         let mut builder = self
             .http
-            .shared()
             .get(url)
             .timeout(self.check_timeout)
             .header(header::ACCEPT, "application/fhir+json");

@@ -6,7 +6,6 @@
 //! - [`response`]: streams or buffers the answer; [`bundle`] rewrites Bundle links in one
 //!   pass over `serde_json::Value`; [`rewrite`] is the pure URL rewriting both use.
 //! - [`headers`]: the request and response header allow-lists.
-//! - [`local_client`]: one pooled upstream client per serving thread.
 //! - [`auth`]: OAuth2 client credentials (`client_secret_basic`, `private_key_jwt`).
 
 pub mod auth;
@@ -14,7 +13,6 @@ pub mod bundle;
 pub mod client;
 pub mod config;
 pub mod headers;
-pub mod local_client;
 pub mod response;
 pub mod rewrite;
 mod transport;

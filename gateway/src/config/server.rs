@@ -38,10 +38,6 @@ pub struct ServerConfig {
     pub trust_forwarded_headers: bool,
     /// Seconds in-flight requests get to finish after SIGTERM before exit. Default 30.
     pub shutdown_grace_seconds: f64,
-    /// Threads serving HTTP; each accepts connections and serves them start to end on its
-    /// own single-threaded runtime, with its own upstream connection pools, so a request
-    /// wakes no other thread. 0 (default): one per available CPU.
-    pub workers: usize,
 }
 
 impl Default for ServerConfig {
@@ -55,7 +51,6 @@ impl Default for ServerConfig {
             max_answer_bytes: ByteSize::b(fhirgate_adapters::DEFAULT_MAX_ANSWER_BYTES as u64),
             trust_forwarded_headers: false,
             shutdown_grace_seconds: 30.0,
-            workers: 0,
         }
     }
 }
@@ -94,23 +89,12 @@ impl ServerConfig {
                 "must be a number of seconds >= 0".into(),
             ));
         }
-        if self.workers > 1024 {
-            problems.push(("server.workers".into(), "must be at most 1024".into()));
-        }
         problems
     }
 
     /// [`Self::max_answer_bytes`] in bytes, as a buffer size.
     pub fn answer_limit(&self) -> usize {
         usize::try_from(self.max_answer_bytes.as_u64()).unwrap_or(usize::MAX)
-    }
-
-    /// [`Self::workers`] resolved: at least 1, one per available CPU when 0.
-    pub fn worker_threads(&self) -> usize {
-        match self.workers {
-            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-            n => n,
-        }
     }
 
     /// The configured public base without a trailing slash, if set.

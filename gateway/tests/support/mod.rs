@@ -171,11 +171,6 @@ impl Gateway {
         authed(&self.token("system/*.*"))
     }
 
-    /// The process id of the running gateway.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
     /// Log lines written so far.
     pub fn logs(&self) -> Vec<String> {
         self.stderr.try_iter().collect()
