@@ -203,13 +203,7 @@ fn serve(config: config::Config, listen: SocketAddr) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let audit_timeout = std::time::Duration::from_millis(config.audit.write_timeout_ms);
-    let served = runtime.block_on(fhirgate::server::run(config, listen));
-    // The audit writer is a task of this runtime: dropping the runtime while it stores the
-    // last queued records or replaces the checkpoint would cancel that work, so the trail
-    // is closed first (a no-op when the server never opened it).
-    runtime.block_on(fhirgate::policy::audit::close_all(audit_timeout));
-    served?;
+    runtime.block_on(fhirgate::server::run(config, listen))?;
     Ok(())
 }
 

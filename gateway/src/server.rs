@@ -116,13 +116,16 @@ fn check_endpoints(
 
 /// Serves `config` on `listen` until SIGTERM or SIGINT, then drains in-flight requests for
 /// at most `server.shutdown_grace_seconds` and returns. Prints exactly one line to stdout
-/// when ready: `fhirgate listening on http://HOST:PORT`.
+/// when ready: `fhirgate listening on http://HOST:PORT`. Closes the audit trail last
+/// ([`crate::policy::audit::AuditTrail::close`], waiting at most `audit.write_timeout_ms`).
 pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     let grace = Duration::try_from_secs_f64(config.server.shutdown_grace_seconds)
         .unwrap_or(Duration::from_secs(30));
     // Signal handlers exist before the ready line, so an early SIGTERM still drains.
     let stop = shutdown_signal()?;
+    let audit_timeout = Duration::from_millis(config.audit.write_timeout_ms);
     let (state, ctx) = build(config).await?;
+    let audit = state.policy.audit.clone();
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -163,6 +166,17 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     tokio::select! {
         result = server => result.map_err(StartError::Serve)?,
         () = deadline => tracing::warn!(seconds = grace.as_secs_f64(), "drain deadline reached; exiting"),
+    }
+    // The audit writer is a task of the caller's runtime: closed here, before that runtime
+    // is dropped (which would cancel it in the middle of its last batch or checkpoint), it
+    // stores what is still queued and replaces the checkpoint.
+    if let Some(audit) = audit
+        && !audit.close(audit_timeout).await
+    {
+        tracing::error!(
+            seconds = audit_timeout.as_secs_f64(),
+            "audit writer did not finish at shutdown; queued records are lost, run `fhirgate audit verify`"
+        );
     }
     tracing::info!("stopped");
     Ok(())

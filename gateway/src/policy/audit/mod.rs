@@ -1,7 +1,8 @@
 //! The tamper-evident audit trail: one FHIR AuditEvent (IHE BALP) per request that touches
 //! patient data, HMAC-chained, written through a bounded queue before the response is
 //! released (`layer`), searchable as `GET /fhir/AuditEvent` (`search`) and checked by
-//! `fhirgate audit verify` ([`verify`]). A normal shutdown closes it ([`close_all`]): what
+//! `fhirgate audit verify` ([`verify`]). A normal shutdown closes it ([`AuditTrail::close`], from the server's
+//! `run`): what
 //! is queued is stored and the checkpoint replaced before the process exits.
 
 pub mod chain;
@@ -19,4 +20,4 @@ mod trail;
 
 pub use config::{AuditConfig, Release, SinkKind};
 pub use sink::Sink;
-pub use trail::{AuditTrail, Job, VerifyError, close_all, verify};
+pub use trail::{AuditTrail, Job, VerifyError, verify};

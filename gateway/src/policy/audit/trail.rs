@@ -49,14 +49,6 @@ struct Writer {
 }
 
 impl Writer {
-    fn is_finished(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_none_or(JoinHandle::is_finished)
-    }
-
     async fn close(&self, timeout: Duration) -> bool {
         self.close.notify_one();
         let task = self
@@ -68,29 +60,6 @@ impl Writer {
             return true;
         };
         matches!(tokio::time::timeout(timeout, task).await, Ok(Ok(())))
-    }
-}
-
-/// The writers of the trails opened in this process, for [`close_all`] (the process's
-/// shutdown does not hold the server's state, so it cannot reach the trail itself).
-/// Finished writers are dropped from it whenever a trail opens.
-static WRITERS: std::sync::Mutex<Vec<Arc<Writer>>> = std::sync::Mutex::new(Vec::new());
-
-/// Closes every audit trail this process opened ([`AuditTrail::close`]), waiting at most
-/// `timeout` for each; logs an ERROR for a writer that does not finish in time (its queued
-/// records are lost when the process exits, and the checkpoint may lag the log until the
-/// next start). For `fhirgate serve`'s shutdown, after the server has drained and before
-/// the runtime the writers run on is dropped: dropping it cancels a writer in the middle
-/// of its last batch or checkpoint.
-pub async fn close_all(timeout: Duration) {
-    let writers = std::mem::take(&mut *WRITERS.lock().unwrap_or_else(PoisonError::into_inner));
-    for writer in writers {
-        if !writer.close(timeout).await {
-            tracing::error!(
-                seconds = timeout.as_secs_f64(),
-                "audit writer did not finish at shutdown; queued records are lost, run `fhirgate audit verify`"
-            );
-        }
     }
 }
 
@@ -122,11 +91,6 @@ impl AuditTrail {
             close,
             task: std::sync::Mutex::new(Some(task)),
         });
-        {
-            let mut writers = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
-            writers.retain(|w| !w.is_finished());
-            writers.push(writer.clone());
-        }
         Ok(Self {
             queue,
             sink,
