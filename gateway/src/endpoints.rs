@@ -1,17 +1,20 @@
 //! Mounting the adapters' own HTTP endpoints (e.g. inbound NCPDP SCRIPT at `/ncpdp/script`)
-//! on the gateway's router: bodies are read within `server.body_limit`, the endpoint
-//! authenticates its callers itself and answers in its own protocol.
+//! on the gateway's router: bodies are read within `server.body_limit` and reserved from the
+//! buffered-body budget (`server.max_buffered_request_bytes`) while they are served, the
+//! endpoint authenticates its callers itself and answers in its own protocol.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::body::HttpBody;
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
 use fhirgate_adapters::Endpoint;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::policy::admission::{BodyBudget, RETRY_AFTER_SECONDS};
 use crate::state::AppState;
 
 /// Whether `path` may be served by an adapter: absolute, and none of the gateway's own
@@ -31,6 +34,7 @@ pub fn is_adapter_endpoint_path(path: &str) -> bool {
 /// before the router is built).
 pub fn mount(mut routes: Router<Arc<AppState>>, state: &AppState) -> Router<Arc<AppState>> {
     let limit = state.config.server.body_limit.as_u64();
+    let budget = state.admission.clone();
     let mut mounted = std::collections::HashSet::new();
     for (name, adapter) in &state.adapters {
         for endpoint in adapter.endpoints() {
@@ -39,18 +43,27 @@ pub fn mount(mut routes: Router<Arc<AppState>>, state: &AppState) -> Router<Arc<
                 tracing::error!(adapter = %name, path = %path, "endpoint not mounted");
                 continue;
             }
+            let budget = budget.clone();
             routes = routes.route(
                 &path,
-                any(move |request: Request<Body>| serve(endpoint.clone(), limit, request)),
+                any(move |request: Request<Body>| {
+                    serve(endpoint.clone(), limit, budget.clone(), request)
+                }),
             );
         }
     }
     routes
 }
 
-/// Reads the body within `limit` bytes (413 beyond it, 400 when unreadable, both in the
+/// Reserves the body from `budget` (503 with `Retry-After` when it has no room in time),
+/// reads it within `limit` bytes (413 beyond it, 400 when unreadable; all three in the
 /// endpoint's own error format: [`Endpoint::refuse`]) and calls the endpoint.
-async fn serve(endpoint: Arc<dyn Endpoint>, limit: u64, request: Request<Body>) -> Response {
+async fn serve(
+    endpoint: Arc<dyn Endpoint>,
+    limit: u64,
+    budget: Arc<BodyBudget>,
+    request: Request<Body>,
+) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -68,6 +81,25 @@ async fn serve(endpoint: Arc<dyn Endpoint>, limit: u64, request: Request<Body>) 
     if declared.is_some_and(|len| len > limit) {
         return too_large();
     }
+    let claim = budget.claim(body.size_hint().exact(), body.is_end_stream());
+    // Held until the endpoint has answered.
+    let _reservation = match budget.admit(claim).await {
+        Ok(reservation) => reservation,
+        Err(exhausted) => {
+            metrics::counter!("fhirgate_buffered_request_refused_total").increment(1);
+            let reason = format!(
+                "too many large request bodies are being processed at once (server.max_buffered_request_bytes: {} bytes); retry in {RETRY_AFTER_SECONDS} s",
+                exhausted.budget_bytes
+            );
+            let mut response = endpoint
+                .refuse(StatusCode::SERVICE_UNAVAILABLE, &reason)
+                .map(Body::from);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            return response;
+        }
+    };
     let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     let bytes = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),

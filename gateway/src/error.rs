@@ -90,6 +90,18 @@ pub enum GatewayError {
         /// Seconds until one request is allowed again (at least 1).
         retry_after_seconds: u64,
     },
+    /// The request bodies buffered at once would pass `server.max_buffered_request_bytes` and
+    /// no room came free within the wait (503, `throttled`, `Retry-After`): refused before
+    /// its body was read or any adapter called.
+    #[error(
+        "too many large request bodies are being processed at once (server.max_buffered_request_bytes: {budget_bytes} bytes); nothing was processed, retry in {retry_after_seconds} s"
+    )]
+    BodyBudgetExhausted {
+        /// The budget in bytes.
+        budget_bytes: u64,
+        /// Seconds the client should wait before retrying (RFC 9110 §10.2.3).
+        retry_after_seconds: u64,
+    },
     /// The request's audit record could not be written, so its answer is withheld
     /// (503, `transient`, `Retry-After: 1`).
     #[error("the audit trail is unavailable; the request was not served")]
@@ -135,6 +147,9 @@ impl GatewayError {
             Self::Auth(_) => (StatusCode::UNAUTHORIZED, IssueCode::Login),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled),
             Self::AuditUnavailable => (StatusCode::SERVICE_UNAVAILABLE, IssueCode::Transient),
+            Self::BodyBudgetExhausted { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, IssueCode::Throttled)
+            }
             Self::Adapter(e) => (
                 e.status(),
                 match e {
@@ -171,6 +186,10 @@ impl IntoResponse for GatewayError {
         let retry_after = match &self {
             Self::Throttled {
                 retry_after_seconds,
+            }
+            | Self::BodyBudgetExhausted {
+                retry_after_seconds,
+                ..
             } => Some(*retry_after_seconds),
             Self::AuditUnavailable => Some(1),
             _ => None,

@@ -94,13 +94,22 @@ pub fn app(state: Arc<AppState>) -> Router {
             state.clone(),
             policy::ratelimit::layer::rate_limit,
         ))
-        // 6. Audit outside the cache, so cache hits are audited too, and outside the edge,
+        // 6. Admission of buffered request bodies (`server.max_buffered_request_bytes`) after
+        //    the rate limits, so a throttled request reserves nothing, and before audit and
+        //    cache: a 503 for a spent budget costs no audit write (as a 429 does not), and
+        //    every buffered read (the cache's Bundle plan, the edge) happens inside the
+        //    reservation, which is held until the response is produced.
+        .layer(from_fn_with_state(
+            state.clone(),
+            policy::admission::layer::admission,
+        ))
+        // 7. Audit outside the cache, so cache hits are audited too, and outside the edge,
         //    so it sees the edge's 401/403 denials; the response waits for its record.
         .layer(from_fn_with_state(
             state.clone(),
             policy::audit::layer::audit,
         ))
-        // 7. Cache innermost before the edge: it answers only after identification,
+        // 8. Cache innermost before the edge: it answers only after identification,
         //    limits and audit, and sees the edge's exact answers to store or invalidate.
         .layer(from_fn_with_state(state, policy::cache::layer::cache));
     routes.layer(stack)

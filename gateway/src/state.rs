@@ -1,5 +1,7 @@
 //! Shared application state: the loaded config, the built adapters and the route table.
 
+use std::sync::Arc;
+
 use fhirgate_adapters::{Interaction, SharedAdapter};
 use indexmap::IndexMap;
 
@@ -19,6 +21,9 @@ pub struct AppState {
     /// Edge policy: rate limits, response cache, audit trail (all off until
     /// `server::build_state` builds them; router tests run without).
     pub policy: crate::policy::Policy,
+    /// The process-wide budget of buffered request bodies
+    /// (`server.max_buffered_request_bytes`).
+    pub admission: Arc<crate::policy::admission::BodyBudget>,
     /// Routes resolved to adapter handles, in config order.
     routes: Vec<(crate::config::RouteConfig, Vec<SharedAdapter>)>,
 }
@@ -52,7 +57,13 @@ impl AppState {
                 (r.clone(), handles)
             })
             .collect::<Vec<_>>();
+        let admission = Arc::new(crate::policy::admission::BodyBudget::new(
+            config.server.max_buffered_request_bytes.as_u64(),
+            config.server.body_limit.as_u64(),
+            crate::policy::admission::ADMISSION_WAIT,
+        ));
         let mut state = Self {
+            admission,
             config,
             adapters,
             capability: Capability::default(),

@@ -22,6 +22,15 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest accepted request body (e.g. `16MiB`); larger answers 413. Default 16 MiB.
     pub body_limit: ByteSize,
+    /// Most request-body bytes buffered at once across all requests (e.g. `256MiB`), at least
+    /// `body_limit`. A request whose body is buffered whole (FHIR creates, updates, batch and
+    /// transaction Bundles, adapter endpoints) reserves its `Content-Length` (a chunked body:
+    /// `body_limit`) before it is read and holds it until its response is produced; bodies
+    /// under 8 KiB and the streamed `$ingest` reserve nothing. When the budget is spent, a
+    /// request waits up to 2 s, then answers 503 `throttled` with `Retry-After` before any
+    /// adapter is called. Parsing holds a few copies of a body, so the memory bounded is a
+    /// small multiple of this. Default 256 MiB.
+    pub max_buffered_request_bytes: ByteSize,
     /// Most entries in a batch or transaction Bundle (FHIR R4 §3.1.0.11); more answers 413
     /// `too-long` before any entry is authorized or run. Default 500 (the limit of Azure
     /// API for FHIR / Azure Health Data Services). With a `store` adapter at most 1000, the
@@ -47,6 +56,7 @@ impl Default for ServerConfig {
             base_url: None,
             data_dir: PathBuf::from("./data"),
             body_limit: ByteSize::mib(16),
+            max_buffered_request_bytes: ByteSize::mib(256),
             max_bundle_entries: 500,
             max_answer_bytes: ByteSize::b(fhirgate_adapters::DEFAULT_MAX_ANSWER_BYTES as u64),
             trust_forwarded_headers: false,
@@ -70,6 +80,15 @@ impl ServerConfig {
         }
         if self.body_limit.as_u64() == 0 {
             problems.push(("server.body_limit".into(), "must be greater than 0".into()));
+        }
+        if self.max_buffered_request_bytes.as_u64() < self.body_limit.as_u64() {
+            problems.push((
+                "server.max_buffered_request_bytes".into(),
+                format!(
+                    "must be at least server.body_limit ({} bytes): a body at that limit must fit",
+                    self.body_limit.as_u64()
+                ),
+            ));
         }
         if self.max_bundle_entries == 0 {
             problems.push((

@@ -187,3 +187,24 @@ fn a_section_set_aside_is_not_reported_missing() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].contains("routes"), "{}", p[0]);
 }
+
+#[test]
+fn buffered_request_budget_defaults_to_256mib_and_must_hold_one_body() {
+    let config = load_str(GOOD, "gateway.yaml", &no_env).expect("valid");
+    assert_eq!(
+        config.server.max_buffered_request_bytes.as_u64(),
+        256 * 1024 * 1024
+    );
+    let text = GOOD.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  body_limit: 2MiB\n  max_buffered_request_bytes: 1MiB\n",
+    );
+    let p = problems(&text);
+    assert_eq!(
+        p,
+        vec![
+            "gateway.yaml:4: server.max_buffered_request_bytes: must be at least server.body_limit (2097152 bytes): a body at that limit must fit"
+                .to_owned()
+        ]
+    );
+}

@@ -6,6 +6,7 @@
 //! `config` structs are pure and validated without I/O; [`Policy::build`] opens files,
 //! connections and background tasks; the layers in [`crate::app`] use the built [`Policy`].
 
+pub mod admission;
 pub mod audit;
 pub mod cache;
 mod error;

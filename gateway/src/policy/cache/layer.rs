@@ -117,6 +117,13 @@ pub async fn cache(
             let (parts, body) = request.into_parts();
             let limit =
                 usize::try_from(state.config.server.body_limit.as_u64()).unwrap_or(usize::MAX);
+            // A declared length over the limit is refused unread, as the edge does.
+            if axum::body::HttpBody::size_hint(&body).lower() > limit as u64 {
+                return GatewayError::PayloadTooLarge {
+                    limit: state.config.server.body_limit.as_u64(),
+                }
+                .into_response();
+            }
             let bytes = match http_body_util::Limited::new(body, limit).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {

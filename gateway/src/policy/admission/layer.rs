@@ -1,0 +1,65 @@
+//! The admission middleware for the FHIR API under `/fhir`: a request with a body reserves
+//! it from the [`BodyBudget`] (see [`BodyBudget::claim`]) before any inner layer reads it,
+//! and answers 503 `throttled` with `Retry-After` (RFC 9110 §15.6.4, §10.2.3) when the budget
+//! has no room within [`super::ADMISSION_WAIT`]. Adapter endpoints reserve in
+//! [`crate::endpoints`], where refusals take the endpoint's own format.
+
+use std::sync::Arc;
+
+use axum::body::{Body, HttpBody};
+use axum::extract::State;
+use axum::http::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{BodyBudget, RETRY_AFTER_SECONDS};
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn admission(
+    State(state): State<Arc<AppState>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let bytes = claim(&state.admission, &request);
+    match state.admission.admit(bytes).await {
+        Ok(reservation) => {
+            let response = next.run(request).await;
+            // Held until here: the body and its parsed copies are gone with the handler.
+            drop(reservation);
+            response
+        }
+        Err(exhausted) => {
+            metrics::counter!("fhirgate_buffered_request_refused_total").increment(1);
+            tracing::warn!(
+                bytes,
+                budget_bytes = exhausted.budget_bytes,
+                "request refused: buffered request bodies at the budget"
+            );
+            GatewayError::BodyBudgetExhausted {
+                budget_bytes: exhausted.budget_bytes,
+                retry_after_seconds: RETRY_AFTER_SECONDS,
+            }
+            .into_response()
+        }
+    }
+}
+
+/// Bytes `request` reserves: none outside `/fhir` and for `$ingest` (streamed under
+/// `ingest.max_bytes`, never buffered whole), else [`BodyBudget::claim`] of its body.
+pub(super) fn claim(budget: &BodyBudget, request: &Request<Body>) -> u64 {
+    let Some(below) = request
+        .uri()
+        .path()
+        .strip_prefix("/fhir")
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    else {
+        return 0;
+    };
+    if crate::ingest::is_ingest(request.method(), below.trim_matches('/')) {
+        return 0;
+    }
+    let body = request.body();
+    budget.claim(body.size_hint().exact(), body.is_end_stream())
+}
