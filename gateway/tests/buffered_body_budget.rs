@@ -58,7 +58,7 @@ async fn read_response(stream: &mut TcpStream) -> (u16, Vec<(String, String)>, V
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
         }
-        let n = stream.read(&mut chunk).await.expect("read head");
+        let n = read_within(stream, &mut chunk).await;
         assert!(n > 0, "connection closed before the response head");
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -80,11 +80,19 @@ async fn read_response(stream: &mut TcpStream) -> (u16, Vec<(String, String)>, V
         .expect("content-length");
     let mut body = buf[head_end..].to_vec();
     while body.len() < length {
-        let n = stream.read(&mut chunk).await.expect("read body");
+        let n = read_within(stream, &mut chunk).await;
         assert!(n > 0, "connection closed inside the body");
         body.extend_from_slice(&chunk[..n]);
     }
     (status, headers, body)
+}
+
+/// One read from `stream`, failing the test after 30 s rather than hanging.
+async fn read_within(stream: &mut TcpStream, chunk: &mut [u8]) -> usize {
+    tokio::time::timeout(Duration::from_secs(30), stream.read(chunk))
+        .await
+        .expect("no response within 30 s")
+        .expect("read")
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -273,4 +281,17 @@ async fn a_batch_declared_over_the_body_limit_answers_413_unread_and_reserves_no
     held.write_all(first.as_bytes()).await.expect("body");
     let (status, _, _) = read_response(&mut held).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_anonymous_batch_is_refused_401_before_its_body_is_read() {
+    let gw = gateway();
+    let started = Instant::now();
+    // Headers only, no token: nothing may wait for the 600 KB the request declares.
+    let mut anonymous = post_head(&gw, "not-a-token", 600 * 1024).await;
+    let (status, headers, _) = read_response(&mut anonymous).await;
+    assert_eq!(status, 401);
+    assert!(header(&headers, "www-authenticate").is_some());
+    assert!(started.elapsed() < Duration::from_secs(1));
+    wait_reserved(&gw, 0).await;
 }

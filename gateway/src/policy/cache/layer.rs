@@ -104,7 +104,13 @@ pub async fn cache(
     let Some(cache) = state.policy.cache.clone() else {
         return next.run(request).await;
     };
-    match plan(request.method(), request.uri().path()) {
+    let mut plan = plan(request.method(), request.uri().path());
+    if matches!(plan, Plan::Bundle) && Caller::of(&request).principal.is_none() {
+        // No validated caller: the edge refuses it (401) before reading its body, so it is
+        // not read here either; should the edge still run it, everything is invalidated.
+        plan = Plan::Write(vec![Touched::All]);
+    }
+    match plan {
         Plan::Pass => next.run(request).await,
         Plan::Write(touched) => {
             let response = next.run(request).await;
