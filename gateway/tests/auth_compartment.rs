@@ -309,13 +309,7 @@ async fn next_link_edited_to_point_at_b_is_refused() {
     let gw = start();
     let token = patient_token(&gw, RS);
     let page = get(&gw, "/Observation?_count=2", &token).await;
-    let links = page.json()["link"].as_array().cloned().unwrap_or_default();
-    let next = links
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .and_then(|l| l["url"].as_str())
-        .expect("next link")
-        .to_owned();
+    let next = page.next_link().expect("next link");
     let path = next.split("/fhir").nth(1).expect("path").to_owned();
     let edited = path.replace(A, B);
     assert_ne!(edited, path);

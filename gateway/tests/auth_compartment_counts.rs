@@ -144,14 +144,7 @@ async fn a_search_outside_the_compartment_shows_no_count_of_other_patients_resou
             assert_eq!(page.status, 200, "{url}: {}", page.body);
             assert_eq!(page.json().get("total"), None, "{}", page.body);
             seen.extend(page.entry_ids(rt));
-            let next = page.json()["link"].as_array().and_then(|links| {
-                links
-                    .iter()
-                    .find(|l| l["relation"] == "next")
-                    .and_then(|l| l["url"].as_str())
-                    .map(str::to_owned)
-            });
-            match next {
+            match page.next_link() {
                 Some(next) => url = next,
                 None => break,
             }

@@ -132,6 +132,17 @@ impl Answer {
         }
     }
 
+    /// The Bundle's `next` link, if any.
+    pub fn next_link(&self) -> Option<String> {
+        self.json()["link"].as_array().and_then(|links| {
+            links
+                .iter()
+                .find(|l| l["relation"] == "next")
+                .and_then(|l| l["url"].as_str())
+                .map(str::to_owned)
+        })
+    }
+
     /// Ids of the searchset's entries of `resource_type`.
     pub fn entry_ids(&self, resource_type: &str) -> Vec<String> {
         self.json()["entry"]
@@ -316,14 +327,7 @@ pub async fn pages(gw: &Gateway, rtype: &str, path: &str, token: &str) -> Vec<Ve
         let answer = send(reqwest::Method::GET, &url, Some(token), None).await;
         assert_eq!(answer.status, 200, "{url}: {}", answer.body);
         out.push(answer.entry_ids(rtype));
-        let next = answer.json()["link"].as_array().and_then(|links| {
-            links
-                .iter()
-                .find(|l| l["relation"] == "next")
-                .and_then(|l| l["url"].as_str())
-                .map(str::to_owned)
-        });
-        match next {
+        match answer.next_link() {
             Some(next) => url = next,
             None => return out,
         }
