@@ -56,6 +56,15 @@ pub trait Adapter: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// `_include` and `_revinclude` values this adapter answers on searches of
+    /// `resource_type` (`Observation:subject`, `*`), for the CapabilityStatement's
+    /// `searchInclude` and `searchRevInclude` (FHIR R4 capabilitystatement.html). Default:
+    /// none advertised.
+    fn search_includes(&self, resource_type: &str) -> (Vec<String>, Vec<String>) {
+        let _ = resource_type;
+        (Vec::new(), Vec::new())
+    }
+
     /// Whether this adapter answers the operation `$name` on `resource_type` (`None`: the
     /// system level) when a route sends it here (FHIR R4 operations.html). The edge answers
     /// 404 `not-supported` for an operation the routed adapter does not serve. None by

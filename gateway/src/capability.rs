@@ -54,11 +54,12 @@ impl Capability {
                 if served.is_empty() {
                     return None;
                 }
-                let search_params = state
+                let searcher = state
                     .route(Some(rt), Interaction::SearchType)
-                    .and_then(|adapters| adapters.first())
-                    .map(|a| a.search_params(rt))
-                    .unwrap_or_default();
+                    .and_then(|adapters| adapters.first());
+                let search_params = searcher.map(|a| a.search_params(rt)).unwrap_or_default();
+                let (search_include, search_rev_include) =
+                    searcher.map(|a| a.search_includes(rt)).unwrap_or_default();
                 // Operations the gateway authorizes and some route (or the gateway) serves.
                 let operations = crate::auth::OPERATIONS
                     .iter()
@@ -69,11 +70,12 @@ impl Capability {
                     resource_type: (*rt).to_owned(),
                     interactions: served.iter().map(|i| i.code().to_owned()).collect(),
                     search_params,
+                    search_include,
+                    search_rev_include,
                     operations,
                     conditional_create: served.contains(&Interaction::Create),
                     conditional_update: served.contains(&Interaction::Update),
                     update_create: served.contains(&Interaction::Update),
-                    ..Default::default()
                 })
             })
             .collect();

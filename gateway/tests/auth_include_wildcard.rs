@@ -127,3 +127,50 @@ async fn revinclude_wildcard_never_pulls_in_another_patients_resources() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(refused.json()["issue"][0]["code"], "forbidden");
 }
+
+#[tokio::test]
+async fn the_capability_statement_advertises_the_includes_the_store_answers() {
+    let gw = start();
+    let answer = send(reqwest::Method::GET, &gw.fhir("/metadata"), None, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let resources = answer.json()["rest"][0]["resource"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let of = |rtype: &str| {
+        resources
+            .iter()
+            .find(|r| r["type"] == rtype)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {rtype} in the CapabilityStatement"))
+    };
+    let observation = of("Observation");
+    let includes: Vec<&str> = observation["searchInclude"]
+        .as_array()
+        .expect("searchInclude")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(includes.first(), Some(&"*"));
+    for name in [
+        "Observation:subject",
+        "Observation:patient",
+        "Observation:encounter",
+    ] {
+        assert!(includes.contains(&name), "{name} missing from {includes:?}");
+    }
+    assert!(
+        includes
+            .iter()
+            .skip(1)
+            .all(|i| i.starts_with("Observation:"))
+    );
+    assert_eq!(observation["searchRevInclude"], json!(["*"]));
+    // Every advertised include is answered.
+    let token = system_token(&gw);
+    for include in &includes {
+        let path = format!("/Observation?_count=1&_include={include}");
+        let page = send(reqwest::Method::GET, &gw.fhir(&path), Some(&token), None).await;
+        assert_eq!(page.status, 200, "{include}: {}", page.body);
+    }
+}

@@ -209,4 +209,17 @@ impl Adapter for Store {
         );
         out
     }
+
+    /// Every reference parameter the store indexes on `resource_type` as
+    /// `resource_type:param`, and the wildcard `*` (FHIR R4 search.html "Including other
+    /// resources"); `_revinclude` is answered for any indexed reference, so `*` alone.
+    fn search_includes(&self, resource_type: &str) -> (Vec<String>, Vec<String>) {
+        let mut includes = vec!["*".to_owned()];
+        includes.extend(
+            params::of(resource_type)
+                .filter(|p| p.kind == params::ParamType::Reference)
+                .map(|p| format!("{resource_type}:{}", p.name)),
+        );
+        (includes, vec!["*".to_owned()])
+    }
 }
