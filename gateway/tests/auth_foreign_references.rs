@@ -106,3 +106,41 @@ async fn another_servers_patient_a_is_not_our_patient_a() {
     .await;
     assert_eq!(answer.status, 201, "{}", answer.body);
 }
+
+#[tokio::test]
+async fn a_percent_encoded_patient_reference_still_names_that_patient() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/*.crus");
+    // `%50atient` is `Patient` (RFC 3986 §6.2.2.2): B's, relative and under our base.
+    let mut devices = Vec::new();
+    for reference in [
+        format!("%50atient/{B}"),
+        gw.fhir(&format!("/Pati%65nt/{B}")),
+    ] {
+        devices.push(
+            create(
+                &gw,
+                &json!({"resourceType": "Device", "identifier": [{"system": "urn:pct", "value": "b"}],
+                    "patient": {"reference": reference}}),
+            )
+            .await,
+        );
+    }
+    for device in &devices {
+        let read = get(&gw, &format!("/Device/{device}"), &token).await;
+        assert_eq!(read.status, 404, "{device}: {}", read.body);
+    }
+    let search = get(&gw, "/Device?identifier=urn:pct|b", &token).await;
+    assert_eq!(search.status, 200, "{}", search.body);
+    assert_eq!(
+        search.entry_ids("Device"),
+        Vec::<String>::new(),
+        "{}",
+        search.body
+    );
+    // Nor may A's token write a reference to B spelled that way.
+    let mut obs = observation(&format!("Patient/{A}"), "pct");
+    obs["performer"] = json!([{"reference": gw.fhir(&format!("/%50atient/{B}"))}]);
+    let answer = post_json(&gw, "/Observation", &token, &obs).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+}

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::local_base::LocalBases;
+use super::local_base::{LocalBases, Named};
 
 /// CompartmentDefinition `patient` (R4 4.0.1): every resource type with at least one
 /// parameter, with its parameters in definition order. `Patient` itself is in its own
@@ -242,13 +242,13 @@ fn walk(
                 if k == "reference"
                     && let Value::String(r) = v
                 {
-                    match bases.patient_id(r) {
-                        Some(id) => out.push(NamedPatient {
+                    match bases.classify(r) {
+                        Named::Patient(id) => out.push(NamedPatient {
                             id,
                             path: path.clone(),
                         }),
-                        None if r.contains("Patient") => *unresolved = true,
-                        None => {}
+                        Named::Unresolved => *unresolved = true,
+                        Named::Nobody => {}
                     }
                 } else {
                     let len = path.len();

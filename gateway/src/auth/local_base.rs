@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use fhirgate_adapters::interaction::is_valid_id;
+use percent_encoding::percent_decode_str;
 
 /// The absolute base URLs under which a reference is local (no trailing `/`, compared
 /// exactly, byte for byte: another spelling of the same base is not recognised and names
@@ -57,11 +58,52 @@ impl LocalBases {
         let id = rest.split_once("/_history/").map_or(rest, |(id, _)| id);
         is_valid_id(id).then(|| id.to_owned())
     }
+
+    /// What a Reference's `reference` says about patients, read fail-closed after
+    /// percent-decoding it (RFC 3986 §6.2.2.2: `%50atient/B` is `Patient/B`):
+    /// [`Named::Patient`] for a local patient ([`Self::patient_id`]),
+    /// [`Named::Unresolved`] when it mentions `Patient` in another shape (another server's
+    /// patient, `urn:uuid:`, `#contained`, a malformed id), [`Named::Nobody`] otherwise.
+    pub fn classify(&self, reference: &str) -> Named {
+        let decoded = percent_decode_str(reference).decode_utf8_lossy();
+        match self.patient_id(&decoded) {
+            Some(id) => Named::Patient(id),
+            None if decoded.contains("Patient") => Named::Unresolved,
+            None => Named::Nobody,
+        }
+    }
+}
+
+/// What [`LocalBases::classify`] read in a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    /// The local patient with this id.
+    Patient(String),
+    /// A patient the gateway cannot identify as a local one.
+    Unresolved,
+    /// No patient.
+    Nobody,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classify_reads_percent_encoded_references_fail_closed() {
+        let bases = LocalBases::new(["http://gw.test/fhir"]);
+        assert_eq!(bases.classify("%50atient/b"), Named::Patient("b".into()));
+        assert_eq!(
+            bases.classify("http://gw.test/fhir/Pati%65nt/%62"),
+            Named::Patient("b".into())
+        );
+        assert_eq!(
+            bases.classify("https://other.example/fhir/%50atient/b"),
+            Named::Unresolved
+        );
+        assert_eq!(bases.classify("urn:uuid:%50atient"), Named::Unresolved);
+        assert_eq!(bases.classify("Practitioner/p1"), Named::Nobody);
+    }
 
     #[test]
     fn only_relative_and_local_absolute_references_name_a_local_patient() {

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::auth::compartment::NamedPatient;
-use crate::auth::local_base::LocalBases;
+use crate::auth::local_base::{LocalBases, Named};
 
 /// What one resource names: its type, id and the patients its references point to.
 #[derive(Debug, Default)]
@@ -158,13 +158,13 @@ impl<'s> Walk<'s> {
 
     fn string(self, v: &str) {
         match self.slot {
-            Slot::Reference => match self.bases.patient_id(v) {
-                Some(id) => {
+            Slot::Reference => match self.bases.classify(v) {
+                Named::Patient(id) => {
                     let path = self.into.path.clone();
                     self.into.patients.push(NamedPatient { id, path });
                 }
-                None if v.contains("Patient") => self.into.unresolved = true,
-                None => {}
+                Named::Unresolved => self.into.unresolved = true,
+                Named::Nobody => {}
             },
             Slot::ResourceType => self.into.resource_type = Some(v.to_owned()),
             Slot::Id => self.into.id = Some(v.to_owned()),
