@@ -24,6 +24,9 @@ pub struct AppState {
     /// The process-wide budget of buffered request bodies
     /// (`server.max_buffered_request_bytes`).
     pub admission: Arc<crate::policy::admission::BodyBudget>,
+    /// The upstream FHIR adapters' bases, under which an absolute reference is local
+    /// (built once; each request adds its own public base).
+    pub upstream_bases: crate::auth::local_base::LocalBases,
     /// Routes resolved to adapter handles, in config order.
     routes: Vec<(crate::config::RouteConfig, Vec<SharedAdapter>)>,
 }
@@ -62,7 +65,9 @@ impl AppState {
             config.server.body_limit.as_u64(),
             crate::policy::admission::ADMISSION_WAIT,
         ));
+        let upstream_bases = crate::auth::upstream_bases(&config);
         let mut state = Self {
+            upstream_bases,
             admission,
             config,
             adapters,

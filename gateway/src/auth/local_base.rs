@@ -16,9 +16,19 @@ use percent_encoding::percent_decode_str;
 
 /// The absolute base URLs under which a reference is local (no trailing `/`, compared
 /// exactly, byte for byte: another spelling of the same base is not recognised and names
-/// no local patient, which withholds rather than shows).
+/// no local patient, which withholds rather than shows): the configured ones, built once
+/// ([`Self::new`]), and the request's own public base ([`Self::for_request`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LocalBases(Arc<[String]>);
+pub struct LocalBases {
+    /// The request's public base, when known.
+    request: Option<String>,
+    /// Bases fixed at startup (upstream FHIR adapters), shared by every request.
+    fixed: Arc<[String]>,
+}
+
+fn trimmed(base: &str) -> &str {
+    base.trim_end_matches('/')
+}
 
 impl LocalBases {
     /// From base URLs; a trailing `/` is ignored, empty ones are skipped.
@@ -27,13 +37,24 @@ impl LocalBases {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self(
-            bases
+        Self {
+            request: None,
+            fixed: bases
                 .into_iter()
-                .map(|b| b.as_ref().trim_end_matches('/').to_owned())
+                .map(|b| trimmed(b.as_ref()).to_owned())
                 .filter(|b| !b.is_empty())
                 .collect(),
-        )
+        }
+    }
+
+    /// These bases plus the request's public base `base` (the fixed ones are shared, not
+    /// copied).
+    pub fn for_request(&self, base: &str) -> Self {
+        let base = trimmed(base);
+        Self {
+            request: (!base.is_empty()).then(|| base.to_owned()),
+            fixed: self.fixed.clone(),
+        }
     }
 
     /// `reference` relative to this server: a relative reference as it is, an absolute URL
@@ -43,11 +64,14 @@ impl LocalBases {
         if !reference.contains("://") {
             return Some(reference);
         }
-        self.0.iter().find_map(|base| {
-            reference
-                .strip_prefix(base.as_str())
-                .and_then(|rest| rest.strip_prefix('/'))
-        })
+        self.request
+            .iter()
+            .chain(self.fixed.iter())
+            .find_map(|base| {
+                reference
+                    .strip_prefix(base.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+            })
     }
 
     /// The local patient id a reference or search value names: `Patient/1`,

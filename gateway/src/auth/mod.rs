@@ -25,7 +25,7 @@ mod history_pages;
 mod identity;
 mod introspect;
 pub mod jwks;
-mod local_base;
+pub mod local_base;
 mod lookup;
 mod narrow;
 pub mod sandbox;
@@ -278,14 +278,18 @@ async fn subject_of(
 }
 
 /// The bases under which an absolute reference names a local resource: the request's
-/// public base and the `base_url` of every upstream FHIR adapter (whose resources
-/// reference that server's own patients, served here as ours).
+/// public base and those of the upstream FHIR adapters ([`AppState::upstream_bases`]).
 fn local_bases(state: &AppState, request: &FhirRequest) -> local_base::LocalBases {
-    let upstream = state.config.adapters.values().filter_map(|a| match a {
+    state.upstream_bases.for_request(&request.base_url)
+}
+
+/// The `base_url` of every upstream FHIR adapter in `config`: their resources reference
+/// that server's own patients, served here as ours.
+pub fn upstream_bases(config: &crate::config::Config) -> local_base::LocalBases {
+    local_base::LocalBases::new(config.adapters.values().filter_map(|a| match a {
         fhirgate_adapters::AdapterConfig::Fhir(c) => Some(c.base_url.as_str()),
         _ => None,
-    });
-    local_base::LocalBases::new(std::iter::once(request.base_url.as_str()).chain(upstream))
+    }))
 }
 
 impl Auth {
