@@ -143,18 +143,15 @@ mod tests {
             .collect()
     }
 
+    /// [`narrow`] for patient A's grants, with no absolute base counted as local.
+    fn narrow_a(resource_type: &str, query: &mut Vec<(String, String)>) -> Result<bool, AuthError> {
+        narrow(resource_type, query, &patient_a(), &LocalBases::default())
+    }
+
     #[test]
     fn search_without_patient_is_narrowed() {
         let mut query = q(&[("code", "x")]);
-        assert!(
-            narrow(
-                "Observation",
-                &mut query,
-                &patient_a(),
-                &LocalBases::default()
-            )
-            .expect("ok")
-        );
+        assert!(narrow_a("Observation", &mut query).expect("ok"));
         assert_eq!(
             query.last(),
             Some(&("subject".to_owned(), "Patient/a".to_owned()))
@@ -171,76 +168,32 @@ mod tests {
             ("performer", "http://x/fhir/Patient/b"),
         ] {
             let mut query = q(&[bad]);
-            assert!(
-                narrow(
-                    "Observation",
-                    &mut query,
-                    &patient_a(),
-                    &LocalBases::default()
-                )
-                .is_err(),
-                "{bad:?}"
-            );
+            assert!(narrow_a("Observation", &mut query).is_err(), "{bad:?}");
         }
         // Another server's patient a is not ours; under our base it is.
         let mut query = q(&[("subject", "https://other.example/fhir/Patient/a")]);
-        assert!(
-            narrow(
-                "Observation",
-                &mut query,
-                &patient_a(),
-                &LocalBases::default()
-            )
-            .is_err()
-        );
+        assert!(narrow_a("Observation", &mut query).is_err());
         let ours = LocalBases::new(["http://gw.test/fhir"]);
         let mut query = q(&[("subject", "http://gw.test/fhir/Patient/a")]);
         assert!(!narrow("Observation", &mut query, &patient_a(), &ours).expect("own patient"));
         let mut query = q(&[("_id", "b")]);
-        assert!(narrow("Patient", &mut query, &patient_a(), &LocalBases::default()).is_err());
+        assert!(narrow_a("Patient", &mut query).is_err());
         let mut query = q(&[("subject", "Patient/a")]);
-        assert!(
-            !narrow(
-                "Observation",
-                &mut query,
-                &patient_a(),
-                &LocalBases::default()
-            )
-            .expect("own patient")
-        );
+        assert!(!narrow_a("Observation", &mut query).expect("own patient"));
     }
 
     #[test]
     fn another_compartment_parameter_still_gets_the_anchor() {
         let mut query = q(&[("performer", "Patient/a")]);
-        assert!(
-            narrow(
-                "Observation",
-                &mut query,
-                &patient_a(),
-                &LocalBases::default()
-            )
-            .expect("own patient")
-        );
+        assert!(narrow_a("Observation", &mut query).expect("own patient"));
         assert_eq!(
             query,
             q(&[("performer", "Patient/a"), ("subject", "Patient/a")])
         );
         let mut query = q(&[("link", "Patient/a")]);
-        assert!(
-            narrow("Patient", &mut query, &patient_a(), &LocalBases::default())
-                .expect("own patient")
-        );
+        assert!(narrow_a("Patient", &mut query).expect("own patient"));
         assert_eq!(query, q(&[("link", "Patient/a"), ("_id", "a")]));
         let mut query = q(&[("subject:Patient", "a")]);
-        assert!(
-            !narrow(
-                "Observation",
-                &mut query,
-                &patient_a(),
-                &LocalBases::default()
-            )
-            .expect("own patient")
-        );
+        assert!(!narrow_a("Observation", &mut query).expect("own patient"));
     }
 }
