@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod sandbox_payer;
 pub mod sandbox_pharmacy;
 pub mod store;
+mod store_client;
 pub mod x12;
 
 use std::sync::{Arc, OnceLock};

@@ -176,7 +176,11 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
                 );
             }
         };
-        let reply = match core.call(Method::POST, "", Some(&bundle), base).await {
+        let reply = match core
+            .fhir
+            .call_url(Method::POST, "", Some(&bundle), base)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(adapter = %core.name, error = %e, "store unavailable for an inbound HL7 v2 message");
@@ -189,7 +193,7 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
         // A 412 `conflict` on a merged entry: a FHIR client wrote it between our read and
         // our write. Merge again into the new version (nothing was written: one transaction).
         let raced = versioned
-            && reply.status == StatusCode::PRECONDITION_FAILED
+            && reply.status() == StatusCode::PRECONDITION_FAILED
             && reply.json["issue"][0]["code"] == "conflict";
         if raced && attempt < 3 {
             tracing::info!(adapter = %core.name, attempt, "stored resource changed while merging an HL7 v2 update: merging again");
@@ -203,7 +207,7 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
         }
         break reply;
     };
-    if !reply.status.is_success() {
+    if !reply.status().is_success() {
         let why = reply.json["issue"][0]["diagnostics"]
             .as_str()
             .unwrap_or("the FHIR store refused the write")
@@ -212,7 +216,7 @@ async fn write(core: &Core, msg: &Message) -> (AckCode, Option<String>) {
             AckCode::AE,
             Some(format!(
                 "refused by the FHIR store ({}): {why}",
-                reply.status.as_u16()
+                reply.status().as_u16()
             )),
         );
     }

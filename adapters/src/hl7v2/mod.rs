@@ -27,6 +27,7 @@ pub use outbound::PRIMARY_LOCATION;
 use self::store::Core;
 use crate::interaction::Interaction;
 use crate::outbox::{Backoff, Dispatcher, Inbox, Outbox};
+use crate::store_client::StoreClient;
 use crate::{Adapter, AdapterError, BuildContext, FhirRequest, FhirResponse, SharedAdapter};
 
 /// The HL7 v2 adapter.
@@ -59,7 +60,10 @@ pub async fn build(
     let core = Arc::new(Core {
         name: name.to_owned(),
         config: config.clone(),
-        store,
+        fhir: StoreClient {
+            adapter: name.to_owned(),
+            store,
+        },
         inbox: Inbox::of(&outbox),
         outbox: outbox.clone(),
         changes: ctx.changes.clone(),
@@ -110,7 +114,7 @@ impl Adapter for Hl7v2 {
         if mapped_type && matches!(req.interaction, Interaction::Create | Interaction::Update) {
             return outbound::accept(&self.core, req).await;
         }
-        self.core.store.handle(req).await
+        self.core.fhir.store.handle(req).await
     }
 
     /// Ready when the outbox database answers and, with `send`, the EHR accepts a TCP
@@ -141,6 +145,6 @@ impl Adapter for Hl7v2 {
     }
 
     fn search_params(&self, resource_type: &str) -> Vec<(String, String)> {
-        self.core.store.search_params(resource_type)
+        self.core.fhir.store.search_params(resource_type)
     }
 }

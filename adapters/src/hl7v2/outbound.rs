@@ -215,7 +215,7 @@ async fn related(core: &Core, resource: &Value, base: &str) -> Result<Vec<Value>
         .collect();
     keys.sort();
     keys.dedup();
-    let reads = keys.iter().map(|(rt, id)| core.read(rt, id, base));
+    let reads = keys.iter().map(|(rt, id)| core.fhir.read(rt, id, base));
     let mut out = Vec::new();
     for r in futures::future::join_all(reads).await {
         if let Some(v) = r? {

@@ -11,7 +11,6 @@ mod config;
 mod context;
 pub(crate) mod credential;
 mod deliver;
-mod fhir_io;
 mod inbound;
 mod prescribe;
 mod recovery;

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use fhirgate_mappings::ncpdp::Prescription;
 use serde_json::Value;
 
-use super::fhir_io::local_target;
 use super::state::Core;
 use crate::AdapterError;
+use crate::store_client::local_target;
 
 /// Reads the referenced resources (each once) and builds the [`Prescription`]; references
 /// that do not resolve stay empty, and [`fhirgate_mappings::ncpdp::missing_new_rx_elements`]

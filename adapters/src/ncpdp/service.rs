@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::cancel::cancel_rx;
 use super::config::NcpdpConfig;
 use super::credential;
-use super::fhir_io::Fhir;
 use super::inbound::ScriptEndpoint;
 use super::prescribe::new_rx;
 use super::recovery::{PERIODIC_MIN_AGE, recover};
@@ -21,6 +20,7 @@ use super::state::{Core, Pharmacy};
 use crate::interaction::Interaction;
 use crate::outbox::{Backoff, Dispatcher, Inbox, Outbox};
 use crate::outcome::error_response;
+use crate::store_client::StoreClient;
 use crate::{
     Adapter, AdapterError, BuildContext, Endpoint, FhirRequest, FhirResponse, SharedAdapter,
 };
@@ -89,7 +89,7 @@ pub async fn build(
     let core = Arc::new(Core {
         name: name.to_owned(),
         config: config.clone(),
-        fhir: Fhir {
+        fhir: StoreClient {
             adapter: name.to_owned(),
             store,
         },

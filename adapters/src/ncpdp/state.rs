@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::config::NcpdpConfig;
 use super::credential::Secret;
-use super::fhir_io::Fhir;
 use crate::ChangeFeed;
 use crate::outbox::{Dispatcher, Inbox, Outbox};
+use crate::store_client::StoreClient;
 
 /// `Task.identifier.system` of the SCRIPT MessageID a Task tracks.
 pub(crate) const MESSAGE_ID_SYSTEM: &str = "http://fhirgate.dev/NamingSystem/ncpdp-message-id";
@@ -36,7 +36,7 @@ pub(crate) struct Core {
     /// Settings.
     pub config: NcpdpConfig,
     /// The store adapter.
-    pub fhir: Fhir,
+    pub fhir: StoreClient,
     /// Durable outbox.
     pub outbox: Arc<Outbox>,
     /// Received inbound MessageIDs and their answers.

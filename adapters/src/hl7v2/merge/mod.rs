@@ -188,14 +188,15 @@ async fn stored_match(
 ) -> Result<Option<Value>, Refusal> {
     let count = if bare.is_some() { 50 } else { 2 };
     let reply = core
-        .call(Method::GET, &format!("{rt}?{query}&_count={count}"), None, base)
+        .fhir
+        .call_url(Method::GET, &format!("{rt}?{query}&_count={count}"), None, base)
         .await
         .map_err(|e| {
             tracing::warn!(adapter = %core.name, error = %e, "store search failed for an inbound HL7 v2 update");
             Refusal::Unavailable
         })?;
-    if reply.status != StatusCode::OK {
-        tracing::warn!(adapter = %core.name, status = reply.status.as_u16(), "store search refused for an inbound HL7 v2 update");
+    if reply.status() != StatusCode::OK {
+        tracing::warn!(adapter = %core.name, status = reply.status().as_u16(), "store search refused for an inbound HL7 v2 update");
         return Err(Refusal::Unavailable);
     }
     let mut found: Vec<Value> = reply.json["entry"]

@@ -1,5 +1,7 @@
-//! FHIR calls the adapter makes to its store adapter: read, search, write, and reference
-//! resolution. Answers are parsed as `serde_json::Value` (never typed models).
+//! Calls from one adapter to the adapter that stores its FHIR resources (the `ncpdp` and
+//! `hl7v2` adapters keep what they map in an in-process store adapter): read, search, write,
+//! and the reading of references to resources on this server. Answers are parsed as
+//! `serde_json::Value`, never typed models.
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -8,7 +10,7 @@ use serde_json::Value;
 
 use crate::interaction::parse_target;
 use crate::outcome::FHIR_JSON;
-use crate::{AdapterError, FhirRequest, FhirResponse, ResponseBody, SharedAdapter};
+use crate::{AdapterError, FhirRequest, FhirResponse, Interaction, ResponseBody, SharedAdapter};
 
 /// An answer of the store, body parsed when it is JSON (`Value::Null` otherwise).
 pub(crate) struct Reply {
@@ -18,10 +20,17 @@ pub(crate) struct Reply {
     pub json: Value,
 }
 
-/// The store adapter as the ncpdp adapter uses it.
+impl Reply {
+    /// The store's HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.response.status
+    }
+}
+
+/// The store adapter as another adapter calls it.
 #[derive(Clone)]
-pub(crate) struct Fhir {
-    /// Our adapter's name (for errors).
+pub(crate) struct StoreClient {
+    /// The calling adapter's name (for errors).
     pub adapter: String,
     /// The store adapter.
     pub store: SharedAdapter,
@@ -41,9 +50,12 @@ pub(crate) async fn body_bytes(body: ResponseBody) -> Result<Bytes, std::io::Err
     }
 }
 
-impl Fhir {
-    /// Sends `method path?query` with `body` (JSON) to the store, answering links under
-    /// `base_url`.
+impl StoreClient {
+    /// Sends `method path?query` with `body` (JSON) and `headers` to the store, answering
+    /// links under `base_url`. A `POST` of a Bundle of type `transaction` to the base is a
+    /// transaction (FHIR R4 http.html §3.1.0.11), any other Bundle a batch.
+    ///
+    /// Errors: the store failed (its [`AdapterError`]), or its answer was unreadable.
     pub async fn call(
         &self,
         method: Method,
@@ -61,6 +73,9 @@ impl Fhir {
         request.query = query;
         request.headers = headers;
         if let Some(b) = body {
+            if b["resourceType"] == "Bundle" && b["type"] == "transaction" {
+                request.interaction = Interaction::Transaction;
+            }
             request.body = Bytes::from(b.to_string());
             request
                 .headers
@@ -81,6 +96,53 @@ impl Fhir {
         Ok(Reply { response, json })
     }
 
+    /// Like [`StoreClient::call`] for a `path` that may carry its query
+    /// (`Patient?identifier=a|1`, percent-encoded), with no extra headers.
+    ///
+    /// Errors: as [`StoreClient::call`].
+    pub async fn call_url(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        base_url: &str,
+    ) -> Result<Reply, AdapterError> {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let query = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        self.call(method, path, query, body, HeaderMap::new(), base_url)
+            .await
+    }
+
+    /// `GET type/id`: the answer, or `None` without asking when `id` is not a valid FHIR
+    /// id (R4 datatypes §2.24.0.1: `[A-Za-z0-9\-\.]{1,64}`).
+    ///
+    /// Errors: the store failed.
+    pub async fn get(
+        &self,
+        resource_type: &str,
+        id: &str,
+        base_url: &str,
+    ) -> Result<Option<Reply>, AdapterError> {
+        if !crate::interaction::is_valid_id(id) {
+            return Ok(None);
+        }
+        let path = format!("{resource_type}/{id}");
+        self.call(
+            Method::GET,
+            &path,
+            Vec::new(),
+            None,
+            HeaderMap::new(),
+            base_url,
+        )
+        .await
+        .map(Some)
+    }
+
     /// `GET type/id`: the resource, or `None` when the store has none (404/410).
     ///
     /// Errors: the store failed, or answered another error status.
@@ -90,20 +152,10 @@ impl Fhir {
         id: &str,
         base_url: &str,
     ) -> Result<Option<Value>, AdapterError> {
-        if !crate::interaction::is_valid_id(id) {
+        let Some(reply) = self.get(resource_type, id, base_url).await? else {
             return Ok(None);
-        }
-        let reply = self
-            .call(
-                Method::GET,
-                &format!("{resource_type}/{id}"),
-                Vec::new(),
-                None,
-                HeaderMap::new(),
-                base_url,
-            )
-            .await?;
-        match reply.response.status {
+        };
+        match reply.status() {
             s if s.is_success() => Ok(Some(reply.json)),
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
             s => Err(self.unexpected(s, &format!("read {resource_type}"))),
@@ -133,8 +185,8 @@ impl Fhir {
                 base_url,
             )
             .await?;
-        if !reply.response.status.is_success() {
-            return Err(self.unexpected(reply.response.status, &format!("search {resource_type}")));
+        if !reply.status().is_success() {
+            return Err(self.unexpected(reply.status(), &format!("search {resource_type}")));
         }
         Ok(reply.json["entry"]
             .as_array()
@@ -148,6 +200,8 @@ impl Fhir {
 
     /// `PUT type/id` of `resource` (its `resourceType` and `id`), with `headers` (e.g.
     /// If-Match, Prefer).
+    ///
+    /// Errors: the store failed.
     pub async fn put(
         &self,
         resource: &Value,
@@ -168,13 +222,15 @@ impl Fhir {
     }
 
     /// `PUT` that must succeed: a refusal is an error (our own writes, e.g. Tasks).
+    ///
+    /// Errors: the store failed or refused the write.
     pub async fn put_ok(&self, resource: &Value, base_url: &str) -> Result<Value, AdapterError> {
         let reply = self.put(resource, HeaderMap::new(), base_url).await?;
-        if reply.response.status.is_success() {
+        if reply.status().is_success() {
             Ok(reply.json)
         } else {
             let rt = resource["resourceType"].as_str().unwrap_or_default();
-            Err(self.unexpected(reply.response.status, &format!("write {rt}")))
+            Err(self.unexpected(reply.status(), &format!("write {rt}")))
         }
     }
 
@@ -187,7 +243,8 @@ impl Fhir {
 }
 
 /// `(type, id)` of a reference that names a resource on this server: `Type/id` or an
-/// absolute URL under `base_url`. `None` for contained (`#…`), `urn:` and foreign URLs.
+/// absolute URL under `base_url` (a version suffix `/_history/n` is dropped). `None` for
+/// contained (`#…`), `urn:` and foreign URLs (FHIR R4 references.html §2.3.0).
 pub(crate) fn local_target(reference: &str, base_url: &str) -> Option<(String, String)> {
     let rel = match reference.strip_prefix(base_url) {
         Some(rest) => rest.strip_prefix('/')?,
