@@ -5,8 +5,10 @@ use http::{Method, StatusCode};
 
 mod request;
 mod resource_types;
+mod visibility;
 pub use request::{CollectError, FhirRequest, FhirResponse, Principal, ResponseBody};
 pub use resource_types::{R4_RESOURCE_TYPES, is_resource_type};
+pub use visibility::Visibility;
 
 /// The request headers the FHIR REST API defines (FHIR R4 §3.1.0.1.5 and §3.1.0.8–10),
 /// lower-case: the only client headers the gateway passes to adapters and upstreams.

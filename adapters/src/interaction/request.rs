@@ -4,7 +4,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use http::{HeaderMap, Method, StatusCode};
 
-use super::{Interaction, Target};
+use super::{Interaction, Target, Visibility};
 
 /// The identity the gateway validated for this request (SMART App Launch 2.x), passed to
 /// adapters so they can audit and attribute writes.
@@ -54,6 +54,10 @@ pub struct FhirRequest {
     pub principal: Option<Principal>,
     /// The client's IP address as the gateway saw it (for `X-Forwarded-For`).
     pub client_ip: Option<std::net::IpAddr>,
+    /// For a search by a caller who may see only some of the matches: which ones. An
+    /// adapter able to test matches pages over the visible ones only ([`Visibility`]);
+    /// others ignore it (the gateway filters their answer).
+    pub visibility: Option<Visibility>,
 }
 
 impl FhirRequest {
@@ -75,6 +79,7 @@ impl FhirRequest {
             request_id: String::new(),
             principal: None,
             client_ip: None,
+            visibility: None,
         }
     }
 

@@ -11,7 +11,7 @@ use super::history::history;
 use super::ops::{self, Ctx, Fail, OpResult};
 use super::patch::patch;
 use super::search;
-use crate::interaction::{Interaction, Target};
+use crate::interaction::{Interaction, Target, Visibility};
 
 /// The body an interaction carries.
 #[derive(Debug, Clone)]
@@ -52,6 +52,20 @@ impl Op {
 
 fn fail(status: StatusCode, code: IssueCode, msg: impl Into<String>) -> Fail {
     Fail::Client(Answer::error(status, code, msg))
+}
+
+/// Runs the search `op`, paging over the matches `visible` admits when given
+/// ([`crate::interaction::Visibility`]).
+pub(crate) async fn search_for(
+    conn: &mut AnyConnection,
+    ctx: Ctx,
+    op: &Op,
+    base_url: &str,
+    visible: Option<&Visibility>,
+) -> OpResult {
+    let rt = op.target.resource_type.as_deref();
+    let plan = search::plan::parse(rt, &op.query, op.strict)?;
+    Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes, visible).await?)
 }
 
 /// Runs `op`; `assigned_id` is the id a transaction chose for a create.
@@ -130,9 +144,7 @@ pub(crate) async fn execute(
             )),
         },
         (Interaction::SearchType | Interaction::SearchSystem, _) => {
-            let rt = t.resource_type.as_deref();
-            let plan = search::plan::parse(rt, &op.query, op.strict)?;
-            Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes).await?)
+            search_for(conn, ctx, &op, base_url, None).await
         }
         (
             Interaction::HistoryInstance | Interaction::HistoryType | Interaction::HistorySystem,

@@ -8,13 +8,13 @@ use sqlx::Executor;
 use super::answer::{Answer, Return};
 use super::config::StoreConfig;
 use super::db::{self, Backend, Db, unavailable};
-use super::exec::{Op, OpBody, execute};
+use super::exec::{Op, OpBody, execute, search_for};
 use super::ops::{Ctx, Fail};
 use super::params;
 use super::patch::parse_patch;
 use super::resource;
 use super::{bundle, seed};
-use crate::interaction::{Interaction, Target};
+use crate::interaction::{Interaction, Target, Visibility};
 use crate::{Adapter, AdapterError, BuildContext, FhirRequest, FhirResponse, SharedAdapter};
 
 /// The embedded FHIR store.
@@ -145,6 +145,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs the search `op` for a caller who may see only what `rule` admits: each page
+    /// holds up to `_count` admitted matches and its links count only those (the store is
+    /// in-process, so testing every match costs no round trip).
+    async fn search_visible(
+        &self,
+        op: &Op,
+        base_url: &str,
+        rule: &Visibility,
+    ) -> Result<Answer, AdapterError> {
+        let db_err = |e: sqlx::Error| unavailable(&self.name, &e);
+        let mut conn = self.db.pool.acquire().await.map_err(db_err)?;
+        match search_for(&mut conn, self.ctx, op, base_url, Some(rule)).await {
+            Ok(a) | Err(Fail::Client(a)) => Ok(a),
+            Err(Fail::Db(e)) => Err(db_err(e)),
+        }
+    }
+}
+
 /// A unique-key violation means a concurrent writer created the same resource first
 /// (PostgreSQL, where writers are not serialized): 409 Conflict, the client may retry.
 /// Every other database failure stays an error (503).
@@ -177,7 +196,13 @@ impl Adapter for Store {
                 Err(a) => a,
                 Ok(op) => {
                     let ret = Return::from_prefer(header(&req, "prefer").as_deref());
-                    self.run_op(op, &req.base_url).await?.with_return(ret)
+                    let answer = match &req.visibility {
+                        Some(rule) if op.target.interaction == Interaction::SearchType => {
+                            self.search_visible(&op, &req.base_url, rule).await?
+                        }
+                        _ => self.run_op(op, &req.base_url).await?,
+                    };
+                    answer.with_return(ret)
                 }
             },
         };

@@ -4,7 +4,10 @@
 //!
 //! Flow per `/fhir` request (except `metadata` and `.well-known/smart-configuration`):
 //! [`Auth::authenticate`] (401) → [`protect`]: [`enforce::authorize`] (403/404, narrowing)
-//! → the adapter → [`filter::filter`] (withholds anything outside the grants). A batch
+//! → the adapter (a search the filter may thin out carries the filter's rule, so the store
+//! pages over what the caller sees: [`filter::rule`]) → [`filter::filter`] (withholds
+//! anything outside the grants) → for an instance history, [`history_pages`], for a
+//! search the adapter paged over everything, [`search_pages`]. A batch
 //! goes through [`bundle::batch`] instead: each entry authorized on its own, the refused
 //! ones answered in place, the merged `batch-response` filtered the same way.
 
@@ -30,6 +33,7 @@ mod lookup;
 mod narrow;
 pub mod sandbox;
 pub mod scope;
+mod search_pages;
 pub mod validate;
 mod write_guard;
 
@@ -214,13 +218,26 @@ where
         Interaction::SearchType => request.resource_type.clone(),
         _ => None,
     };
+    // A search the post-filter may thin out: the adapter is asked to page over what the
+    // caller sees (the store does); if it did not, the links are fixed afterwards.
+    request.visibility = searched
+        .as_deref()
+        .and_then(|rt| filter::rule(&subject, rt));
     let if_none_match = conditional::take(&mut request);
-    let history = (interaction == Interaction::HistoryInstance).then(|| request.clone());
+    let again = (interaction == Interaction::HistoryInstance || request.visibility.is_some())
+        .then(|| request.clone());
     let answer = next(request).await?;
     let mut answer = filter::filter(&subject, answer, searched.as_deref()).await?;
-    if let Some(history) = history {
-        // Its `next` links must not lead to a page the filter leaves empty (404).
-        answer = history_pages::relink(state, &subject, &history, answer).await?;
+    match again {
+        Some(history) if interaction == Interaction::HistoryInstance => {
+            // Its `next` links must not lead to a page the filter leaves empty (404).
+            answer = history_pages::relink(state, &subject, &history, answer).await?;
+        }
+        Some(search) if search.visibility.as_ref().is_some_and(|v| !v.honoured()) => {
+            // The adapter paged over every match: no empty page, no link to one.
+            answer = search_pages::relink(state, &subject, &search, answer).await?;
+        }
+        _ => {}
     }
     conditional::finish(interaction, if_none_match, answer)
 }

@@ -16,6 +16,7 @@ use sqlx::Row;
 use super::answer::{Answer, Body};
 use super::bundle_json::{assemble, entry, envelope, link};
 use super::db::DbResult;
+use crate::interaction::Visibility;
 use cursor::Cursor;
 use fhirgate_conformance::{Issue, IssueCode, operation_outcome};
 use plan::Plan;
@@ -45,6 +46,20 @@ pub(crate) async fn fetch_hits_within(
     binds: &[Bind],
     budget: usize,
 ) -> DbResult<(Vec<Hit>, bool)> {
+    fetch_hits(conn, text, binds, budget, None).await
+}
+
+/// [`fetch_hits_within`], keeping only the rows `visible` admits (when given) and stopping
+/// once it holds `want` of them (`.1` is then `true` too: more admitted rows may follow).
+/// Rows it does not admit are read one at a time, checked and dropped: they count neither
+/// against the budget nor as hits.
+async fn fetch_hits(
+    conn: &mut AnyConnection,
+    text: &str,
+    binds: &[Bind],
+    budget: usize,
+    visible: Option<(&Visibility, usize)>,
+) -> DbResult<(Vec<Hit>, bool)> {
     use futures::TryStreamExt;
     let mut q = sqlx::query(sqlx::AssertSqlSafe(text.to_owned()));
     for b in binds {
@@ -64,18 +79,36 @@ pub(crate) async fn fetch_hits_within(
             body: row.try_get(3)?,
             key: row.try_get(4)?,
         };
+        if let Some((rule, _)) = visible
+            && !rule.admits(&hit.rtype, &hit.body)
+        {
+            continue;
+        }
         used = used.saturating_add(hit.body.len());
         if used > budget && !hits.is_empty() {
             return Ok((hits, true));
         }
         hits.push(hit);
+        if visible.is_some_and(|(_, want)| hits.len() >= want) {
+            return Ok((hits, true));
+        }
     }
     Ok((hits, false))
 }
 
 /// One page of matches within `budget` bytes of stored text, read from the cursor
 /// outward: hits in order, and whether more follow (or, going backward, precede).
-async fn page(conn: &mut AnyConnection, plan: &Plan, budget: usize) -> DbResult<(Vec<Hit>, bool)> {
+///
+/// With `visible`, only the matches it admits count: the page holds up to `_count` of
+/// them, and "more" means another admitted match follows, so neither the page's size nor
+/// its links depend on the matches left out. The rows are then read without a `LIMIT`
+/// until `_count + 1` admitted ones are found (or the matches end).
+async fn page(
+    conn: &mut AnyConnection,
+    plan: &Plan,
+    budget: usize,
+    visible: Option<&Visibility>,
+) -> DbResult<(Vec<Hit>, bool)> {
     let mut sql = Sql::default();
     sql::conditions(plan, &mut sql);
     let sk = sql::sort_key(plan, &mut sql);
@@ -89,14 +122,19 @@ async fn page(conn: &mut AnyConnection, plan: &Plan, budget: usize) -> DbResult<
         ));
     }
     let dir = if desc { "DESC" } else { "ASC" };
+    let limit = match visible {
+        Some(_) => String::new(),
+        None => format!(" LIMIT {}", plan.count + 1),
+    };
     let text = format!(
         "SELECT r.rid, r.rtype, r.id, r.body, {sk} AS sk FROM {} WHERE {} \
-         ORDER BY sk {dir}, r.rid {dir} LIMIT {}",
+         ORDER BY sk {dir}, r.rid {dir}{limit}",
         sql.from,
         sql.clauses.join(" AND "),
-        plan.count + 1
     );
-    let (mut hits, cut) = fetch_hits_within(conn, &text, &sql.binds, budget).await?;
+    let want = usize::try_from(plan.count + 1).unwrap_or(usize::MAX);
+    let (mut hits, cut) =
+        fetch_hits(conn, &text, &sql.binds, budget, visible.map(|v| (v, want))).await?;
     let more = cut || hits.len() as i64 > plan.count;
     hits.truncate(usize::try_from(plan.count).unwrap_or(0));
     if backward {
@@ -145,7 +183,7 @@ pub(crate) async fn matches(
     }
     plan.count = limit;
     plan.cursor = None;
-    let (hits, _) = page(conn, &plan, usize::MAX).await?;
+    let (hits, _) = page(conn, &plan, usize::MAX, None).await?;
     Ok(Ok(hits.into_iter().map(|h| (h.rid, h.id)).collect()))
 }
 
@@ -153,11 +191,17 @@ pub(crate) async fn matches(
 /// of resource text (`server.max_answer_bytes`): matches past it are left to the next
 /// page (the `next` link starts after the last one kept); `_include`/`_revinclude`
 /// resources past it, or past [`include::MAX_INCLUDES`], are left out with a warning.
+///
+/// With `visible` (a caller who may see only some matches), the page and its links count
+/// only the matches it admits ([`page`]) and the rule is marked honoured; no total is
+/// computed from the index then (it would count the others too): `Bundle.total` is given
+/// only when the first page holds every admitted match, and `_summary=count` answers none.
 pub(crate) async fn run(
     conn: &mut AnyConnection,
     plan: &Plan,
     base_url: &str,
     budget: usize,
+    visible: Option<&Visibility>,
 ) -> DbResult<Answer> {
     let path = plan.rtype.clone().unwrap_or_default();
     let mut head = envelope("searchset");
@@ -173,11 +217,13 @@ pub(crate) async fn run(
         .map(|w| Issue::warning(IssueCode::NotSupported, w.clone()))
         .collect();
     if plan.summary_count {
-        head["total"] = json!(count(conn, plan).await?);
+        if visible.is_none() {
+            head["total"] = json!(count(conn, plan).await?);
+        }
     } else {
-        let (hits, more) = page(conn, plan, budget).await?;
+        let (hits, more) = page(conn, plan, budget, visible).await?;
         let backward = plan.cursor.is_some_and(|c| !c.forward);
-        if plan.total {
+        if plan.total && visible.is_none() {
             head["total"] = json!(count(conn, plan).await?);
         } else if plan.cursor.is_none() && !more {
             head["total"] = json!(hits.len());
@@ -230,6 +276,9 @@ pub(crate) async fn run(
         }
     }
     head["link"] = Value::Array(links);
+    if let Some(rule) = visible {
+        rule.honour();
+    }
     if !issues.is_empty() {
         let oo = operation_outcome(&issues).to_string();
         let url = format!("urn:uuid:{}", uuid::Uuid::new_v4());

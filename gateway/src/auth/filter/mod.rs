@@ -10,11 +10,15 @@
 //! ([`entries`]).
 //!
 //! A restricted caller's search on a type the narrowing cannot bound (outside the Patient
-//! compartment) is answered without `Bundle.total` ([`total`]).
+//! compartment) is answered without `Bundle.total` ([`total`]), and the adapter is handed
+//! the filter's decision so it can page over the visible matches only ([`rule`]).
 
 mod entries;
+mod rule;
 mod scan;
 mod total;
+
+pub(in crate::auth) use rule::rule;
 
 use bytes::Bytes;
 use fhirgate_adapters::{CollectError, FhirResponse, ResponseBody};
@@ -309,7 +313,7 @@ fn not_found_entry() -> Value {
 }
 
 /// Filters a Bundle in place; returns whether anything was removed.
-fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
+pub(in crate::auth) fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
     let is_response = matches!(
         bundle.get("type").and_then(Value::as_str),
         Some("batch-response" | "transaction-response")

@@ -1,0 +1,183 @@
+//! A patient-restricted search on a type outside the Patient compartment pages over what
+//! the caller is shown, and nothing else (FHIR R4 search.html §3.1.1.6 paging,
+//! bundle.html `Bundle.link`; SMART App Launch 2.x §3 patient scopes). Attack finding:
+//! with `_count=1`, the pages holding other patients' Devices came back empty, each with
+//! a `next` link, so a patient token could count another patient's Devices and Tasks.
+//!
+//! Through the embedded store (which pages over the visible matches itself) and through
+//! the `fhir` adapter in front of a second fhirgate (whose pages the gateway walks).
+
+#[path = "support/auth.rs"]
+mod auth_support;
+mod support;
+
+use auth_support::*;
+use serde_json::{Value, json};
+
+/// A Device tagged `urn:f1|{tag}` naming `patient` (none: no patient).
+fn device(patient: Option<&str>, tag: &str) -> Value {
+    let mut device = json!({"resourceType": "Device",
+        "identifier": [{"system": "urn:f1", "value": tag}]});
+    if let Some(p) = patient {
+        device["patient"] = json!({"reference": format!("Patient/{p}")});
+    }
+    device
+}
+
+/// Creates a Device at `base` (`…/fhir`) for each of `patients` in order, with a system
+/// token; the ids of those the patient token may see (A's and the one naming no patient),
+/// sorted.
+async fn seed(base: &str, system: &str, patients: &[Option<&str>], tag: &str) -> Vec<String> {
+    let mut visible = Vec::new();
+    for patient in patients {
+        let body = device(*patient, tag).to_string();
+        let url = format!("{base}/Device");
+        let answer = send(
+            reqwest::Method::POST,
+            &url,
+            Some(system),
+            Some(("application/fhir+json", body)),
+        )
+        .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        if patient.is_none_or(|p| p == A) {
+            visible.push(answer.json()["id"].as_str().expect("id").to_owned());
+        }
+    }
+    visible.sort();
+    visible
+}
+
+/// Follows every `next` link from `url`: each page's Device ids. Every page answers 200,
+/// carries no `total` and links only `self` and `next` (or `previous`).
+async fn device_pages(url: &str, token: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut url = url.to_owned();
+    loop {
+        let page = send(reqwest::Method::GET, &url, Some(token), None).await;
+        assert_eq!(page.status, 200, "{url}: {}", page.body);
+        let bundle = page.json();
+        assert_eq!(bundle.get("total"), None, "{}", page.body);
+        out.push(page.entry_ids("Device"));
+        match page.next_link() {
+            Some(next) => url = next,
+            None => return out,
+        }
+        assert!(out.len() < 20, "paging does not end");
+    }
+}
+
+/// The pages hold exactly the visible Devices, `count` on each but the last, which holds
+/// the rest: no empty page, no short page before the last (with `_count=1`, as many pages
+/// as visible Devices).
+fn assert_pages(pages: &[Vec<String>], count: usize, visible: &[String]) {
+    let mut seen: Vec<String> = pages.iter().flatten().cloned().collect();
+    seen.sort();
+    assert_eq!(seen, visible, "{pages:?}");
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    let expected: Vec<usize> = visible.chunks(count).map(<[String]>::len).collect();
+    assert_eq!(sizes, expected, "{pages:?}");
+}
+
+/// B's Devices before, between and after A's and the one naming nobody.
+const ORDER: [Option<&str>; 8] = [
+    Some(B),
+    Some(B),
+    Some(A),
+    Some(B),
+    Some(B),
+    None,
+    Some(B),
+    Some(B),
+];
+
+#[tokio::test]
+async fn the_store_pages_over_the_devices_the_patient_may_see() {
+    let gw = start();
+    let visible = seed(&gw.fhir(""), &system_token(&gw), &ORDER, "store").await;
+    assert_eq!(visible.len(), 2);
+    let token = patient_token(&gw, "patient/Device.rs");
+    let search = gw.fhir("/Device?identifier=urn:f1|store");
+    for count in [1, 2, 3] {
+        let pages = device_pages(&format!("{search}&_count={count}"), &token).await;
+        assert_pages(&pages, count, &visible);
+    }
+    // Going back from the last page leads to the first one's Device.
+    let first = get(&gw, "/Device?identifier=urn:f1|store&_count=1", &token).await;
+    let last = send(
+        reqwest::Method::GET,
+        &first.next_link().expect("next"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let previous = last.json()["link"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["relation"] == "previous" || l["relation"] == "prev")
+        .and_then(|l| l["url"].as_str())
+        .map(str::to_owned)
+        .expect("previous link");
+    let back = send(reqwest::Method::GET, &previous, Some(&token), None).await;
+    assert_eq!(back.entry_ids("Device"), first.entry_ids("Device"));
+    // The system token still pages over every Device, one per page.
+    let all = device_pages(&format!("{search}&_count=1"), &system_token(&gw)).await;
+    assert_eq!(all.len(), ORDER.len());
+}
+
+/// A gateway on the embedded store requiring SMART tokens, and one in front of it with the
+/// `fhir` adapter authenticating as a registered backend (as in `passthrough.rs`).
+fn front_and_upstream() -> (support::Gateway, support::Gateway) {
+    let port = support::free_port();
+    // A P-384 key pair from `tests/peers/keygen.mjs` (node:crypto only).
+    let out = std::process::Command::new("node")
+        .arg(support::repo_root().join("tests/peers/keygen.mjs"))
+        .args(["ES384", "front-k1"])
+        .output()
+        .expect("node keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: Value = serde_json::from_slice(&out.stdout).expect("keygen json");
+    let issuer = format!("http://127.0.0.1:{port}/sandbox/auth");
+    let client = format!(
+        "      - client_id: front-gw\n        scope: system/*.*\n        jwks: {}\n",
+        keys["jwks"]
+    );
+    let upstream = support::Gateway::start(&format!(
+        "server:\n  listen: 127.0.0.1:{port}\n{}adapters:\n  store:\n    kind: store\n    url: sqlite://store.db\nroutes:\n  - resources: [\"*\"]\n    adapters: [store]\n",
+        support::auth_section(&issuer, &client)
+    ));
+    let key_file = upstream.dir.path().join("front.pem");
+    std::fs::write(&key_file, keys["private_pem"].as_str().expect("pem")).expect("key");
+    let front = support::Gateway::start(&format!(
+        "server:\n  listen: 127.0.0.1:0\n{}adapters:\n  ehr:\n    kind: fhir\n    base_url: {}\n    auth:\n      method: private_key_jwt\n      token_url: {issuer}/token\n      client_id: front-gw\n      private_key_file: {}\n      key_id: front-k1\n      algorithm: ES384\n      scope: system/*.*\nroutes:\n  - resources: [\"*\"]\n    adapters: [ehr]\n",
+        support::auth_section("http://fhirgate.test/sandbox/auth", ""),
+        upstream.fhir(""),
+        key_file.display()
+    ));
+    (front, upstream)
+}
+
+#[tokio::test]
+async fn pages_from_another_server_are_never_empty_with_a_next_link() {
+    let (front, _upstream) = front_and_upstream();
+    let system = front.token("system/*.cruds");
+    let visible = seed(&front.fhir(""), &system, &ORDER, "upstream").await;
+    let token = front.token_with(&[
+        "--scope",
+        "launch/patient patient/Device.rs",
+        "--patient",
+        A,
+    ]);
+    let search = front.fhir("/Device?identifier=urn:f1|upstream");
+    // The upstream's first two pages hold B's Devices: the first page shows A's instead,
+    // and `next` skips B's pages to the one naming nobody; after it, only B's: no `next`.
+    let pages = device_pages(&format!("{search}&_count=1"), &token).await;
+    assert_pages(&pages, 1, &visible);
+    let all = device_pages(&format!("{search}&_count=1"), &system).await;
+    assert_eq!(all.len(), ORDER.len());
+}
