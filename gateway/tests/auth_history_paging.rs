@@ -96,3 +96,84 @@ async fn every_history_link_of_a_restricted_caller_answers_200() {
     assert_eq!(all.status, 200, "{}", all.body);
     assert_eq!(all.entry_ids("Observation"), [twice.clone(), twice]);
 }
+
+#[tokio::test]
+async fn malformed_history_parameters_answer_400_as_for_a_system_token() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Observation.rs");
+    let system = system_token(&gw);
+    let own = versions(&gw, &[A, A]).await;
+    for query in ["_count=abc", "_cursor=not-a-cursor", "_since=garbage"] {
+        let path = format!("/Observation/{own}/_history?{query}");
+        let by_system = get(&gw, &path, &system).await;
+        assert_eq!(by_system.status, 400, "{query}: {}", by_system.body);
+        let answer = get(&gw, &path, &token).await;
+        assert_eq!(answer.status, 400, "{query}: {}", answer.body);
+        let outcome = answer.json();
+        assert_eq!(outcome["resourceType"], "OperationOutcome", "{query}");
+        assert_eq!(outcome["issue"][0]["code"], "invalid", "{query}");
+        assert_eq!(outcome, by_system.json(), "{query}");
+    }
+    // Well-formed, the same parameters page as usual.
+    let path = format!("/Observation/{own}/_history?_count=1&_since=2000-01-01T00:00:00Z");
+    assert_eq!(version_pages(&gw, &path, &token).await, [["2"], ["1"]]);
+}
+
+/// Deletes `Observation/{id}` with a system token.
+async fn delete(gw: &support::Gateway, id: &str) {
+    let url = gw.fhir(&format!("/Observation/{id}"));
+    let deleted = send(reqwest::Method::DELETE, &url, Some(&system_token(gw)), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+}
+
+/// The `request.method` of each entry of a history answer.
+fn methods(answer: &Answer) -> Vec<String> {
+    answer.json()["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["request"]["method"].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_history_of_a_deleted_resource_shows_the_callers_own_versions() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Observation.rs");
+    // The caller's own Observation, updated, then deleted: the deletion ends a version the
+    // caller sees, so it is shown, and the earlier versions are reached from it.
+    let own = versions(&gw, &[A, A]).await;
+    delete(&gw, &own).await;
+    let all = get(&gw, &format!("/Observation/{own}/_history"), &token).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(methods(&all), ["DELETE", "PUT", "POST"]);
+    assert_eq!(all.entry_ids("Observation"), [own.clone(), own.clone()]);
+    let path = format!("/Observation/{own}/_history?_count=1");
+    assert_eq!(
+        version_pages(&gw, &path, &token).await,
+        [vec![], vec!["2"], vec!["1"]]
+    );
+    // Paged two by two, the deletion's version is on the same page.
+    let path = format!("/Observation/{own}/_history?_count=2");
+    assert_eq!(
+        version_pages(&gw, &path, &token).await,
+        [vec!["2"], vec!["1"]]
+    );
+
+    // Moved to patient B before it was deleted: the deletion ends B's version and stays
+    // withheld; A's first version is still shown when asked without paging.
+    let moved = versions(&gw, &[A, B]).await;
+    delete(&gw, &moved).await;
+    let all = get(&gw, &format!("/Observation/{moved}/_history"), &token).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(methods(&all), ["POST"]);
+    assert!(!all.body.contains(B), "{}", all.body);
+    let first = get(
+        &gw,
+        &format!("/Observation/{moved}/_history?_count=1"),
+        &token,
+    )
+    .await;
+    assert_eq!(first.status, 404, "{}", first.body);
+}

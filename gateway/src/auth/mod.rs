@@ -6,9 +6,9 @@
 //! [`Auth::authenticate`] (401) → [`protect`]: [`enforce::authorize`] (403/404, narrowing)
 //! → the adapter (a search the filter may thin out carries the filter's rule, so the store
 //! pages over what the caller sees: [`filter::rule`]) → [`filter::filter`] (withholds
-//! anything outside the grants) → for an instance history, [`history_pages`], for a
-//! search the adapter paged over everything, [`search_pages`]. A batch
-//! goes through [`bundle::batch`] instead: each entry authorized on its own, the refused
+//! anything outside the grants) → for an instance history, [`history_deletes`] and
+//! [`history_pages`]; for a search the adapter paged over everything, [`search_pages`].
+//! A batch goes through [`bundle::batch`] instead: each entry authorized on its own, the refused
 //! ones answered in place, the merged `batch-response` filtered the same way.
 
 mod access;
@@ -24,6 +24,7 @@ pub mod discovery;
 mod enforce;
 pub mod error;
 mod filter;
+mod history_deletes;
 mod history_pages;
 mod identity;
 mod introspect;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
-use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
+use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction, ResponseBody};
 
 pub use access::{Reach, Subject};
 pub use config::AuthConfig;
@@ -227,9 +228,26 @@ where
     let again = (interaction == Interaction::HistoryInstance || request.visibility.is_some())
         .then(|| request.clone());
     let answer = next(request).await?;
+    // An instance history's deletions have no resource to check: kept aside for
+    // `history_deletes`, which shows those ending a version the caller sees.
+    let unfiltered = match &answer.body {
+        ResponseBody::Full(bytes) if interaction == Interaction::HistoryInstance => {
+            Some(bytes.clone())
+        }
+        _ => None,
+    };
     let mut answer = filter::filter(&subject, answer, searched.as_deref()).await?;
+    if !answer.status.is_success() {
+        // An error the adapter answered (400 for a malformed `_count`, `_cursor` or
+        // `_since`) reaches the caller as it is, as for any other caller.
+        return Ok(answer);
+    }
     match again {
         Some(history) if interaction == Interaction::HistoryInstance => {
+            if let Some(unfiltered) = unfiltered {
+                answer = history_deletes::restore(state, &subject, &history, &unfiltered, answer)
+                    .await?;
+            }
             // Its `next` links must not lead to a page the filter leaves empty (404).
             answer = history_pages::relink(state, &subject, &history, answer).await?;
         }
