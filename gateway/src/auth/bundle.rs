@@ -80,6 +80,12 @@ pub async fn authorize(
     let entries = bundle.get_mut("entry").and_then(Value::as_array_mut);
     for (index, entry) in entries.into_iter().flatten().enumerate() {
         match authorize_entry(state, subject, request, index, entry).await {
+            Ok(_) if super::bundle_search::refused_in_transaction(subject, &request.base_url, entry) => {
+                return Err(refused(
+                    index,
+                    "a search on a type outside the Patient compartment cannot be paged for this caller inside a transaction; send it on its own",
+                ));
+            }
             Ok(rewritten) => changed |= rewritten,
             Err(EntryError::Bundle(e) | EntryError::Malformed(e)) => return Err(e),
             Err(EntryError::Refused(GatewayError::Auth(AuthError::InsufficientScope(why)))) => {
@@ -141,6 +147,12 @@ where
     for (index, mut entry) in entries.into_iter().enumerate() {
         match authorize_entry(state, subject, &request, index, &mut entry).await {
             Ok(rewritten) => {
+                // A search the post-filter thins out is run alone (`bundle_search`).
+                let alone = super::bundle_search::answer_in_place(state, subject, &request, &entry);
+                if let Some(answer) = alone.await? {
+                    slots.push(Some(answer));
+                    continue;
+                }
                 changed |= rewritten;
                 forwarded.push(entry);
                 slots.push(None);
@@ -263,8 +275,8 @@ async fn authorize_entry(
             ));
         }
     }
-    // `ifNoneExist` is the entry's If-None-Exist: verified or narrowed as a search exactly
-    // as the header is (enforce), then written back.
+    // `ifNoneExist` is the entry's If-None-Exist: verified, narrowed and resolved exactly
+    // as the header is (`conditional_write::create`), then written back (or removed).
     let if_none_exist = http::HeaderName::from_static("if-none-exist");
     if let Some(criteria) = entry
         .pointer("/request/ifNoneExist")
@@ -303,6 +315,11 @@ async fn authorize_entry(
     {
         entry["request"]["ifNoneExist"] = Value::String(narrowed.to_owned());
         rewritten = true;
+    } else if !sub.headers.contains_key(&if_none_exist)
+        && let Some(r) = entry.get_mut("request").and_then(Value::as_object_mut)
+    {
+        // A condition only hidden resources match is dropped (`conditional_write::create`).
+        rewritten |= r.remove("ifNoneExist").is_some();
     }
     if restricted
         && request.interaction == Interaction::Transaction

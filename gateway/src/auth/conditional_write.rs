@@ -20,9 +20,13 @@
 //! is the one the caller would get if they did not exist. With no visible match an update
 //! does **not** create (as the spec's "no match → create" would): creating would duplicate
 //! the business identifier of a hidden resource, so a patient-restricted caller creates
-//! with `POST` (and `If-None-Exist`) instead. The 404 is the same whether or not hidden
-//! matches exist, and the same a direct write to a withheld id gets. The `If-Match` turns a
-//! concurrent change of the matched resource into 412 instead of a blind overwrite.
+//! with `POST` instead, whose `If-None-Exist` likewise counts only the matches it sees
+//! ([`create`]: there, with no visible match, creating is what was asked). The 404 is the
+//! same whether or not hidden matches exist, and the same a direct write to a withheld id
+//! gets. The `If-Match` turns a concurrent change of the matched resource into 412 instead
+//! of a blind overwrite.
+
+pub mod create;
 
 use fhirgate_adapters::interaction::Target;
 use fhirgate_adapters::{FhirRequest, Interaction};
@@ -94,6 +98,16 @@ pub async fn resolve(
     }
 }
 
+/// The resources matching a condition, as the caller's search read them.
+pub(super) struct Matches {
+    /// `(id, versionId, resource)` of the matches the caller may see (and the grants admit).
+    pub visible: Vec<(String, Option<String>, Value)>,
+    /// Whether some match was left out of `visible` (withheld from the caller).
+    pub hidden: bool,
+    /// Whether there are more matches than [`MATCH_PAGE`] (a `next` link).
+    pub more: bool,
+}
+
 /// `(id, versionId, resource)` of the resources matching `request`'s condition that `subject` may
 /// see; a page with more matches than [`MATCH_PAGE`] counts as several.
 async fn visible_matches(
@@ -103,8 +117,34 @@ async fn visible_matches(
     request: &FhirRequest,
     rt: &str,
 ) -> Result<Vec<(String, Option<String>, Value)>, GatewayError> {
-    let mut query: Vec<(String, String)> = request
-        .query
+    let found = matches(state, subject, grants, request, rt, &request.query).await?;
+    if found.more && found.visible.len() < 2 {
+        // More matches than were read: never pick one of them.
+        return Err(too_broad(rt));
+    }
+    Ok(found.visible)
+}
+
+/// 400: the condition matches more resources than are read to resolve it.
+pub(super) fn too_broad(rt: &str) -> GatewayError {
+    GatewayError::BadRequest(format!(
+        "the condition matches more than {MATCH_PAGE} {rt} resources; make it more specific"
+    ))
+}
+
+/// Runs `condition` (already narrowed) as a `rt` search as `from`'s caller, strictly
+/// (`Prefer: handling=strict`), at most [`MATCH_PAGE`] matches, and sorts the matches into
+/// those the post-filter shows `subject` and `grants` admit, and the others. Err 400 when
+/// the condition is not a valid search.
+pub(super) async fn matches(
+    state: &AppState,
+    subject: &Subject,
+    grants: &[Grant],
+    from: &FhirRequest,
+    rt: &str,
+    condition: &[(String, String)],
+) -> Result<Matches, GatewayError> {
+    let mut query: Vec<(String, String)> = condition
         .iter()
         .filter(|(k, _)| !SHAPING.contains(&k.split(':').next().unwrap_or("")))
         .cloned()
@@ -117,7 +157,7 @@ async fn visible_matches(
         version_id: None,
         operation: None,
     };
-    let bundle = super::lookup::internal(state, request, target, query, true)
+    let bundle = super::lookup::internal(state, from, target, query, true)
         .await?
         .ok_or_else(|| {
             GatewayError::BadRequest(format!("the condition is not a valid {rt} search"))
@@ -126,7 +166,11 @@ async fn visible_matches(
         .get("link")
         .and_then(Value::as_array)
         .is_some_and(|links| links.iter().any(|l| l["relation"] == "next"));
-    let mut out = Vec::new();
+    let mut out = Matches {
+        visible: Vec::new(),
+        hidden: false,
+        more,
+    };
     for entry in bundle
         .get("entry")
         .and_then(Value::as_array)
@@ -137,26 +181,22 @@ async fn visible_matches(
             continue;
         }
         let resource = &entry["resource"];
+        let Some(id) = resource.get("id").and_then(Value::as_str) else {
+            out.hidden = true;
+            continue;
+        };
         if resource.get("resourceType").and_then(Value::as_str) != Some(rt)
             || !super::filter::visible(subject, rt, resource)
             || !admits(grants, &subject.local_bases, rt, resource)
         {
+            out.hidden = true;
             continue;
         }
-        let Some(id) = resource.get("id").and_then(Value::as_str) else {
-            continue;
-        };
         let version = resource
             .pointer("/meta/versionId")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        out.push((id.to_owned(), version, resource.clone()));
-    }
-    if more && out.len() < 2 {
-        // More matches than were read: never pick one of them.
-        return Err(GatewayError::BadRequest(format!(
-            "the condition matches more than {MATCH_PAGE} {rt} resources; make it more specific"
-        )));
+        out.visible.push((id.to_owned(), version, resource.clone()));
     }
     Ok(out)
 }

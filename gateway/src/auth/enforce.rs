@@ -112,7 +112,7 @@ pub async fn authorize(
                     )))
                 }
                 Interaction::Create => {
-                    conditional_create(subject, request, &rt)?;
+                    super::conditional_write::create::resolve(state, subject, request, &rt).await?;
                     check_body(&grants, &subject.local_bases, &rt, &request.body)
                 }
                 Interaction::Update | Interaction::Patch | Interaction::Delete => {
@@ -163,39 +163,6 @@ fn narrow_query(
 ) -> Result<(), GatewayError> {
     if narrow(rt, &mut request.query, grants, bases)? {
         request.raw_query = None;
-    }
-    Ok(())
-}
-
-/// `If-None-Exist` (FHIR R4 §3.1.0.8) is a search: it needs `s` on the type and is
-/// verified or narrowed like one, so a conditional create cannot probe another patient's data.
-fn conditional_create(
-    subject: &Subject,
-    request: &mut FhirRequest,
-    rt: &str,
-) -> Result<(), GatewayError> {
-    let name = http::header::HeaderName::from_static("if-none-exist");
-    let Some(value) = request.headers.get(&name) else {
-        return Ok(());
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| GatewayError::BadRequest("If-None-Exist is not text".into()))?;
-    let text = text.split_once('?').map_or(text, |(_, q)| q);
-    let mut query = crate::edge::query::parse(text.as_bytes())?;
-    let grants = subject.grants(rt, Permission::Search);
-    if grants.is_empty() {
-        return Err(denied(format_args!(
-            "a conditional create (search) on {rt}"
-        )));
-    }
-    if narrow(rt, &mut query, &grants, &subject.local_bases)? {
-        let rewritten = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query.iter())
-            .finish();
-        let value = http::HeaderValue::from_str(&rewritten)
-            .map_err(|_| GatewayError::BadRequest("If-None-Exist could not be narrowed".into()))?;
-        request.headers.insert(name, value);
     }
     Ok(())
 }
