@@ -161,6 +161,7 @@ fn parameter_table_is_consistent_and_covers_the_flows() {
     }
     let needed = [
         ("Task", "focus"),
+        ("Observation", "focus"),
         ("Task", "status"),
         ("AuditEvent", "date"),
         ("AuditEvent", "patient"),

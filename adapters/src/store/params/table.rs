@@ -54,6 +54,7 @@ pub(crate) static PARAMS: &[ParamDef] = &[
     p("Observation", "has-member", Reference, &["hasMember"], None),
     p( "Observation", "derived-from", Reference, &["derivedFrom"], None),
     p("Observation", "device", Reference, &["device"], None),
+    p("Observation", "focus", Reference, &["focus"], None),
     p( "Observation", "component-code", Token, &["component.code"], None),
     p( "Observation", "value-concept", Token, &["valueCodeableConcept"], None),
     p("Encounter", "identifier", Token, &["identifier"], None),

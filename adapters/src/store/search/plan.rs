@@ -199,7 +199,16 @@ pub(crate) fn parse(
             "_total" => plan.total = value == "accurate",
             "_sort" => parse_sort(&mut plan, rtype, value)?,
             "_include" | "_revinclude" => {
-                let iterate = modifier == Some("iterate") || modifier == Some("recurse");
+                // R4 defines `:iterate` (STU3 called it `:recurse`) and no other modifier.
+                let iterate = match modifier {
+                    None => false,
+                    Some("iterate" | "recurse") => true,
+                    Some(other) => {
+                        return Err(bad(format!(
+                            "modifier ':{other}' is not supported on '{name}' (only :iterate)"
+                        )));
+                    }
+                };
                 let include = parse_include(value, iterate, name == "_revinclude")?;
                 plan.includes.push(include);
             }
@@ -316,6 +325,17 @@ fn parse_include(value: &str, iterate: bool, reverse: bool) -> Result<Include, A
     let source = parts.next().unwrap_or("");
     let param = parts.next().unwrap_or("");
     let target = parts.next();
+    // An unknown target type, or more parts, would otherwise include nothing unnoticed.
+    if parts.next().is_some() {
+        return Err(bad(format!(
+            "_include/_revinclude '{value}' is not Type:param[:Target], Type:*[:Target] or *"
+        )));
+    }
+    if let Some(t) = target.filter(|t| !crate::interaction::is_resource_type(t)) {
+        return Err(bad(format!(
+            "_include/_revinclude '{value}' names target '{t}', which is not a resource type"
+        )));
+    }
     if param == "*" && crate::interaction::is_resource_type(source) {
         return Ok(include(Some(source), None, target));
     }
