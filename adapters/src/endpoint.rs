@@ -18,9 +18,20 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Answers one request. Never fails: errors are answers in the endpoint's protocol.
     async fn call(&self, request: http::Request<Bytes>) -> http::Response<Bytes>;
 
+    /// The answer to a request refused from its head alone (wrong method, missing or wrong
+    /// credentials), which the gateway sends before it reserves room for the body or reads
+    /// any of it, so unauthenticated callers cannot hold buffered-body budget; `None` to
+    /// read the body and [`Endpoint::call`], which still checks the same on its own.
+    /// Default: `None` (the endpoint decides only in `call`).
+    fn refuse_head(&self, head: &http::request::Parts) -> Option<http::Response<Bytes>> {
+        let _ = head;
+        None
+    }
+
     /// The answer when the gateway refuses a request before calling the endpoint: 413 for
     /// a body over `server.body_limit` (RFC 9110 §15.5.14), 400 for one that could not be
-    /// read. `reason` says why (no message content). Plain text unless the endpoint's
+    /// read, 408 for one that stopped arriving (RFC 9110 §15.5.9), 503 when the
+    /// buffered-body budget has no room. `reason` says why (no message content). Plain text unless the endpoint's
     /// protocol has its own error format (SCRIPT endpoints answer a SCRIPT `Error`).
     fn refuse(&self, status: http::StatusCode, reason: &str) -> http::Response<Bytes> {
         let mut response = http::Response::new(Bytes::from(reason.to_owned()));

@@ -1,7 +1,9 @@
 //! Mounting the adapters' own HTTP endpoints (e.g. inbound NCPDP SCRIPT at `/ncpdp/script`)
-//! on the gateway's router: bodies are read within `server.body_limit` and reserved from the
-//! buffered-body budget (`server.max_buffered_request_bytes`) while they are served, the
-//! endpoint authenticates its callers itself and answers in its own protocol.
+//! on the gateway's router: the endpoint checks the method and credentials from the head
+//! ([`Endpoint::refuse_head`]) before anything of the body is reserved or read, then bodies
+//! are read within `server.body_limit` and reserved from the buffered-body budget
+//! (`server.max_buffered_request_bytes`) while they are served; the endpoint answers in its
+//! own protocol.
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use axum::routing::any;
 use fhirgate_adapters::Endpoint;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::policy::admission::{BodyBudget, RETRY_AFTER_SECONDS};
+use crate::policy::admission::{BodyBudget, RETRY_AFTER_SECONDS, body_timeout};
 use crate::state::AppState;
 
 /// Whether `path` may be served by an adapter: absolute, and none of the gateway's own
@@ -55,9 +57,11 @@ pub fn mount(mut routes: Router<Arc<AppState>>, state: &AppState) -> Router<Arc<
     routes
 }
 
-/// Reserves the body from `budget` (503 with `Retry-After` when it has no room in time),
-/// reads it within `limit` bytes (413 beyond it, 400 when unreadable; all three in the
-/// endpoint's own error format: [`Endpoint::refuse`]) and calls the endpoint.
+/// Refuses a declared length over `limit` (413) and what the endpoint refuses from the head
+/// (401, 405), reserves the body from `budget` (503 with `Retry-After` when it has no room in
+/// time), reads it within `limit` bytes (413 beyond it, 408 when it stopped arriving, 400
+/// when unreadable; all in the endpoint's own error format: [`Endpoint::refuse`]) and calls
+/// the endpoint.
 async fn serve(
     endpoint: Arc<dyn Endpoint>,
     limit: u64,
@@ -80,6 +84,11 @@ async fn serve(
     };
     if declared.is_some_and(|len| len > limit) {
         return too_large();
+    }
+    // Method and credentials first: a caller the endpoint refuses from the head alone
+    // reserves nothing and sends no body bytes that are read.
+    if let Some(refused) = endpoint.refuse_head(&parts) {
+        return refused.map(Body::from);
     }
     let claim = budget.claim(body.size_hint().exact(), body.is_end_stream());
     // Held until the endpoint has answered.
@@ -104,6 +113,15 @@ async fn serve(
     let bytes = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
+        Err(e) if body_timeout(&*e).is_some() => {
+            // The read-timeout layer adds `Connection: close`.
+            let reason = body_timeout(&*e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            return endpoint
+                .refuse(StatusCode::REQUEST_TIMEOUT, &reason)
+                .map(Body::from);
+        }
         Err(_) => {
             return endpoint
                 .refuse(StatusCode::BAD_REQUEST, "request body could not be read")

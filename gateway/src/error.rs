@@ -102,6 +102,11 @@ pub enum GatewayError {
         /// Seconds the client should wait before retrying (RFC 9110 §10.2.3).
         retry_after_seconds: u64,
     },
+    /// The client stopped sending its request body, or sent it too slowly (408, `timeout`;
+    /// RFC 9110 §15.5.9): the answer carries `Connection: close`, since the rest of the body
+    /// is never read.
+    #[error("{0}; the request was not served")]
+    BodyTimeout(#[from] crate::policy::admission::BodyTimeout),
     /// The request's audit record could not be written, so its answer is withheld
     /// (503, `transient`, `Retry-After: 1`).
     #[error("the audit trail is unavailable; the request was not served")]
@@ -147,6 +152,7 @@ impl GatewayError {
             Self::Auth(_) => (StatusCode::UNAUTHORIZED, IssueCode::Login),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled),
             Self::AuditUnavailable => (StatusCode::SERVICE_UNAVAILABLE, IssueCode::Transient),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, IssueCode::Timeout),
             Self::BodyBudgetExhausted { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, IssueCode::Throttled)
             }
@@ -198,6 +204,11 @@ impl IntoResponse for GatewayError {
             && let Ok(value) = HeaderValue::from_str(allow)
         {
             response.headers_mut().insert(header::ALLOW, value);
+        }
+        if let Self::BodyTimeout(_) = &self {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if let Some(seconds) = retry_after {
             response

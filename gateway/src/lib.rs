@@ -109,7 +109,15 @@ pub fn app(state: Arc<AppState>) -> Router {
             state.clone(),
             policy::audit::layer::audit,
         ))
-        // 8. Cache innermost before the edge: it answers only after identification,
+        // 8. Body-read timeouts (`server.body_*_timeout_seconds`) around every body reader
+        //    below (the cache's Bundle plan, the edge, adapter endpoints): a stalled body is
+        //    answered 408 here, inside audit so the record has the 408, and inside admission
+        //    so the reservation is returned with the response.
+        .layer(from_fn_with_state(
+            state.clone(),
+            policy::admission::read_timeout::read_timeout,
+        ))
+        // 9. Cache innermost before the edge: it answers only after identification,
         //    limits and audit, and sees the edge's exact answers to store or invalidate.
         .layer(from_fn_with_state(state, policy::cache::layer::cache));
     routes.layer(stack)

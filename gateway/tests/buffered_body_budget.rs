@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::raw::{authority, read_response, send_head, wait_reserved};
 use support::{Gateway, store_config};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// Entries of each large batch, and the length of each entry's family name.
@@ -35,92 +36,15 @@ fn large_batch(tag: &str) -> String {
     json!({"resourceType": "Bundle", "type": "batch", "entry": vec![entry; ENTRIES]}).to_string()
 }
 
-fn authority(gw: &Gateway) -> String {
-    gw.url.trim_start_matches("http://").to_owned()
-}
-
 /// Opens a connection and sends the head of `POST /fhir` declaring `length` body bytes.
 async fn post_head(gw: &Gateway, token: &str, length: usize) -> TcpStream {
-    let host = authority(gw);
-    let mut stream = TcpStream::connect(&host).await.expect("connect");
-    let head = format!(
-        "POST /fhir HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/fhir+json\r\nAccept: application/fhir+json\r\nContent-Length: {length}\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.expect("head");
-    stream
-}
-
-/// Status, lower-cased headers and body of one HTTP/1.1 response read from `stream`.
-async fn read_response(stream: &mut TcpStream) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = read_within(stream, &mut chunk).await;
-        assert!(n > 0, "connection closed before the response head");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .expect("content-length");
-    let mut body = buf[head_end..].to_vec();
-    while body.len() < length {
-        let n = read_within(stream, &mut chunk).await;
-        assert!(n > 0, "connection closed inside the body");
-        body.extend_from_slice(&chunk[..n]);
-    }
-    (status, headers, body)
-}
-
-/// One read from `stream`, failing the test after 30 s rather than hanging.
-async fn read_within(stream: &mut TcpStream, chunk: &mut [u8]) -> usize {
-    tokio::time::timeout(Duration::from_secs(30), stream.read(chunk))
-        .await
-        .expect("no response within 30 s")
-        .expect("read")
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// `fhirgate_buffered_request_reserved_bytes` from `/metrics`.
-async fn reserved(gw: &Gateway) -> Option<u64> {
-    gw.metrics().await.lines().find_map(|l| {
-        l.strip_prefix("fhirgate_buffered_request_reserved_bytes ")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .map(|v| v as u64)
-    })
-}
-
-async fn wait_reserved(gw: &Gateway, bytes: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reserved(gw).await != Some(bytes) {
-        assert!(
-            Instant::now() < deadline,
-            "reserved bytes stayed {:?}, expected {bytes}",
-            reserved(gw).await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let head = [
+        format!("Authorization: Bearer {token}"),
+        "Content-Type: application/fhir+json".to_owned(),
+        "Accept: application/fhir+json".to_owned(),
+        format!("Content-Length: {length}"),
+    ];
+    send_head(gw, "POST", "/fhir", &head).await
 }
 
 async fn patient_count(gw: &Gateway) -> u64 {
@@ -156,15 +80,15 @@ async fn large_bodies_past_the_budget_wait_then_answer_503_and_small_ones_pass()
     let second = large_batch("b");
     let started = Instant::now();
     let mut refused = post_head(&gw, &token, second.len()).await;
-    let (status, headers, body) = read_response(&mut refused).await;
-    assert_eq!(status, 503);
+    let response = read_response(&mut refused).await;
+    assert_eq!(response.status, 503);
     assert!(started.elapsed() >= Duration::from_millis(1900));
-    assert_eq!(header(&headers, "retry-after"), Some("2"));
+    assert_eq!(response.header("retry-after"), Some("2"));
     assert_eq!(
-        header(&headers, "content-type"),
+        response.header("content-type"),
         Some("application/fhir+json; charset=utf-8")
     );
-    let outcome: Value = serde_json::from_slice(&body).expect("OperationOutcome");
+    let outcome: Value = serde_json::from_slice(&response.body).expect("OperationOutcome");
     assert_eq!(outcome["resourceType"], "OperationOutcome");
     assert_eq!(outcome["issue"][0]["severity"], "error");
     assert_eq!(outcome["issue"][0]["code"], "throttled");
@@ -195,9 +119,9 @@ async fn large_bodies_past_the_budget_wait_then_answer_503_and_small_ones_pass()
     held.write_all(&first.as_bytes()[half..])
         .await
         .expect("rest");
-    let (status, _, body) = read_response(&mut held).await;
-    assert_eq!(status, 200);
-    let answer: Value = serde_json::from_slice(&body).expect("batch-response");
+    let response = read_response(&mut held).await;
+    assert_eq!(response.status, 200);
+    let answer: Value = serde_json::from_slice(&response.body).expect("batch-response");
     let entries = answer["entry"].as_array().expect("entries");
     assert_eq!(entries.len(), ENTRIES);
     assert!(
@@ -257,9 +181,9 @@ async fn a_chunked_body_reserves_the_body_limit_until_it_is_answered() {
         .write_all(b"\r\n0\r\n\r\n")
         .await
         .expect("last chunk");
-    let (status, headers, _) = read_response(&mut stream).await;
-    assert_eq!(status, 201);
-    assert!(header(&headers, "location").is_some());
+    let response = read_response(&mut stream).await;
+    assert_eq!(response.status, 201);
+    assert!(response.header("location").is_some());
     wait_reserved(&gw, 0).await;
 }
 
@@ -273,14 +197,14 @@ async fn a_batch_declared_over_the_body_limit_answers_413_unread_and_reserves_no
     wait_reserved(&gw, first.len().div_ceil(1024) as u64 * 1024).await;
     let started = Instant::now();
     let mut over = post_head(&gw, &token, 2 * 1024 * 1024).await;
-    let (status, _, body) = read_response(&mut over).await;
-    assert_eq!(status, 413);
+    let response = read_response(&mut over).await;
+    assert_eq!(response.status, 413);
     assert!(started.elapsed() < Duration::from_secs(1));
-    let outcome: Value = serde_json::from_slice(&body).expect("OperationOutcome");
+    let outcome: Value = serde_json::from_slice(&response.body).expect("OperationOutcome");
     assert_eq!(outcome["issue"][0]["code"], "too-long");
     held.write_all(first.as_bytes()).await.expect("body");
-    let (status, _, _) = read_response(&mut held).await;
-    assert_eq!(status, 200);
+    let response = read_response(&mut held).await;
+    assert_eq!(response.status, 200);
 }
 
 #[tokio::test]
@@ -289,9 +213,9 @@ async fn an_anonymous_batch_is_refused_401_before_its_body_is_read() {
     let started = Instant::now();
     // Headers only, no token: nothing may wait for the 600 KB the request declares.
     let mut anonymous = post_head(&gw, "not-a-token", 600 * 1024).await;
-    let (status, headers, _) = read_response(&mut anonymous).await;
-    assert_eq!(status, 401);
-    assert!(header(&headers, "www-authenticate").is_some());
+    let response = read_response(&mut anonymous).await;
+    assert_eq!(response.status, 401);
+    assert!(response.header("www-authenticate").is_some());
     assert!(started.elapsed() < Duration::from_secs(1));
     wait_reserved(&gw, 0).await;
 }

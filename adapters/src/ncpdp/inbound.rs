@@ -38,6 +38,13 @@ impl Endpoint for ScriptEndpoint {
         handle(&self.core, request).await
     }
 
+    /// Method and credentials, checked before the gateway reads or reserves the body.
+    fn refuse_head(&self, head: &http::request::Parts) -> Option<Response<Bytes>> {
+        check_head(&self.core, &head.method, &head.headers)
+            .err()
+            .map(|r| *r)
+    }
+
     /// A SCRIPT Error 900 (transaction rejected), like the endpoint's own refusals.
     fn refuse(&self, status: StatusCode, reason: &str) -> Response<Bytes> {
         reject(&self.core, None, "", status, reason)
@@ -97,15 +104,20 @@ fn reject(
     reply(status, error(&answer_header(core, m, to), "900", None, why))
 }
 
-/// Authenticates, parses, dedupes and processes one inbound message.
-async fn handle(core: &Core, request: Request<Bytes>) -> Response<Bytes> {
-    if request.method() != Method::POST {
+/// The method and HTTP Basic credentials of a request: the authenticated pharmacy's NCPDP
+/// ID, or the refusal (405 with `Allow: POST`, 401 with a `Basic` challenge).
+fn check_head(
+    core: &Core,
+    method: &Method,
+    headers: &http::HeaderMap,
+) -> Result<String, Box<Response<Bytes>>> {
+    if method != Method::POST {
         let mut r = reject(core, None, "", StatusCode::METHOD_NOT_ALLOWED, "use POST");
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return Err(Box::new(r));
     }
-    let Some(pharmacy) = authenticate(core, request.headers()) else {
+    let Some(pharmacy) = authenticate(core, headers) else {
         let mut r = reject(
             core,
             None,
@@ -117,7 +129,16 @@ async fn handle(core: &Core, request: Request<Bytes>) -> Response<Bytes> {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"ncpdp\", charset=\"UTF-8\""),
         );
-        return r;
+        return Err(Box::new(r));
+    };
+    Ok(pharmacy)
+}
+
+/// Authenticates, parses, dedupes and processes one inbound message.
+async fn handle(core: &Core, request: Request<Bytes>) -> Response<Bytes> {
+    let pharmacy = match check_head(core, request.method(), request.headers()) {
+        Ok(pharmacy) => pharmacy,
+        Err(refused) => return *refused,
     };
     let xml_type = request
         .headers()

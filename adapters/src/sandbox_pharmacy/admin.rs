@@ -22,6 +22,11 @@ impl Endpoint for StatsEndpoint {
         "/sandbox/pharmacy/stats"
     }
 
+    /// Credentials, checked before the gateway reads or reserves the body.
+    fn refuse_head(&self, head: &http::request::Parts) -> Option<Response<Bytes>> {
+        (!self.0.authorized(&head.headers)).then(unauthorized)
+    }
+
     async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
         let s = &self.0;
         if !s.authorized(request.headers()) {
@@ -54,6 +59,11 @@ pub(super) struct ModeEndpoint(pub(super) Arc<Sandbox>);
 impl Endpoint for ModeEndpoint {
     fn path(&self) -> &str {
         "/sandbox/pharmacy/mode"
+    }
+
+    /// Credentials, checked before the gateway reads or reserves the body.
+    fn refuse_head(&self, head: &http::request::Parts) -> Option<Response<Bytes>> {
+        (!self.0.authorized(&head.headers)).then(unauthorized)
     }
 
     async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {

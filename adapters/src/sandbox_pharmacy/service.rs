@@ -222,27 +222,45 @@ fn answer_header(s: &Sandbox, m: Option<&Message>) -> Header {
 
 struct Script(Arc<Sandbox>);
 
+/// The refusal of a request to the SCRIPT endpoint its head decides: 405 with
+/// `Allow: POST`, 401 with a `Basic` challenge without the sandbox credential.
+fn check_head(s: &Sandbox, method: &Method, headers: &http::HeaderMap) -> Option<Response<Bytes>> {
+    if method != Method::POST {
+        let mut r = rejected(s, StatusCode::METHOD_NOT_ALLOWED, "use POST");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Some(r);
+    }
+    (!s.authorized(headers)).then(|| {
+        challenge(rejected(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "authentication failed: HTTP Basic with the sandbox pharmacy credential required",
+        ))
+    })
+}
+
 #[async_trait::async_trait]
 impl Endpoint for Script {
     fn path(&self) -> &str {
         "/sandbox/pharmacy/script"
     }
 
+    /// Method and credentials, checked before the gateway reads or reserves the body (a
+    /// refused request still counts in `posts`, as it does when `call` refuses it).
+    fn refuse_head(&self, head: &http::request::Parts) -> Option<Response<Bytes>> {
+        let refused = check_head(&self.0, &head.method, &head.headers);
+        if refused.is_some() {
+            self.0.stats.posts.fetch_add(1, Ordering::Relaxed);
+        }
+        refused
+    }
+
     async fn call(&self, request: Request<Bytes>) -> Response<Bytes> {
         let s = &self.0;
         s.stats.posts.fetch_add(1, Ordering::Relaxed);
-        if request.method() != Method::POST {
-            let mut r = rejected(s, StatusCode::METHOD_NOT_ALLOWED, "use POST");
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return r;
-        }
-        if !s.authorized(request.headers()) {
-            return challenge(rejected(
-                s,
-                StatusCode::UNAUTHORIZED,
-                "authentication failed: HTTP Basic with the sandbox pharmacy credential required",
-            ));
+        if let Some(refused) = check_head(s, request.method(), request.headers()) {
+            return refused;
         }
         let mode = s.mode();
         if mode == Mode::Down {

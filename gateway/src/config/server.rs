@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use bytesize::ByteSize;
 use serde::Deserialize;
@@ -31,6 +32,17 @@ pub struct ServerConfig {
     /// adapter is called. Parsing holds a few copies of a body, so the memory bounded is a
     /// small multiple of this. Default 256 MiB.
     pub max_buffered_request_bytes: ByteSize,
+    /// Longest pause, in seconds, between two parts of a request body while the gateway reads
+    /// it. A client that stops sending is answered 408 `timeout` with `Connection: close`
+    /// (RFC 9110 §15.5.9) and its buffered-body reservation is returned. Also bounds the
+    /// streamed `$ingest`. Default 10.
+    pub body_idle_timeout_seconds: f64,
+    /// Longest time, in seconds, from the start of reading a request body to its end, so a
+    /// body trickled just fast enough to pass the idle limit is also answered 408 `timeout`
+    /// (`Connection: close`). The default lets a 16 MiB body (the default `body_limit`) arrive
+    /// at about 280 KB/s. The streamed `$ingest` has no total limit (`ingest.max_bytes`
+    /// bounds it). Default 60.
+    pub body_read_timeout_seconds: f64,
     /// Most entries in a batch or transaction Bundle (FHIR R4 §3.1.0.11); more answers 413
     /// `too-long` before any entry is authorized or run. Default 500 (the limit of Azure
     /// API for FHIR / Azure Health Data Services). With a `store` adapter at most 1000, the
@@ -57,6 +69,8 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./data"),
             body_limit: ByteSize::mib(16),
             max_buffered_request_bytes: ByteSize::mib(256),
+            body_idle_timeout_seconds: 10.0,
+            body_read_timeout_seconds: 60.0,
             max_bundle_entries: 500,
             max_answer_bytes: ByteSize::b(fhirgate_adapters::DEFAULT_MAX_ANSWER_BYTES as u64),
             trust_forwarded_headers: false,
@@ -90,6 +104,17 @@ impl ServerConfig {
                 ),
             ));
         }
+        for (key, seconds) in [
+            ("body_idle_timeout_seconds", self.body_idle_timeout_seconds),
+            ("body_read_timeout_seconds", self.body_read_timeout_seconds),
+        ] {
+            if !std::time::Duration::try_from_secs_f64(seconds).is_ok_and(|d| !d.is_zero()) {
+                problems.push((
+                    format!("server.{key}"),
+                    "must be a number of seconds > 0".into(),
+                ));
+            }
+        }
         if self.max_bundle_entries == 0 {
             problems.push((
                 "server.max_bundle_entries".into(),
@@ -114,6 +139,21 @@ impl ServerConfig {
     /// [`Self::max_answer_bytes`] in bytes, as a buffer size.
     pub fn answer_limit(&self) -> usize {
         usize::try_from(self.max_answer_bytes.as_u64()).unwrap_or(usize::MAX)
+    }
+
+    /// `body_idle_timeout_seconds` and `body_read_timeout_seconds` as durations (valid ones:
+    /// see [`Self::validate`]; an invalid one reads as 10 s or 60 s).
+    pub fn body_timeouts(&self) -> (Duration, Duration) {
+        let secs = |s: f64, default: u64| {
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs(default))
+        };
+        (
+            secs(self.body_idle_timeout_seconds, 10),
+            secs(self.body_read_timeout_seconds, 60),
+        )
     }
 
     /// The configured public base without a trailing slash, if set.

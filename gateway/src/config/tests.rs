@@ -208,3 +208,28 @@ fn buffered_request_budget_defaults_to_256mib_and_must_hold_one_body() {
         ]
     );
 }
+
+#[test]
+fn body_timeouts_default_to_10s_idle_and_60s_total_and_must_be_positive() {
+    let config = load_str(GOOD, "gateway.yaml", &no_env).expect("valid");
+    assert_eq!(
+        config.server.body_timeouts(),
+        (
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(60)
+        )
+    );
+    let text = GOOD.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  body_idle_timeout_seconds: 0\n  body_read_timeout_seconds: -1\n",
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "gateway.yaml:3: server.body_idle_timeout_seconds: must be a number of seconds > 0"
+                .to_owned(),
+            "gateway.yaml:4: server.body_read_timeout_seconds: must be a number of seconds > 0"
+                .to_owned(),
+        ]
+    );
+}

@@ -2,6 +2,8 @@
 //! data directory, and stops it with SIGTERM when dropped.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

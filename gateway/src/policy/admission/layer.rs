@@ -1,8 +1,10 @@
 //! The admission middleware for the FHIR API under `/fhir`: a request with a body reserves
 //! it from the [`BodyBudget`] (see [`BodyBudget::claim`]) before any inner layer reads it,
 //! and answers 503 `throttled` with `Retry-After` (RFC 9110 §15.6.4, §10.2.3) when the budget
-//! has no room within [`super::ADMISSION_WAIT`]. Adapter endpoints reserve in
-//! [`crate::endpoints`], where refusals take the endpoint's own format.
+//! has no room within [`super::ADMISSION_WAIT`]. A request whose token's scopes cannot allow
+//! its interaction reserves nothing ([`super::head_denial`]). Adapter endpoints reserve in
+//! [`crate::endpoints`], after their own credential check, where refusals take the
+//! endpoint's own format.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{BodyBudget, RETRY_AFTER_SECONDS};
+use crate::auth::Identity;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -47,19 +50,33 @@ pub async fn admission(
 }
 
 /// Bytes `request` reserves: none outside `/fhir` and for `$ingest` (streamed under
-/// `ingest.max_bytes`, never buffered whole), else [`BodyBudget::claim`] of its body.
+/// `ingest.max_bytes`, never buffered whole), none for a request its head already refuses
+/// ([`super::head_denial`]: the edge answers it 403 before reading its body), else
+/// [`BodyBudget::claim`] of its body.
 pub(super) fn claim(budget: &BodyBudget, request: &Request<Body>) -> u64 {
-    let Some(below) = request
+    let Some(below) = fhir_path(request) else {
+        return 0;
+    };
+    let below = below.trim_matches('/');
+    if crate::ingest::is_ingest(request.method(), below) {
+        return 0;
+    }
+    let body = request.body();
+    let bytes = budget.claim(body.size_hint().exact(), body.is_end_stream());
+    if bytes > 0
+        && let Some(identity) = request.extensions().get::<Arc<Identity>>()
+        && super::head_denial(identity, request.method(), below).is_some()
+    {
+        return 0;
+    }
+    bytes
+}
+
+/// The path below `/fhir` (empty or starting with `/`), `None` outside the FHIR API.
+pub(super) fn fhir_path<B>(request: &Request<B>) -> Option<&str> {
+    request
         .uri()
         .path()
         .strip_prefix("/fhir")
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-    else {
-        return 0;
-    };
-    if crate::ingest::is_ingest(request.method(), below.trim_matches('/')) {
-        return 0;
-    }
-    let body = request.body();
-    budget.claim(body.size_hint().exact(), body.is_end_stream())
 }

@@ -4,13 +4,21 @@
 //! [`BodyBudget`] before the body is read, and holds it until its response is produced; when
 //! no room comes free within [`ADMISSION_WAIT`] it answers 503 `throttled` with
 //! `Retry-After`, before any adapter is called. Small bodies and the streamed `$ingest`
-//! reserve nothing.
+//! reserve nothing, nor does a request refused from its head: an adapter endpoint's caller
+//! without credentials ([`crate::endpoints`]), a token whose scopes cannot allow the
+//! interaction ([`head_denial`]). A body that stalls or trickles is cut off by
+//! [`read_timeout`] (408), which returns its reservation with its response.
 
 mod budget;
+mod head_scope;
 pub mod layer;
+pub mod read_timeout;
 #[cfg(test)]
 mod tests;
+mod timed_body;
 
 pub use budget::{
     ADMISSION_WAIT, BodyBudget, Exhausted, RETRY_AFTER_SECONDS, Reservation, UNBUDGETED_BODY_BYTES,
 };
+pub use head_scope::head_denial;
+pub use timed_body::{BodyTimeout, BodyTimeouts, TimedBody, body_timeout};

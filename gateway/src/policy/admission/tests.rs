@@ -148,3 +148,157 @@ fn the_layer_claims_fhir_bodies_but_not_ingest_or_other_paths() {
     assert_eq!(claim("POST", "/ncpdp/script", 20 * 1024), 0);
     assert_eq!(claim("POST", "/fhirx", 20 * 1024), 0);
 }
+
+fn timed<B>(body: B, idle_ms: u64, total_ms: Option<u64>) -> TimedBody<B> {
+    TimedBody::new(
+        body,
+        BodyTimeouts {
+            idle: Duration::from_millis(idle_ms),
+            total: total_ms.map(Duration::from_millis),
+        },
+    )
+}
+
+/// A body that sends nothing and never ends.
+fn stalled() -> impl axum::body::HttpBody<Data = bytes::Bytes, Error = std::convert::Infallible> {
+    http_body_util::StreamBody::new(futures::stream::pending::<
+        Result<http_body::Frame<bytes::Bytes>, std::convert::Infallible>,
+    >())
+}
+
+#[test]
+fn a_timed_body_keeps_the_length_and_end_the_admission_reads() {
+    use axum::body::{Body, HttpBody};
+    let body = timed(Body::from(vec![b' '; 9000]), 1000, Some(1000));
+    assert_eq!(body.size_hint().exact(), Some(9000));
+    assert!(!body.is_end_stream());
+    // Wrapped again as axum's body, as the layer hands it on.
+    let body = Body::new(body);
+    assert_eq!(body.size_hint().exact(), Some(9000));
+    assert!(Body::new(timed(Body::empty(), 1000, None)).is_end_stream());
+}
+
+#[tokio::test]
+async fn a_body_that_has_arrived_is_read_whole() {
+    use http_body_util::BodyExt;
+    let body = timed(axum::body::Body::from("{}"), 1000, Some(1000));
+    let fired = body.fired();
+    let bytes = body.collect().await.expect("read").to_bytes();
+    assert_eq!(&bytes[..], b"{}");
+    assert_eq!(fired.get(), None);
+}
+
+#[tokio::test]
+async fn a_stalled_body_fails_at_the_idle_limit_through_every_wrapper() {
+    use http_body_util::{BodyExt, Limited};
+    let body = timed(Box::pin(stalled()), 50, None);
+    let fired = body.fired();
+    // As the edge reads it: axum's body inside `Limited`.
+    let limited = Limited::new(axum::body::Body::new(body), 1 << 20);
+    let e = limited.collect().await.expect_err("timed out");
+    let expected = BodyTimeout::Idle { seconds: 0.05 };
+    assert_eq!(body_timeout(&*e), Some(&expected));
+    assert_eq!(fired.get(), Some(&expected));
+    assert_eq!(
+        expected.to_string(),
+        "no part of the request body arrived for 0.05 s (server.body_idle_timeout_seconds)"
+    );
+}
+
+#[tokio::test]
+async fn a_trickled_body_fails_at_the_total_limit() {
+    use http_body_util::BodyExt;
+    // One byte every 10 ms: never idle for 1 s, never complete.
+    let trickle = futures::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Some((
+            Ok::<_, std::convert::Infallible>(http_body::Frame::data(bytes::Bytes::from_static(
+                b" ",
+            ))),
+            (),
+        ))
+    });
+    let body = timed(
+        Box::pin(http_body_util::StreamBody::new(trickle)),
+        1000,
+        Some(100),
+    );
+    let e = body.collect().await.expect_err("timed out");
+    assert_eq!(
+        body_timeout(&*e),
+        Some(&BodyTimeout::Total { seconds: 0.1 })
+    );
+}
+
+fn identity(scope: &str, patient: Option<&str>) -> crate::auth::Identity {
+    let mut claims = serde_json::Map::new();
+    claims.insert("scope".into(), scope.into());
+    claims.insert("client_id".into(), "app".into());
+    if let Some(p) = patient {
+        claims.insert("patient".into(), p.into());
+    }
+    crate::auth::Identity::from_claims(&claims, "https://issuer.test", 0).expect("identity")
+}
+
+#[test]
+fn the_head_refuses_writes_no_scope_allows_on_the_type() {
+    use axum::http::Method;
+    let denied = |scope, patient, method: Method, path| {
+        head_denial(&identity(scope, patient), &method, path).map(|(e, labels)| {
+            (
+                e.to_string(),
+                labels.interaction,
+                labels.resource_type.clone(),
+            )
+        })
+    };
+    assert_eq!(
+        denied("system/*.rs", None, Method::POST, "Patient"),
+        Some((
+            "the granted scopes do not allow create on Patient".into(),
+            "create",
+            "Patient".into()
+        ))
+    );
+    assert_eq!(
+        denied("system/Observation.cu", None, Method::PUT, "Patient/p1").map(|d| d.0),
+        Some("the granted scopes do not allow update on Patient".into())
+    );
+    assert_eq!(
+        denied("system/Patient.c", None, Method::POST, "Patient/_search").map(|d| d.0),
+        Some("the granted scopes do not allow search-type on Patient".into())
+    );
+    // A patient/ scope grants nothing without the patient context (as `Subject::grants`).
+    assert!(denied("patient/Patient.c", None, Method::POST, "Patient").is_some());
+    assert_eq!(
+        denied("patient/Patient.c", Some("p1"), Method::POST, "Patient"),
+        None
+    );
+    assert_eq!(
+        denied("user/Patient.cu", None, Method::PATCH, "Patient/p1"),
+        None
+    );
+    assert_eq!(denied("system/*.*", None, Method::POST, "Patient"), None);
+    // Not decided by the head: batch, operations, paths naming nothing.
+    assert_eq!(denied("system/*.rs", None, Method::POST, ""), None);
+    assert_eq!(
+        denied("system/*.rs", None, Method::POST, "Patient/p1/$everything"),
+        None
+    );
+    assert_eq!(denied("system/*.rs", None, Method::POST, "NotAType"), None);
+}
+
+#[test]
+fn the_layer_reserves_nothing_for_a_request_its_head_refuses() {
+    let b = budget(1024, 1024);
+    let mut request = request("POST", "/fhir/Patient", 20 * 1024);
+    assert_eq!(super::layer::claim(&b, &request), 20 * KIB);
+    request
+        .extensions_mut()
+        .insert(std::sync::Arc::new(identity("system/*.rs", None)));
+    assert_eq!(super::layer::claim(&b, &request), 0);
+    request
+        .extensions_mut()
+        .insert(std::sync::Arc::new(identity("system/Patient.c", None)));
+    assert_eq!(super::layer::claim(&b, &request), 20 * KIB);
+}

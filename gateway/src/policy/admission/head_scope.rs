@@ -1,0 +1,58 @@
+//! The scope check a request's head already decides (attack finding: a token without write
+//! scope held the buffered-body budget while it trickled a body the edge read before
+//! checking scopes). For a create, update, patch or `POST [type]/_search`, the method and
+//! URL name the interaction and the resource type, so a token none of whose scopes grants
+//! that permission on that type (SMART App Launch 2.x §3.1.2) is refused 403 before its body
+//! is read or reserved. The full check ([`crate::auth::protect`]) still runs for every
+//! request that passes: this one only refuses what it would refuse too, with the same answer.
+
+use axum::http::Method;
+use fhirgate_adapters::Interaction;
+use fhirgate_adapters::interaction::{is_resource_type, parse_target};
+
+use crate::auth::scope::{Context, Permission};
+use crate::auth::{AuthError, Identity};
+use crate::error::GatewayError;
+use crate::observe::EdgeLabels;
+
+/// The 403 (`insufficient_scope`) for `method` on `path` (below `/fhir`, no slashes at
+/// either end) when no scope of `identity` grants the permission it needs on its type, with
+/// the labels of the interaction; `None` when the scopes may allow it or the head alone does
+/// not decide (batch, transaction, operations, system level, a path that names nothing).
+pub fn head_denial(
+    identity: &Identity,
+    method: &Method,
+    path: &str,
+) -> Option<(GatewayError, EdgeLabels)> {
+    let target = parse_target(method, path).ok()?;
+    // The permissions of SMART App Launch 2.x §3.1.2, for the interactions that carry a body.
+    let permission = match target.interaction {
+        Interaction::Create => Permission::Create,
+        Interaction::Update | Interaction::Patch => Permission::Update,
+        Interaction::SearchType => Permission::Search,
+        _ => return None,
+    };
+    let resource_type = target.resource_type?;
+    // As `Subject::grants`: a `patient/` scope grants nothing without a patient context.
+    let has_patient = identity.principal.patient.is_some();
+    let granted = identity.scopes.resources.iter().any(|scope| {
+        scope.grants(&resource_type, permission)
+            && (scope.context != Context::Patient || has_patient)
+    });
+    if granted {
+        return None;
+    }
+    let code = target.interaction.code();
+    let error = GatewayError::Auth(AuthError::forbidden(format!(
+        "the granted scopes do not allow {code} on {resource_type}"
+    )));
+    let labels = EdgeLabels {
+        interaction: code,
+        resource_type: if is_resource_type(&resource_type) {
+            resource_type
+        } else {
+            "none".into()
+        },
+    };
+    Some((error, labels))
+}
