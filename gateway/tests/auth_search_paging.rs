@@ -181,3 +181,45 @@ async fn pages_from_another_server_are_never_empty_with_a_next_link() {
     let all = device_pages(&format!("{search}&_count=1"), &system).await;
     assert_eq!(all.len(), ORDER.len());
 }
+
+#[tokio::test]
+async fn a_batch_search_pages_as_alone_and_a_transaction_refuses_it() {
+    let gw = start();
+    let visible = seed(&gw.fhir(""), &system_token(&gw), &ORDER, "batch").await;
+    let token = patient_token(&gw, "patient/Device.rs patient/Observation.rs");
+    let search = |method: &str| json!({"request": {"method": method, "url": "Device?identifier=urn:f1|batch&_count=1"}});
+    let own = json!({"request": {"method": "GET", "url": format!("Observation?subject=Patient/{A}&_count=1")}});
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [search("GET"), own]});
+    let answer = post_json(&gw, "", &token, &batch).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let entries = answer.json()["entry"].as_array().cloned().expect("entries");
+    assert_eq!(entries.len(), 2, "{}", answer.body);
+    assert_eq!(
+        entries[0]["response"]["status"], "200 OK",
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        entries[1]["response"]["status"], "200 OK",
+        "{}",
+        answer.body
+    );
+    assert_eq!(entries[1]["resource"]["type"], "searchset");
+    // The Device search's first page holds the first Device A may see, and its `next`
+    // link pages on through the others A may see, one per page.
+    let page = Answer {
+        status: 200,
+        body: entries[0]["resource"].to_string(),
+        challenge: None,
+    };
+    let mut pages = vec![page.entry_ids("Device")];
+    pages.extend(device_pages(&page.next_link().expect("next"), &token).await);
+    assert_pages(&pages, 1, &visible);
+
+    let transaction =
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": [search("GET")]});
+    let answer = post_json(&gw, "", &token, &transaction).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert_eq!(answer.json()["resourceType"], "OperationOutcome");
+    assert!(answer.body.contains("Bundle.entry[0]"), "{}", answer.body);
+}

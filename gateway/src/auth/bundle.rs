@@ -36,6 +36,7 @@ use super::bundle_merge::{adapter_name, batch_response, merge, refused_answer};
 use super::bundle_parts::{
     entry_body, has_conditional_reference, parse_bundle, relative_url, write_bundle,
 };
+use super::bundle_search;
 use super::error::AuthError;
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -80,7 +81,7 @@ pub async fn authorize(
     let entries = bundle.get_mut("entry").and_then(Value::as_array_mut);
     for (index, entry) in entries.into_iter().flatten().enumerate() {
         match authorize_entry(state, subject, request, index, entry).await {
-            Ok(_) if super::bundle_search::refused_in_transaction(subject, &request.base_url, entry) => {
+            Ok(_) if bundle_search::refused_in_transaction(subject, &request.base_url, entry) => {
                 return Err(refused(
                     index,
                     "a search on a type outside the Patient compartment cannot be paged for this caller inside a transaction; send it on its own",
@@ -148,7 +149,7 @@ where
         match authorize_entry(state, subject, &request, index, &mut entry).await {
             Ok(rewritten) => {
                 // A search the post-filter thins out is run alone (`bundle_search`).
-                let alone = super::bundle_search::answer_in_place(state, subject, &request, &entry);
+                let alone = bundle_search::answer_in_place(state, subject, &request, &entry);
                 if let Some(answer) = alone.await? {
                     slots.push(Some(answer));
                     continue;

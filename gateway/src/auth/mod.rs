@@ -16,6 +16,7 @@ mod bundle;
 mod bundle_limit;
 mod bundle_merge;
 mod bundle_parts;
+mod bundle_search;
 mod compartment;
 mod conditional;
 mod conditional_write;
