@@ -302,3 +302,28 @@ fn the_layer_reserves_nothing_for_a_request_its_head_refuses() {
         .insert(std::sync::Arc::new(identity("system/Patient.c", None)));
     assert_eq!(super::layer::claim(&b, &request), 20 * KIB);
 }
+
+#[tokio::test]
+async fn a_reader_pausing_between_frames_is_not_taken_for_a_silent_client() {
+    use http_body_util::BodyExt;
+    // Three frames, each 10 ms after it is asked for; the idle limit is 50 ms.
+    let frames = futures::stream::unfold(0, |n| async move {
+        if n == 3 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let frame = http_body::Frame::data(bytes::Bytes::from_static(b" "));
+        Some((Ok::<_, std::convert::Infallible>(frame), n + 1))
+    });
+    let mut body = timed(
+        Box::pin(http_body_util::StreamBody::new(frames)),
+        50,
+        Some(10_000),
+    );
+    assert!(body.frame().await.is_some_and(|f| f.is_ok()));
+    assert!(body.frame().await.is_some_and(|f| f.is_ok()));
+    // The reader is busy for longer than the idle limit (backpressure), then reads on.
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let rest = body.collect().await.expect("not a timeout").to_bytes();
+    assert_eq!(&rest[..], b" ");
+}

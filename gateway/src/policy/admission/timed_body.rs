@@ -54,20 +54,26 @@ pub fn body_timeout<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a BodyT
 /// The two limits of one body.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeouts {
-    /// Longest wait for the next frame once reading has started.
+    /// Longest time the reader waits for the client's next frame.
     pub idle: Duration,
     /// Longest time from the first read to the end of the body; `None`: no total limit
     /// (the streamed `$ingest`, bounded by its own `ingest.max_bytes` and the idle limit).
     pub total: Option<Duration>,
 }
 
-/// A body with [`BodyTimeouts`]. Timers start at the first read that has to wait, so a body
-/// that has fully arrived with its head costs no timer; the idle timer restarts at every
-/// frame. When a limit passes it yields one [`BodyTimeout`] error, then ends, and records the
-/// timeout where the layer that made it reads it ([`TimedBody::fired`]) to answer 408.
+/// A body with [`BodyTimeouts`]. The idle limit counts each wait for the client from the
+/// moment the reader finds nothing to read, so a reader that pauses between frames (its
+/// own backpressure) is not taken for a silent client; the total limit counts from the
+/// first read. Timers are made at the first wait, so a body that arrived with its head
+/// costs none. When a limit passes it yields one [`BodyTimeout`] error, then ends, and
+/// records the timeout where the layer that made it reads it ([`TimedBody::fired`]).
 pub struct TimedBody<B> {
     inner: B,
     limits: BodyTimeouts,
+    /// When the first read happened.
+    started: Option<Instant>,
+    /// Whether the reader is waiting for the client (the idle timer runs).
+    waiting: bool,
     idle: Option<Pin<Box<Sleep>>>,
     total: Option<Pin<Box<Sleep>>>,
     fired: Arc<OnceLock<BodyTimeout>>,
@@ -79,6 +85,8 @@ impl<B> TimedBody<B> {
         Self {
             inner,
             limits,
+            started: None,
+            waiting: false,
             idle: None,
             total: None,
             fired: Arc::new(OnceLock::new()),
@@ -114,17 +122,21 @@ where
         if this.fired.get().is_some() {
             return Poll::Ready(None);
         }
+        let started = *this.started.get_or_insert_with(Instant::now);
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            if let Some(idle) = this.idle.as_mut() {
-                idle.as_mut().reset(Instant::now() + this.limits.idle);
-            }
+            this.waiting = false;
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        let now = Instant::now();
         let limits = this.limits;
+        let now = Instant::now();
         let idle = this
             .idle
             .get_or_insert_with(|| Box::pin(sleep_until(now + limits.idle)));
+        if !this.waiting {
+            // A new wait for the client starts now.
+            this.waiting = true;
+            idle.as_mut().reset(now + limits.idle);
+        }
         if idle.as_mut().poll(cx).is_ready() {
             return this.fail(BodyTimeout::Idle {
                 seconds: limits.idle.as_secs_f64(),
@@ -133,7 +145,7 @@ where
         if let Some(total) = limits.total {
             let deadline = this
                 .total
-                .get_or_insert_with(|| Box::pin(sleep_until(now + total)));
+                .get_or_insert_with(|| Box::pin(sleep_until(started + total)));
             if deadline.as_mut().poll(cx).is_ready() {
                 return this.fail(BodyTimeout::Total {
                     seconds: total.as_secs_f64(),
