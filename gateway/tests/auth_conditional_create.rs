@@ -189,3 +189,49 @@ async fn a_transaction_with_a_failing_entry_commits_nothing() {
     );
     assert_eq!(stored(&gw, "kept").await.len(), 1);
 }
+
+/// More than a page (100) of B's Devices match: the conditions are resolved over what A
+/// sees, so a conditional update answers 404 and a conditional create 201, exactly as when
+/// nothing matches, instead of a 400 telling that over 100 resources match.
+#[tokio::test]
+async fn more_than_a_page_of_hidden_matches_answers_as_no_match() {
+    let gw = start();
+    let token = patient_token(&gw, WRITE);
+    let many: Vec<Value> = (0..101)
+        .map(|_| json!({"resource": device(B, "many"), "request": {"method": "POST", "url": "Device"}}))
+        .collect();
+    let seeded = post_json(&gw, "", &system_token(&gw), &bundle("transaction", many)).await;
+    assert_eq!(seeded.status, 200, "{}", seeded.body);
+
+    let put = |value: &str| {
+        let url = gw.fhir(&format!("/Device?identifier=urn:dev|{value}"));
+        let body = device(A, "x").to_string();
+        let token = token.clone();
+        async move {
+            let r = support::client()
+                .put(url)
+                .bearer_auth(token)
+                .header("content-type", "application/fhir+json")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    let (on_hidden, on_none) = (put("many").await, put("none").await);
+    assert_eq!(on_hidden.0, 404, "{}", on_hidden.1);
+    assert_eq!(on_hidden, on_none);
+
+    let hidden = create_if(&gw, &token, &device(A, "many"), "identifier=urn:dev|many").await;
+    let none = create_if(&gw, &token, &device(A, "few"), "identifier=urn:dev|few").await;
+    assert_eq!(hidden.status, 201, "{}", hidden.body);
+    assert_eq!(shape(&hidden), shape(&none));
+    let count = get(
+        &gw,
+        "/Device?identifier=urn:dev|many&_summary=count",
+        &system_token(&gw),
+    )
+    .await;
+    assert_eq!(count.json()["total"], 102, "B's 101 and A's new one");
+}

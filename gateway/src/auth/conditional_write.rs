@@ -28,7 +28,7 @@
 
 pub mod create;
 
-use fhirgate_adapters::interaction::Target;
+use fhirgate_adapters::interaction::{Target, Visibility};
 use fhirgate_adapters::{FhirRequest, Interaction};
 use http::{HeaderValue, header};
 use serde_json::Value;
@@ -39,7 +39,8 @@ use crate::error::GatewayError;
 use crate::state::AppState;
 
 /// Most matches read to resolve a condition; more than this (a `next` link) with fewer
-/// than two of them visible answers 400 (make the condition more specific).
+/// than two of them visible is read again over the visible ones ([`matches`]), or where
+/// the adapter cannot, answers 400 (make the condition more specific).
 const MATCH_PAGE: &str = "100";
 
 /// Search parameters that shape a result rather than select resources: dropped from the
@@ -136,6 +137,11 @@ pub(super) fn too_broad(rt: &str) -> GatewayError {
 /// (`Prefer: handling=strict`), at most [`MATCH_PAGE`] matches, and sorts the matches into
 /// those the post-filter shows `subject` and `grants` admit, and the others. Err 400 when
 /// the condition is not a valid search.
+///
+/// More than a page of matches with fewer than two visible, on a type the narrowing cannot
+/// bound (`filter::rule`): read again over what the caller sees, as its own searches page,
+/// so that the answer does not depend on how many hidden resources match. An adapter that
+/// does not honour the rule leaves the first reading (then [`too_broad`]).
 pub(super) async fn matches(
     state: &AppState,
     subject: &Subject,
@@ -150,6 +156,34 @@ pub(super) async fn matches(
         .cloned()
         .collect();
     query.push(("_count".into(), MATCH_PAGE.into()));
+    let found = read(state, subject, grants, from, rt, query.clone(), None).await?;
+    if found.more
+        && found.visible.len() < 2
+        && let Some(rule) = super::filter::rule(subject, rt)
+    {
+        let seen = read(state, subject, grants, from, rt, query, Some(rule.clone())).await?;
+        if rule.honoured() {
+            // The first reading held hidden matches (more than a page, under two visible).
+            return Ok(Matches {
+                hidden: true,
+                ..seen
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// One reading of the search `query` on `rt` (with the caller's `visibility` rule, if any),
+/// sorted as [`matches`] says.
+async fn read(
+    state: &AppState,
+    subject: &Subject,
+    grants: &[Grant],
+    from: &FhirRequest,
+    rt: &str,
+    query: Vec<(String, String)>,
+    visibility: Option<Visibility>,
+) -> Result<Matches, GatewayError> {
     let target = Target {
         interaction: Interaction::SearchType,
         resource_type: Some(rt.to_owned()),
@@ -157,7 +191,7 @@ pub(super) async fn matches(
         version_id: None,
         operation: None,
     };
-    let bundle = super::lookup::internal(state, from, target, query, true)
+    let bundle = super::lookup::internal_seen(state, from, target, query, true, visibility)
         .await?
         .ok_or_else(|| {
             GatewayError::BadRequest(format!("the condition is not a valid {rt} search"))

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use fhirgate_adapters::interaction::Target;
+use fhirgate_adapters::interaction::{Target, Visibility};
 use fhirgate_adapters::{FhirRequest, Interaction, ResponseBody};
 use http::{Method, StatusCode};
 use serde_json::Value;
@@ -29,6 +29,19 @@ pub(super) async fn internal(
     query: Vec<(String, String)>,
     strict: bool,
 ) -> Result<Option<Value>, GatewayError> {
+    internal_seen(state, from, target, query, strict, None).await
+}
+
+/// [`internal`] carrying the caller's `visibility` rule (a search the adapter may page over
+/// the caller's visible matches only, `Visibility::honoured` tells whether it did).
+pub(super) async fn internal_seen(
+    state: &AppState,
+    from: &FhirRequest,
+    target: Target,
+    query: Vec<(String, String)>,
+    strict: bool,
+    visibility: Option<Visibility>,
+) -> Result<Option<Value>, GatewayError> {
     let Some(adapter) = state
         .route(target.resource_type.as_deref(), target.interaction)
         .and_then(|a| a.first())
@@ -39,6 +52,7 @@ pub(super) async fn internal(
     request.query = query;
     request.request_id = from.request_id.clone();
     request.principal = from.principal.clone();
+    request.visibility = visibility;
     if strict {
         request
             .headers

@@ -27,8 +27,10 @@
 //! transaction, a 404 entry of a committed response). Creating next to a hidden match
 //! can duplicate a business identifier another patient's resource uses; refusing instead
 //! would tell the caller that such a resource exists, which is what the condition must not.
-//! A condition with more than a page of matches (100) of which fewer than two are visible
-//! answers 400 (make it more specific), as for a conditional update.
+//! More than a page of matches (100) with fewer than two visible is read again over what
+//! the caller sees (`super::matches`), so it answers as above; only where the adapter
+//! cannot do that (another FHIR server behind the `fhir` adapter) does it answer 400
+//! (make the condition more specific), as a conditional update does.
 
 use fhirgate_adapters::FhirRequest;
 use http::{HeaderName, HeaderValue};
