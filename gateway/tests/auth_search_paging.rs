@@ -12,6 +12,8 @@ mod auth_support;
 mod support;
 
 use auth_support::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 /// A Device tagged `urn:f1|{tag}` naming `patient` (none: no patient).
@@ -98,12 +100,42 @@ async fn the_store_pages_over_the_devices_the_patient_may_see() {
     assert_eq!(visible.len(), 2);
     let token = patient_token(&gw, "patient/Device.rs");
     let search = gw.fhir("/Device?identifier=urn:f1|store");
-    for count in [1, 2, 3] {
-        let pages = device_pages(&format!("{search}&_count={count}"), &token).await;
-        assert_pages(&pages, count, &visible);
+    for sort in ["", "&_sort=_lastUpdated", "&_sort=-_lastUpdated"] {
+        for count in [1, 2, 3] {
+            let pages = device_pages(&format!("{search}&_count={count}{sort}"), &token).await;
+            assert_pages(&pages, count, &visible);
+        }
     }
     // Going back from the last page leads to the first one's Device.
     let first = get(&gw, "/Device?identifier=urn:f1|store&_count=1", &token).await;
+    // Its cursor names the Device it was shown, not a row number counting other rows.
+    let next = reqwest::Url::parse(&first.next_link().expect("next")).expect("url");
+    let cursor = next
+        .query_pairs()
+        .find(|(k, _)| k == "_cursor")
+        .map(|(_, v)| v.into_owned())
+        .expect("_cursor");
+    let decoded = URL_SAFE_NO_PAD.decode(cursor).expect("base64");
+    let shown = &first.entry_ids("Device")[0];
+    assert_eq!(
+        String::from_utf8(decoded).expect("utf-8"),
+        format!("vn.{shown}")
+    );
+    // A cursor naming another patient's Device is as invalid as one naming no Device.
+    let system_page = get(
+        &gw,
+        "/Device?identifier=urn:f1|store&_count=1",
+        &system_token(&gw),
+    )
+    .await;
+    let of_b = &system_page.entry_ids("Device")[0];
+    for id in [of_b.as_str(), "no-such-device"] {
+        let forged = URL_SAFE_NO_PAD.encode(format!("vn.{id}"));
+        let path = format!("/Device?identifier=urn:f1|store&_count=1&_cursor={forged}");
+        let answer = get(&gw, &path, &token).await;
+        assert_eq!(answer.status, 400, "{id}: {}", answer.body);
+        assert_eq!(answer.json()["issue"][0]["diagnostics"], "invalid _cursor");
+    }
     let last = send(
         reqwest::Method::GET,
         &first.next_link().expect("next"),
@@ -124,6 +156,20 @@ async fn the_store_pages_over_the_devices_the_patient_may_see() {
     // The system token still pages over every Device, one per page.
     let all = device_pages(&format!("{search}&_count=1"), &system_token(&gw)).await;
     assert_eq!(all.len(), ORDER.len());
+    // The Device a cursor names is deleted meanwhile: its page still follows on.
+    let url = gw.fhir(&format!("/Device/{shown}"));
+    let deleted = send(
+        reqwest::Method::DELETE,
+        &url,
+        Some(&system_token(&gw)),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let after = send(reqwest::Method::GET, next.as_str(), Some(&token), None).await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    let rest: Vec<String> = visible.iter().filter(|id| *id != shown).cloned().collect();
+    assert_eq!(after.entry_ids("Device"), rest);
 }
 
 /// A gateway on the embedded store requiring SMART tokens, and one in front of it with the

@@ -64,8 +64,22 @@ pub(crate) async fn search_for(
     visible: Option<&Visibility>,
 ) -> OpResult {
     let rt = op.target.resource_type.as_deref();
-    let plan = search::plan::parse(rt, &op.query, op.strict)?;
-    Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes, visible).await?)
+    let Some(rule) = visible else {
+        let plan = search::plan::parse(rt, &op.query, op.strict)?;
+        return Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes, None).await?);
+    };
+    // Positions are ids here (`VisibleCursor`), resolved once the sort is known.
+    let (cursors, query): (Vec<_>, Vec<_>) =
+        op.query.iter().cloned().partition(|(k, _)| k == "_cursor");
+    let mut plan = search::plan::parse(rt, &query, op.strict)?;
+    let sent = cursors.last().map(|(_, v)| v.as_str());
+    if let Some(value) = sent {
+        let rid_sort = plan.sort == search::plan::SortKey::Rid;
+        let at = search::position(conn, rt.unwrap_or(""), value, rid_sort, rule).await?;
+        plan.cursor = Some(at.ok_or_else(|| Fail::Client(search::plan::bad("invalid _cursor")))?);
+    }
+    let visible = search::Visible { rule, sent };
+    Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes, Some(visible)).await?)
 }
 
 /// Runs `op`; `assigned_id` is the id a transaction chose for a create.

@@ -37,6 +37,65 @@ pub(crate) struct Hit {
     pub body: String,
 }
 
+/// A search paged over what the caller sees: the rule, and the `_cursor` it was sent with
+/// (a [`cursor::VisibleCursor`], already resolved into [`Plan::cursor`] by [`position`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Visible<'a> {
+    /// Which matches the caller sees.
+    pub rule: &'a Visibility,
+    /// The `_cursor` value as sent, repeated in the `self` link.
+    pub sent: Option<&'a str>,
+}
+
+/// The row position of the [`cursor::VisibleCursor`] `value` in a search on `rtype` sorted
+/// by row id (`rid_sort`) or not, for a caller who sees what `rule` admits; `None` (an
+/// invalid cursor) unless it names a resource of that type the caller sees (a deleted one:
+/// its last version), so a cursor cannot probe which ids exist.
+pub(crate) async fn position(
+    conn: &mut AnyConnection,
+    rtype: &str,
+    value: &str,
+    rid_sort: bool,
+    rule: &Visibility,
+) -> DbResult<Option<Cursor>> {
+    let Some(at) = cursor::VisibleCursor::decode(value) else {
+        return Ok(None);
+    };
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT rid, body FROM resources WHERE rtype = $1 AND id = $2")
+            .bind(rtype)
+            .bind(&at.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((rid, mut body)) = row else {
+        return Ok(None);
+    };
+    if body.is_empty() {
+        let last: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT body FROM history WHERE rtype = $1 AND id = $2 AND body IS NOT NULL \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(rtype)
+        .bind(&at.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        body = last.flatten().unwrap_or_default();
+    }
+    if body.is_empty() || !rule.admits(rtype, &body) {
+        return Ok(None);
+    }
+    let key = match (rid_sort, at.key) {
+        (true, None) => rid,
+        (false, Some(key)) => key,
+        _ => return Ok(None),
+    };
+    Ok(Some(Cursor {
+        forward: at.forward,
+        key,
+        rid,
+    }))
+}
+
 /// Runs `sql` with its binds and reads [`Hit`]s from `rid, rtype, id, body, sk` rows, one
 /// at a time, stopping before the stored text passes `budget` bytes (the first row is always kept, so paging moves on); `true` when
 /// it stopped early. Rows past the budget are never read into memory.
@@ -201,14 +260,23 @@ pub(crate) async fn run(
     plan: &Plan,
     base_url: &str,
     budget: usize,
-    visible: Option<&Visibility>,
+    visible: Option<Visible<'_>>,
 ) -> DbResult<Answer> {
     let path = plan.rtype.clone().unwrap_or_default();
     let mut head = envelope("searchset");
     let mut self_query = plan.link_params.clone();
-    if let Some(c) = plan.cursor {
-        self_query.push(("_cursor".into(), c.encode()));
+    match (visible, plan.cursor) {
+        (Some(v), _) => self_query.extend(v.sent.map(|c| ("_cursor".into(), c.to_owned()))),
+        (None, Some(c)) => self_query.push(("_cursor".into(), c.encode())),
+        (None, None) => {}
     }
+    let rule = visible.map(|v| v.rule);
+    // The cursor of a link at the entry `id`: for a caller who sees only some matches, by
+    // its id (`VisibleCursor`), never by row id.
+    let encode = |c: Cursor, id: &str| match rule {
+        Some(_) => cursor::VisibleCursor::of(c, id, plan.sort == plan::SortKey::Rid).encode(),
+        None => c.encode(),
+    };
     let mut links = vec![json!({"relation": "self", "url": link(base_url, &path, &self_query)})];
     let mut entries = Vec::new();
     let mut issues: Vec<Issue> = plan
@@ -217,20 +285,20 @@ pub(crate) async fn run(
         .map(|w| Issue::warning(IssueCode::NotSupported, w.clone()))
         .collect();
     if plan.summary_count {
-        if visible.is_none() {
+        if rule.is_none() {
             head["total"] = json!(count(conn, plan).await?);
         }
     } else {
-        let (hits, more) = page(conn, plan, budget, visible).await?;
+        let (hits, more) = page(conn, plan, budget, rule).await?;
         let backward = plan.cursor.is_some_and(|c| !c.forward);
-        if plan.total && visible.is_none() {
+        if plan.total && rule.is_none() {
             head["total"] = json!(count(conn, plan).await?);
         } else if plan.cursor.is_none() && !more {
             head["total"] = json!(hits.len());
         }
-        let with_cursor = |c: Cursor| {
+        let with_cursor = |c: Cursor, id: &str| {
             let mut q = plan.link_params.clone();
-            q.push(("_cursor".into(), c.encode()));
+            q.push(("_cursor".into(), encode(c, id)));
             link(base_url, &path, &q)
         };
         if let (Some(first), Some(last)) = (hits.first(), hits.last()) {
@@ -240,7 +308,7 @@ pub(crate) async fn run(
                     key: first.key,
                     rid: first.rid,
                 };
-                links.push(json!({"relation": "prev", "url": with_cursor(c)}));
+                links.push(json!({"relation": "prev", "url": with_cursor(c, &first.id)}));
             }
             if more || backward {
                 let c = Cursor {
@@ -248,7 +316,7 @@ pub(crate) async fn run(
                     key: last.key,
                     rid: last.rid,
                 };
-                links.push(json!({"relation": "next", "url": with_cursor(c)}));
+                links.push(json!({"relation": "next", "url": with_cursor(c, &last.id)}));
             }
         }
         let used = hits.iter().map(|h| h.body.len()).sum::<usize>();
@@ -276,7 +344,7 @@ pub(crate) async fn run(
         }
     }
     head["link"] = Value::Array(links);
-    if let Some(rule) = visible {
+    if let Some(rule) = rule {
         rule.honour();
     }
     if !issues.is_empty() {
