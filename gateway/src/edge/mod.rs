@@ -78,18 +78,6 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         }
         return response;
     }
-    // A create, update, patch or POST search the token's scopes cannot allow on the URL's
-    // type is refused before its body is read (the admission layer reserved nothing for it).
-    if let Some(identity) = &identity
-        && !axum::body::HttpBody::is_end_stream(request.body())
-        && let Some((e, labels)) =
-            crate::policy::admission::head_denial(identity, request.method(), &path)
-    {
-        let mut response = e.into_response();
-        response.extensions_mut().insert(labels);
-        response.extensions_mut().insert(identity.principal.clone());
-        return response;
-    }
     // `$ingest` streams its body under its own limit (`ingest.max_bytes`) instead of the
     // edge's buffered read within `server.body_limit`.
     if let Some(identity) = identity
@@ -108,7 +96,16 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         }
         return response;
     }
-    let built = request::build(&state.config.server, request, &path, request_id, client_ip).await;
+    let caller = identity.as_deref();
+    let built = request::build(
+        &state.config.server,
+        request,
+        &path,
+        caller,
+        request_id,
+        client_ip,
+    )
+    .await;
     let (result, labels) = match built {
         Ok(fhir) => {
             let labels = EdgeLabels::of(&fhir);

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::http::{HeaderMap, Method, Request, header};
 use bytes::Bytes;
 use fhirgate_adapters::interaction::{FHIR_REQUEST_HEADERS, parse_target};
@@ -13,8 +13,10 @@ use serde::Deserialize;
 
 use super::base::public_base;
 use super::negotiate::{BodyKind, check_accept, check_content_type};
+use crate::auth::Identity;
 use crate::config::ServerConfig;
 use crate::error::GatewayError;
+use crate::policy::admission::head_denial;
 
 /// The first members of a resource, read without building a tree.
 #[derive(Deserialize)]
@@ -27,11 +29,14 @@ struct Head {
 }
 
 /// Builds the adapter request. `path` is the URI path below `/fhir` without slashes at
-/// either end. Errors are the client's: 400, 404, 405, 406, 413, 415.
+/// either end; `caller` is the validated token (`None` for `metadata`). Errors are the
+/// client's: 400, 403 (a write the scopes cannot allow, refused before the body is read:
+/// [`head_denial`]), 404, 405, 406, 413, 415.
 pub async fn build(
     server: &ServerConfig,
     request: Request<Body>,
     path: &str,
+    caller: Option<&Identity>,
     request_id: String,
     client_ip: Option<IpAddr>,
 ) -> Result<FhirRequest, GatewayError> {
@@ -49,6 +54,21 @@ pub async fn build(
         parts.method == Method::POST && (path == "_search" || path.ends_with("/_search"));
     let target = parse_target(&parts.method, path).map_err(|e| with_allow(e, path))?;
     let base_url = public_base(server, &parts.headers)?;
+    // A create, update, patch or POST search the token's scopes cannot allow on the URL's
+    // type is refused before its body is read (the admission layer reserved nothing for
+    // it); what is malformed in its head stays 400 for every caller, as below.
+    if let Some(denied) = caller
+        .filter(|_| !HttpBody::is_end_stream(&body))
+        .and_then(|identity| head_denial(identity, &parts.method, path))
+    {
+        check_declared_length(&parts.headers, server.body_limit.as_u64())?;
+        if target.interaction == Interaction::Create {
+            check_if_none_exist(&parts.headers)?;
+        } else if target.id.is_none() {
+            super::modifier::check(&query)?;
+        }
+        return Err(denied);
+    }
     let body = read_body(body, &parts.headers, server.body_limit.as_u64()).await?;
     let kind = check_content_type(
         target.interaction,
@@ -198,13 +218,7 @@ fn repair_offsets(query: &mut [(String, String)]) -> bool {
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, GatewayError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(GatewayError::PayloadTooLarge { limit });
-    }
+    check_declared_length(headers, limit)?;
     let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -214,6 +228,18 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes,
         Err(e) => Err(GatewayError::BadRequest(format!(
             "request body could not be read: {e}"
         ))),
+    }
+}
+
+/// 413 for a `Content-Length` over `limit`, before anything is read.
+fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), GatewayError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit => Err(GatewayError::PayloadTooLarge { limit }),
+        _ => Ok(()),
     }
 }
 

@@ -3,27 +3,24 @@
 //! checking scopes). For a create, update, patch or `POST [type]/_search`, the method and
 //! URL name the interaction and the resource type, so a token none of whose scopes grants
 //! that permission on that type (SMART App Launch 2.x §3.1.2) is refused 403 before its body
-//! is read or reserved. The full check ([`crate::auth::protect`]) still runs for every
-//! request that passes: this one only refuses what it would refuse too, with the same answer.
+//! is read or reserved (the edge asks it in `edge::request::build`, after the checks of the
+//! head that answer 400 for every caller). The full check ([`crate::auth::protect`]) still
+//! runs for every request that passes: this one only refuses what it would refuse too, with
+//! the same answer.
 
 use axum::http::Method;
 use fhirgate_adapters::Interaction;
-use fhirgate_adapters::interaction::{is_resource_type, parse_target};
+use fhirgate_adapters::interaction::parse_target;
 
 use crate::auth::scope::{Context, Permission};
 use crate::auth::{AuthError, Identity};
 use crate::error::GatewayError;
-use crate::observe::EdgeLabels;
 
 /// The 403 (`insufficient_scope`) for `method` on `path` (below `/fhir`, no slashes at
-/// either end) when no scope of `identity` grants the permission it needs on its type, with
-/// the labels of the interaction; `None` when the scopes may allow it or the head alone does
-/// not decide (batch, transaction, operations, system level, a path that names nothing).
-pub fn head_denial(
-    identity: &Identity,
-    method: &Method,
-    path: &str,
-) -> Option<(GatewayError, EdgeLabels)> {
+/// either end) when no scope of `identity` grants the permission it needs on its type;
+/// `None` when the scopes may allow it or the head alone does not decide (batch,
+/// transaction, operations, system level, a path that names nothing).
+pub fn head_denial(identity: &Identity, method: &Method, path: &str) -> Option<GatewayError> {
     let target = parse_target(method, path).ok()?;
     // The permissions of SMART App Launch 2.x §3.1.2, for the interactions that carry a body.
     let permission = match target.interaction {
@@ -42,17 +39,8 @@ pub fn head_denial(
     if granted {
         return None;
     }
-    let code = target.interaction.code();
-    let error = GatewayError::Auth(AuthError::forbidden(format!(
-        "the granted scopes do not allow {code} on {resource_type}"
-    )));
-    let labels = EdgeLabels {
-        interaction: code,
-        resource_type: if is_resource_type(&resource_type) {
-            resource_type
-        } else {
-            "none".into()
-        },
-    };
-    Some((error, labels))
+    Some(GatewayError::Auth(AuthError::forbidden(format!(
+        "the granted scopes do not allow {} on {resource_type}",
+        target.interaction.code()
+    ))))
 }
