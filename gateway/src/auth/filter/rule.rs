@@ -43,3 +43,62 @@ fn admits(subject: &Subject, rt: &str, json: &str) -> bool {
     }
     serde_json::from_str::<Value>(json).is_ok_and(|resource| visible(subject, rt, &resource))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{Map, json};
+
+    use super::*;
+    use crate::auth::access::Reach;
+    use crate::auth::identity::Identity;
+    use crate::auth::local_base::LocalBases;
+
+    fn subject(scope: &str) -> Subject {
+        let mut claims = Map::new();
+        claims.insert("scope".into(), json!(scope));
+        claims.insert("patient".into(), json!("a"));
+        claims.insert("client_id".into(), json!("app"));
+        let identity = Identity::from_claims(&claims, "iss", u64::MAX).expect("identity");
+        Subject {
+            identity: Arc::new(identity),
+            user_reach: Reach::All,
+            local_bases: LocalBases::new(["http://h/fhir"]),
+        }
+    }
+
+    #[test]
+    fn the_rule_keeps_what_the_post_filter_keeps() {
+        let patient = subject("launch/patient patient/*.rs");
+        let rule = rule(&patient, "Device").expect("Device is outside the compartment");
+        let device = |reference: Option<&str>| {
+            let mut d = json!({"resourceType": "Device", "id": "d"});
+            if let Some(r) = reference {
+                d["patient"] = json!({"reference": r});
+            }
+            d
+        };
+        for (resource, shown) in [
+            (device(Some("Patient/a")), true),
+            (device(Some("Patient/b")), false),
+            (device(Some("http://h/fhir/Patient/b")), false),
+            (device(None), true),
+        ] {
+            assert_eq!(
+                rule.admits("Device", &resource.to_string()),
+                visible(&patient, "Device", &resource),
+                "{resource}"
+            );
+            assert_eq!(
+                rule.admits("Device", &resource.to_string()),
+                shown,
+                "{resource}"
+            );
+        }
+        assert!(!rule.admits("Device", "not json"));
+        // Narrowed compartment searches and callers who see everything carry no rule.
+        assert!(super::rule(&patient, "Observation").is_none());
+        assert!(super::rule(&subject("system/*.rs"), "Device").is_none());
+    }
+}
