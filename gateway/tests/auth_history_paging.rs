@@ -161,6 +161,27 @@ async fn the_history_of_a_deleted_resource_shows_the_callers_own_versions() {
         [vec!["2"], vec!["1"]]
     );
 
+    // Deleted, then written again: the deletion between two shown versions is paged to.
+    let again = versions(&gw, &[A]).await;
+    delete(&gw, &again).await;
+    let url = gw.fhir(&format!("/Observation/{again}"));
+    let body = observation(A, Some(&again)).to_string();
+    let put = send(
+        reqwest::Method::PUT,
+        &url,
+        Some(&system_token(&gw)),
+        Some(("application/fhir+json", body)),
+    )
+    .await;
+    assert!(put.status == 200 || put.status == 201, "{}", put.body);
+    let path = format!("/Observation/{again}/_history?_count=1");
+    assert_eq!(
+        version_pages(&gw, &path, &token).await,
+        [vec!["3"], vec![], vec!["1"]]
+    );
+    let all = get(&gw, &format!("/Observation/{again}/_history"), &token).await;
+    assert_eq!(methods(&all), ["PUT", "DELETE", "POST"]);
+
     // Moved to patient B before it was deleted: the deletion ends B's version and stays
     // withheld; A's first version is still shown when asked without paging.
     let moved = versions(&gw, &[A, B]).await;

@@ -89,6 +89,25 @@ pub async fn restore(
     })
 }
 
+/// Whether `page` (a later page of `request`'s history, unfiltered) holds a deletion that
+/// [`restore`] would show: the page is then shown too (`history_pages` links to it).
+pub async fn shows_a_deletion(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+    page: &Value,
+) -> Result<bool, GatewayError> {
+    let entries = entries(page);
+    for (i, entry) in entries.iter().enumerate() {
+        if is_deletion(entry)
+            && ends_a_shown_version(state, subject, request, &entries[i + 1..], entry).await?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn entries(bundle: &Value) -> &[Value] {
     bundle
         .get("entry")

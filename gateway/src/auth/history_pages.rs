@@ -9,8 +9,10 @@
 //! the route's adapter, as the caller) to the first page holding an entry the caller may see,
 //! and hands out that page's URL as `next`; when no later page holds one, when the chain is
 //! longer than [`MAX_LOOKAHEAD`] pages, or when a link is not this resource's history under
-//! the gateway's base, `next` is left out. Other paging relations (`previous`, `first`,
-//! `last`) could lead to withheld pages too and are left out; `self` is the request itself.
+//! the gateway's base, `next` is left out (a page holding only a deletion of a version the
+//! caller is shown counts as holding an entry: [`super::history_deletes`]). Other paging
+//! relations (`previous`, `first`, `last`) could lead to withheld pages too and are left
+//! out; `self` is the request itself.
 
 use bytes::Bytes;
 use fhirgate_adapters::interaction::Target;
@@ -114,7 +116,9 @@ async fn first_shown(
         let Some(page) = internal(state, request, target, query, false).await? else {
             return Ok(None);
         };
-        if shows_an_entry(subject, rt, &page) {
+        if shows_an_entry(subject, rt, &page)
+            || super::history_deletes::shows_a_deletion(state, subject, request, &page).await?
+        {
             return Ok(Some(url));
         }
         match page
