@@ -95,10 +95,25 @@ const ORDER: [Option<&str>; 8] = [
 
 #[tokio::test]
 async fn the_store_pages_over_the_devices_the_patient_may_see() {
-    let gw = start();
-    let visible = seed(&gw.fhir(""), &system_token(&gw), &ORDER, "store").await;
+    store_pages(&start()).await;
+}
+
+#[tokio::test]
+async fn the_postgres_store_pages_over_the_devices_the_patient_may_see() {
+    // A fresh schema per run in database `test` (README: tests named `postgres`).
+    let schema = format!("fg_f1_{}", uuid::Uuid::new_v4().simple());
+    let auth = auth_yaml("", &json!({"keys": []}), "");
+    store_pages(&support::Gateway::start(&format!(
+        "server:\n  listen: 127.0.0.1:0\n{auth}adapters:\n  store:\n    kind: store\n    url: postgres://postgres@127.0.0.1:5432/test\n    schema: {schema}\n    seed: false\nroutes:\n  - resources: [\"*\"]\n    adapters: [store]\n"
+    )))
+    .await;
+}
+
+/// Paging through `gw`'s store: see the test names.
+async fn store_pages(gw: &support::Gateway) {
+    let visible = seed(&gw.fhir(""), &system_token(gw), &ORDER, "store").await;
     assert_eq!(visible.len(), 2);
-    let token = patient_token(&gw, "patient/Device.rs");
+    let token = patient_token(gw, "patient/Device.rs");
     let search = gw.fhir("/Device?identifier=urn:f1|store");
     for sort in ["", "&_sort=_lastUpdated", "&_sort=-_lastUpdated"] {
         for count in [1, 2, 3] {
@@ -107,7 +122,7 @@ async fn the_store_pages_over_the_devices_the_patient_may_see() {
         }
     }
     // Going back from the last page leads to the first one's Device.
-    let first = get(&gw, "/Device?identifier=urn:f1|store&_count=1", &token).await;
+    let first = get(gw, "/Device?identifier=urn:f1|store&_count=1", &token).await;
     // Its cursor names the Device it was shown, not a row number counting other rows.
     let next = reqwest::Url::parse(&first.next_link().expect("next")).expect("url");
     let cursor = next
@@ -123,16 +138,16 @@ async fn the_store_pages_over_the_devices_the_patient_may_see() {
     );
     // A cursor naming another patient's Device is as invalid as one naming no Device.
     let system_page = get(
-        &gw,
+        gw,
         "/Device?identifier=urn:f1|store&_count=1",
-        &system_token(&gw),
+        &system_token(gw),
     )
     .await;
     let of_b = &system_page.entry_ids("Device")[0];
     for id in [of_b.as_str(), "no-such-device"] {
         let forged = URL_SAFE_NO_PAD.encode(format!("vn.{id}"));
         let path = format!("/Device?identifier=urn:f1|store&_count=1&_cursor={forged}");
-        let answer = get(&gw, &path, &token).await;
+        let answer = get(gw, &path, &token).await;
         assert_eq!(answer.status, 400, "{id}: {}", answer.body);
         assert_eq!(answer.json()["issue"][0]["diagnostics"], "invalid _cursor");
     }
@@ -154,17 +169,11 @@ async fn the_store_pages_over_the_devices_the_patient_may_see() {
     let back = send(reqwest::Method::GET, &previous, Some(&token), None).await;
     assert_eq!(back.entry_ids("Device"), first.entry_ids("Device"));
     // The system token still pages over every Device, one per page.
-    let all = device_pages(&format!("{search}&_count=1"), &system_token(&gw)).await;
+    let all = device_pages(&format!("{search}&_count=1"), &system_token(gw)).await;
     assert_eq!(all.len(), ORDER.len());
     // The Device a cursor names is deleted meanwhile: its page still follows on.
     let url = gw.fhir(&format!("/Device/{shown}"));
-    let deleted = send(
-        reqwest::Method::DELETE,
-        &url,
-        Some(&system_token(&gw)),
-        None,
-    )
-    .await;
+    let deleted = send(reqwest::Method::DELETE, &url, Some(&system_token(gw)), None).await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
     let after = send(reqwest::Method::GET, next.as_str(), Some(&token), None).await;
     assert_eq!(after.status, 200, "{}", after.body);
