@@ -278,3 +278,52 @@ async fn a_batch_search_pages_as_alone_and_a_transaction_refuses_it() {
     assert_eq!(answer.json()["resourceType"], "OperationOutcome");
     assert!(answer.body.contains("Bundle.entry[0]"), "{}", answer.body);
 }
+
+/// An Observation of A tagged `urn:f1|{tag}` in `category` (observation-category code).
+fn categorized(category: &str, tag: &str) -> Value {
+    json!({"resourceType": "Observation", "status": "final",
+        "identifier": [{"system": "urn:f1", "value": tag}],
+        "category": [{"coding": [{"system": CATEGORY, "code": category}]}],
+        "code": {"text": tag}, "subject": {"reference": format!("Patient/{A}")}})
+}
+
+const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+
+#[tokio::test]
+async fn granular_scopes_of_several_categories_page_over_what_they_grant() {
+    let gw = start();
+    let system = system_token(&gw);
+    let mut granted = Vec::new();
+    for category in ["survey", "vital-signs", "survey", "laboratory", "survey"] {
+        let answer = post_json(&gw, "/Observation", &system, &categorized(category, "gran")).await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        if category != "survey" {
+            granted.push(answer.json()["id"].as_str().expect("id").to_owned());
+        }
+    }
+    granted.sort();
+    // Two restrictions: the search is narrowed to A, not to a category; the survey
+    // Observations (A's own, not granted) neither show nor leave empty pages.
+    let token = patient_token(
+        &gw,
+        &format!(
+            "patient/Observation.rs?category={CATEGORY}|vital-signs patient/Observation.rs?category={CATEGORY}|laboratory"
+        ),
+    );
+    let search = gw.fhir("/Observation?identifier=urn:f1|gran");
+    for count in [1, 2] {
+        let mut url = format!("{search}&_count={count}");
+        let mut pages = Vec::new();
+        loop {
+            let page = send(reqwest::Method::GET, &url, Some(&token), None).await;
+            assert_eq!(page.status, 200, "{url}: {}", page.body);
+            pages.push(page.entry_ids("Observation"));
+            match page.next_link() {
+                Some(next) => url = next,
+                None => break,
+            }
+            assert!(pages.len() < 10, "paging does not end");
+        }
+        assert_pages(&pages, count, &granted);
+    }
+}

@@ -13,18 +13,32 @@ use fhirgate_adapters::interaction::Visibility;
 use serde_json::Value;
 
 use super::super::access::Subject;
+use super::super::scope::Permission;
 use super::{GrantCache, scan, total, visible};
 
 /// The rule for `subject`'s search on `resource_type`, when the post-filter may drop some
-/// of its matches (the type is outside the Patient compartment and every grant on it is
-/// restricted to some patients, as for [`total::withheld`]); `None` otherwise, so a caller
-/// who sees everything, or a narrowed compartment search, pays nothing.
+/// of its matches: the type is outside the Patient compartment and every grant on it is
+/// restricted to some patients (as for [`total::withheld`]), or every grant carries a
+/// granular restriction and they differ (SMART App Launch 2.x §3.1.1.1 granular scopes:
+/// `narrow` can inject one restriction, not a choice of several, so the store finds the
+/// patient's resources of every category). `None` otherwise, so a caller who sees
+/// everything, or a fully narrowed search, pays nothing.
 pub(in crate::auth) fn rule(subject: &Subject, resource_type: &str) -> Option<Visibility> {
-    if !total::withheld(subject, resource_type) {
+    if !total::withheld(subject, resource_type) && !choice_of_restrictions(subject, resource_type) {
         return None;
     }
     let subject = subject.clone();
     Some(Visibility::new(move |rt, json| admits(&subject, rt, json)))
+}
+
+/// Whether every search grant on `resource_type` is granularly restricted and they are
+/// not all the same restriction (the case `narrow` leaves to the post-filter).
+fn choice_of_restrictions(subject: &Subject, resource_type: &str) -> bool {
+    let grants = subject.grants(resource_type, Permission::Search);
+    grants.iter().all(|g| !g.constraint.is_empty())
+        && grants
+            .first()
+            .is_some_and(|first| grants.iter().any(|g| g.constraint != first.constraint))
 }
 
 /// Whether the searchset entry holding `json` (a resource of type `rt`) survives the
@@ -100,5 +114,10 @@ mod tests {
         // Narrowed compartment searches and callers who see everything carry no rule.
         assert!(super::rule(&patient, "Observation").is_none());
         assert!(super::rule(&subject("system/*.rs"), "Device").is_none());
+        // One granular restriction is narrowed into the search; a choice of two is not.
+        let one = "launch/patient patient/Observation.rs?category=vital-signs";
+        assert!(super::rule(&subject(one), "Observation").is_none());
+        let two = format!("{one} patient/Observation.rs?category=laboratory");
+        assert!(super::rule(&subject(&two), "Observation").is_some());
     }
 }
