@@ -2,7 +2,8 @@
 //! only into something that still names none (SMART App Launch 2.x §3.1, FHIR R4 http.html
 //! §3.1.0.4 update, §3.1.0.5 patch, §3.1.0.7 delete). A JSON Patch is checked by its result
 //! before anything is stored: moving another patient's id into `subject`, or removing
-//! `subject`, answers 403 and the stored version stays 1.
+//! `subject`, answers 403 and the stored version stays 1. A resource naming no patient is
+//! a shared record: a `patient/` token neither creates, changes nor deletes one.
 
 #[path = "support/auth.rs"]
 mod auth_support;
@@ -126,6 +127,84 @@ async fn a_resource_shared_with_another_patient_is_not_changed_or_deleted() {
     let delete = send(Method::DELETE, &gw.fhir(&path), Some(&token), None).await;
     assert_eq!(delete.status, 403, "{}", delete.body);
     assert_eq!(version(&gw, "Appointment", &id).await, "1");
+}
+
+/// HIGH finding 2 of the attack run (30 Nov 2026): a `patient/*.cruds` token deleted
+/// `Practitioner/sandbox-prescriber` (204) and renamed `Organization/sandbox-pharmacy`
+/// (200). A record naming no patient is shared: a patient/ scope covers data about the
+/// patient in context only (SMART App Launch 2.x §3.1), so every write of one is 403 and
+/// nothing is stored; reading it stays allowed, and a system token still writes it.
+#[tokio::test]
+async fn a_patient_token_changes_no_shared_record() {
+    let gw = start();
+    let token = patient_token(&gw, WRITE);
+    let system = system_token(&gw);
+    let pharmacy = get(&gw, "/Organization/sandbox-pharmacy", &system).await;
+    assert_eq!(pharmacy.status, 200, "{}", pharmacy.body);
+    let pharmacy = pharmacy.json();
+    let before = version(&gw, "Organization", "sandbox-pharmacy").await;
+    let prescriber = version(&gw, "Practitioner", "sandbox-prescriber").await;
+    assert_eq!(
+        get(&gw, "/Practitioner/sandbox-prescriber", &token)
+            .await
+            .status,
+        200
+    );
+
+    let forbidden = |answer: Answer| {
+        assert_eq!(answer.status, 403, "{}", answer.body);
+        assert_eq!(answer.json()["resourceType"], "OperationOutcome");
+        assert_eq!(answer.json()["issue"][0]["code"], "forbidden");
+    };
+    let fhir_json = "application/fhir+json";
+    let path = "/Practitioner/sandbox-prescriber";
+    forbidden(send(Method::DELETE, &gw.fhir(path), Some(&token), None).await);
+    let mut renamed = pharmacy.clone();
+    renamed["name"] = json!("Not the pharmacy");
+    let body = Some((fhir_json, renamed.to_string()));
+    let org = gw.fhir("/Organization/sandbox-pharmacy");
+    forbidden(send(Method::PUT, &org, Some(&token), body).await);
+    let rename = json!([{"op": "replace", "path": "/name", "value": "Not the pharmacy"}]);
+    forbidden(patch(&gw, "/Organization/sandbox-pharmacy", &token, &rename).await);
+    // By condition (resolved over what the token sees: one match) and in a transaction.
+    let by_id = gw.fhir("/Organization?_id=sandbox-pharmacy");
+    forbidden(send(Method::DELETE, &by_id, Some(&token), None).await);
+    let tx = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "DELETE", "url": "Practitioner/sandbox-prescriber"}}]});
+    forbidden(post_json(&gw, "", &token, &tx).await);
+    // Creating one is the same: a Device or Medication naming no patient.
+    let device = json!({"resourceType": "Device", "status": "active"});
+    forbidden(post_json(&gw, "/Device", &token, &device).await);
+    assert_eq!(
+        version(&gw, "Organization", "sandbox-pharmacy").await,
+        before
+    );
+    assert_eq!(
+        version(&gw, "Practitioner", "sandbox-prescriber").await,
+        prescriber
+    );
+
+    // A Device of A stays A's to write; it may not be made shared.
+    let mine = json!({"resourceType": "Device", "status": "active",
+        "patient": {"reference": format!("Patient/{A}")}});
+    let created = post_json(&gw, "/Device", &token, &mine).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let unlink = json!([{"op": "remove", "path": "/patient"}]);
+    forbidden(patch(&gw, &format!("/Device/{id}"), &token, &unlink).await);
+    let gone = send(
+        Method::DELETE,
+        &gw.fhir(&format!("/Device/{id}")),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+
+    // A system token writes the shared record.
+    let body = Some((fhir_json, renamed.to_string()));
+    let answer = send(Method::PUT, &org, Some(&system), body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
 fn base64_of(text: &str) -> String {

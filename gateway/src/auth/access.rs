@@ -27,6 +27,10 @@ pub struct Grant {
     pub reach: Reach,
     /// Granular restriction (token search parameters); empty = none.
     pub constraint: Vec<(String, String)>,
+    /// From a `patient/` scope: it covers data about the patient in context only (SMART
+    /// App Launch 2.x "Scopes and launch context" §3.1), so it writes no shared record
+    /// that names no patient ([`admits_write`]); reading one stays allowed.
+    pub patient_context: bool,
 }
 
 impl Grant {
@@ -70,6 +74,7 @@ impl Subject {
                 Some(Grant {
                     reach,
                     constraint: s.constraint.clone(),
+                    patient_context: s.context == Context::Patient,
                 })
             })
             .collect()
@@ -128,20 +133,31 @@ pub fn admits(grants: &[Grant], bases: &LocalBases, resource_type: &str, resourc
 /// for a patient-restricted grant also every patient it names reached (no reference to
 /// another patient in any element, and none in an unresolvable shape). Stricter than
 /// reading: a patient app may not write another patient's id anywhere.
+///
+/// A `patient/` grant ([`Grant::patient_context`]) writes only data about the patient in
+/// context (SMART App Launch 2.x §3.1): a resource naming no patient (a `Practitioner`,
+/// the pharmacy's `Organization`, a `Medication`) is a shared record, which only `user/`
+/// or `system/` scopes change. A `Patient` names its patient by its id ([`admits`]).
 pub fn admits_write(
     grants: &[Grant],
     bases: &LocalBases,
     resource_type: &str,
     resource: &Value,
 ) -> bool {
-    if !admits(grants, bases, resource_type, resource) {
-        return false;
-    }
-    let Some(set) = patient_union(grants) else {
-        return true;
-    };
     let mut unresolved = false;
     let named = patient_references(resource, bases, &mut unresolved);
+    let names_one = resource_type == "Patient" || !named.is_empty();
+    let usable: Vec<Grant> = grants
+        .iter()
+        .filter(|g| names_one || !g.patient_context)
+        .cloned()
+        .collect();
+    if !admits(&usable, bases, resource_type, resource) {
+        return false;
+    }
+    let Some(set) = patient_union(&usable) else {
+        return true;
+    };
     !unresolved && named.iter().all(|n| set.contains(&n.id))
 }
 
@@ -278,6 +294,7 @@ mod tests {
         let grants = vec![Grant {
             reach: Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()]))),
             constraint: Vec::new(),
+            patient_context: true,
         }];
         let own = json!({"subject": {"reference": "Patient/a"}});
         let naming_b = json!({"subject": {"reference": "Patient/a"}, "performer": [{"reference": "Patient/b"}]});
@@ -300,5 +317,45 @@ mod tests {
         let absolute = json!({"subject": {"reference": "http://gw.test/fhir/Patient/a"}});
         assert!(admits_write(&grants, &ours, "Observation", &absolute));
         assert!(!admits_write(&grants, &local, "Observation", &absolute));
+    }
+
+    #[test]
+    fn a_patient_scope_writes_no_shared_record() {
+        let local = LocalBases::default();
+        let reach = Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()])));
+        let patient = Grant {
+            reach: reach.clone(),
+            constraint: Vec::new(),
+            patient_context: true,
+        };
+        let shared = json!({"resourceType": "Practitioner", "name": [{"family": "P"}]});
+        let device_of_a = json!({"patient": {"reference": "Patient/a"}});
+        let grants = vec![patient.clone()];
+        assert!(admits(&grants, &local, "Practitioner", &shared));
+        assert!(!admits_write(&grants, &local, "Practitioner", &shared));
+        assert!(admits_write(&grants, &local, "Device", &device_of_a));
+        assert!(admits_write(
+            &grants,
+            &local,
+            "Patient",
+            &json!({"id": "a"})
+        ));
+        // A user/ scope under care_team reaches the same patients but may write shared records.
+        let user = Grant {
+            patient_context: false,
+            ..patient.clone()
+        };
+        assert!(admits_write(
+            std::slice::from_ref(&user),
+            &local,
+            "Practitioner",
+            &shared
+        ));
+        assert!(admits_write(
+            &[patient, user],
+            &local,
+            "Practitioner",
+            &shared
+        ));
     }
 }

@@ -188,8 +188,8 @@ fn check_search_types(subject: &Subject, query: &[(String, String)]) -> Result<(
 }
 
 /// A resource a write sends must be inside a grant (its anchor naming a reached patient,
-/// every other patient it names reached too, its granular restriction matched:
-/// [`super::access::admits_write`]).
+/// every other patient it names reached too, its granular restriction matched; under a
+/// `patient/` scope it must name the patient in context: [`super::access::admits_write`]).
 pub fn check_body(
     grants: &[Grant],
     bases: &LocalBases,
@@ -205,7 +205,7 @@ pub fn check_body(
         Ok(())
     } else {
         Err(denied(format_args!(
-            "writing this {rt} (it names a patient or category outside the granted scopes)"
+            "writing this {rt} (it names a patient or category outside the granted scopes, or no patient: a shared record, which patient/ scopes do not write)"
         )))
     }
 }

@@ -133,6 +133,7 @@ mod tests {
         vec![Grant {
             reach: Reach::Patients(Arc::new(BTreeSet::from(["a".to_owned()]))),
             constraint: Vec::new(),
+            patient_context: true,
         }]
     }
 

@@ -1,7 +1,10 @@
 //! What a patient-restricted caller may change (SMART App Launch 2.x §3.1 `.u`/`.d`
 //! scopes, FHIR R4 http.html §3.1.0.4 update, §3.1.0.5 patch, §3.1.0.7 delete): only a
 //! resource that is theirs and names no other patient, and only into one that still names
-//! no other patient.
+//! no other patient. Under a `patient/` scope "theirs" means it names the patient in
+//! context: a record that names no patient (`Practitioner/sandbox-prescriber`, the
+//! pharmacy's `Organization`) is shared, and only `user/` or `system/` scopes change or
+//! delete it (SMART App Launch 2.x §3.1: patient/ scopes cover data about that patient).
 //!
 //! A JSON Patch (RFC 6902) is applied here to the version just read and its result checked
 //! like an update's body; the request is then pinned to that version (`If-Match`), so the
@@ -21,7 +24,7 @@ use crate::error::GatewayError;
 
 /// Checks the update, patch or delete `request` on `current` (the stored resource, already
 /// known visible) for `grants`. 403 when `current` or a patch's result names a patient
-/// outside the grants (absolute references name a patient only under `bases`), or a patch cannot be pinned to a version; 400/415/422 as the store
+/// outside the grants, or (under a `patient/` grant) names no patient (absolute references name a patient only under `bases`), or a patch cannot be pinned to a version; 400/415/422 as the store
 /// answers a patch that is not JSON Patch or fails (`adapters::store::patch`).
 pub fn check(
     grants: &[Grant],
@@ -32,7 +35,7 @@ pub fn check(
 ) -> Result<(), GatewayError> {
     if !admits_write(grants, bases, rt, current) {
         return Err(forbidden(format!(
-            "changing or deleting this {rt}: it names a patient outside the granted context"
+            "changing or deleting this {rt}: it names a patient outside the granted context, or no patient (a shared record, which patient/ scopes do not change)"
         )));
     }
     if request.interaction != Interaction::Patch {
@@ -41,7 +44,7 @@ pub fn check(
     let patched = apply(&request.body, current, rt)?;
     if !admits_write(grants, bases, rt, &patched) {
         return Err(forbidden(format!(
-            "this patch: the patched {rt} would name a patient or category outside the granted scopes"
+            "this patch: the patched {rt} would name a patient or category outside the granted scopes, or no patient"
         )));
     }
     if !request.headers.contains_key(header::IF_MATCH) {
