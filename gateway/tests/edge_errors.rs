@@ -110,6 +110,49 @@ async fn malformed_json_answers_400_with_line_and_column() {
     assert!(diagnostics.contains("line 3, column"), "{diagnostics}");
 }
 
+/// A property named twice in one object (RFC 8259 §4) could be read one way by fhirgate's
+/// checks (the last wins) and another by an upstream (the first wins): refused, unstored.
+#[tokio::test]
+async fn a_property_named_twice_answers_400_and_nothing_is_stored() {
+    let gw = gateway();
+    let c = gw.system_client();
+    let twice = r#"{"resourceType":"Observation","status":"final","identifier":[{"system":"urn:t","value":"dup-1"}],"code":{"text":"x"},"subject":{"reference":"Patient/b"},"subject":{"reference":"Patient/a"}}"#;
+    let r = c
+        .post(gw.fhir("/Observation"))
+        .header("content-type", "application/fhir+json")
+        .body(twice)
+        .send()
+        .await
+        .expect("send");
+    let oo = outcome(r, StatusCode::BAD_REQUEST, "invalid").await;
+    let diagnostics = oo["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+    assert!(
+        diagnostics.contains(r#"property "subject" appears twice in one object"#),
+        "{diagnostics}"
+    );
+    // Inside a batch entry the whole Bundle is refused before any entry runs.
+    let batch = format!(
+        r#"{{"resourceType":"Bundle","type":"batch","entry":[{{"resource":{twice},"request":{{"method":"POST","url":"Observation"}}}}]}}"#
+    );
+    let r = c
+        .post(gw.fhir(""))
+        .header("content-type", "application/fhir+json")
+        .body(batch)
+        .send()
+        .await
+        .expect("send");
+    outcome(r, StatusCode::BAD_REQUEST, "invalid").await;
+    let found: Value = c
+        .get(gw.fhir("/Observation?identifier=urn:t|dup-1"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["entry"].as_array().map_or(0, Vec::len), 0, "{found}");
+}
+
 #[tokio::test]
 async fn wrong_resource_type_in_body_answers_400() {
     let gw = gateway();

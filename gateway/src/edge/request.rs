@@ -243,18 +243,18 @@ fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), GatewayE
     }
 }
 
-/// Well-formed JSON, the right `resourceType`, matching ids; a Bundle POSTed to the base
-/// becomes a transaction or a batch by its `type`.
+/// Well-formed JSON with no repeated property name ([`super::json_keys`]), the right
+/// `resourceType`, matching ids; a Bundle POSTed to the base becomes a transaction or a
+/// batch by its `type`.
 fn check_json(request: &mut FhirRequest, body: &[u8]) -> Result<(), GatewayError> {
     if body.is_empty() {
         return Ok(());
     }
+    // One pass over every JSON body: well-formed, and no object repeats a name.
+    super::json_keys::check_unique_names(body).map_err(json_error)?;
     let head: Head = match request.interaction {
         Interaction::Create | Interaction::Update | Interaction::Batch => parse_head(body)?,
-        _ => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(json_error)?;
-            return Ok(());
-        }
+        _ => return Ok(()),
     };
     let resource_type = head.resource_type.as_deref();
     match request.interaction {
