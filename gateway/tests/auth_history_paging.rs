@@ -190,11 +190,55 @@ async fn the_history_of_a_deleted_resource_shows_the_callers_own_versions() {
     assert_eq!(all.status, 200, "{}", all.body);
     assert_eq!(methods(&all), ["POST"]);
     assert!(!all.body.contains(B), "{}", all.body);
-    let first = get(
-        &gw,
-        &format!("/Observation/{moved}/_history?_count=1"),
-        &token,
-    )
-    .await;
-    assert_eq!(first.status, 404, "{}", first.body);
+    // Paged, the withheld pages are skipped: A's first version is the first page.
+    let path = format!("/Observation/{moved}/_history?_count=1");
+    assert_eq!(version_pages(&gw, &path, &token).await, [["1"]]);
+}
+
+#[tokio::test]
+async fn a_first_page_of_withheld_versions_answers_the_first_version_shown() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Device.rs");
+    let system = system_token(&gw);
+    // A Device of A, moved to B, written again, then deleted (attack finding MEDIUM 7:
+    // `_count=1`, 2 and 3 answered 404 and 4 answered 200, counting the withheld entries).
+    let device = |patient: &str| {
+        json!({"resourceType": "Device", "status": "active",
+            "patient": {"reference": format!("Patient/{patient}")}})
+    };
+    let created = post_json(&gw, "/Device", &system, &device(A)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let url = gw.fhir(&format!("/Device/{id}"));
+    for _ in 0..2 {
+        let mut moved = device(B);
+        moved["id"] = json!(id);
+        let put = send(
+            reqwest::Method::PUT,
+            &url,
+            Some(&system),
+            Some(("application/fhir+json", moved.to_string())),
+        )
+        .await;
+        assert_eq!(put.status, 200, "{}", put.body);
+    }
+    let deleted = send(reqwest::Method::DELETE, &url, Some(&system), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    for count in 1..=5 {
+        let path = format!("/Device/{id}/_history?_count={count}");
+        assert_eq!(
+            version_pages(&gw, &path, &token).await,
+            [["1"]],
+            "_count={count}"
+        );
+        let page = get(&gw, &path, &token).await;
+        page.assert_no_b(&[]);
+        // The page answers the URL asked for: `self` is that URL, no cursor in it.
+        assert_eq!(
+            page.json()["link"],
+            json!([{"relation": "self", "url": gw.fhir(&path)}])
+        );
+    }
+    let all = get(&gw, &format!("/Device/{id}/_history"), &token).await;
+    assert_eq!(methods(&all), ["POST"]);
 }

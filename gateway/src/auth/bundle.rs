@@ -3,16 +3,19 @@
 //! one by one, and entries whose search was narrowed get their `request.url` rewritten.
 //!
 //! - **transaction** (atomic): one entry refused refuses the whole Bundle with 403, naming
-//!   the entry's index ([`authorize`]). For a restricted caller that includes a read,
-//!   vread or instance history of a resource that is missing or that the post-filter would
-//!   withhold (checked before forwarding): the store would fail the transaction for the
-//!   first but answer the second inside it, which would tell them apart.
+//!   the entry's index ([`authorize`]). For a restricted caller that includes a read or
+//!   vread of a resource that is missing or that the post-filter would withhold (checked
+//!   before forwarding): the store would fail the transaction for the first but answer the
+//!   second inside it, which would tell them apart; and any instance history or search the
+//!   post-filter thins out, which only the single path pages right
+//!   ([`super::bundle_history`], [`super::bundle_search`]).
 //! - **batch** (each entry its own interaction, [`batch`]): only the entries the caller may
 //!   perform are forwarded, in a batch holding just those; each refused entry is answered
 //!   by the gateway with what the same request alone would get (403 `forbidden` with the
 //!   same diagnostics, or 404 `not-found` for a resource outside the caller's reach), in
 //!   its place in the `batch-response`. Nothing refused is forwarded, so a refusal never
-//!   carries data. The merged answer then goes through the post-filter.
+//!   carries data. Such searches and instance histories are answered in place as the
+//!   same request alone. The merged answer then goes through the post-filter.
 //!
 //! Both are bounded first ([`super::bundle_limit`]): entry count, and the size of a
 //! batch-response held for merging or filtering.
@@ -36,8 +39,8 @@ use super::bundle_merge::{adapter_name, batch_response, merge, refused_answer};
 use super::bundle_parts::{
     entry_body, has_conditional_reference, parse_bundle, relative_url, write_bundle,
 };
-use super::bundle_search;
 use super::error::AuthError;
+use super::{bundle_history, bundle_search};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -85,6 +88,12 @@ pub async fn authorize(
                 return Err(refused(
                     index,
                     "a search on a type outside the Patient compartment cannot be paged for this caller inside a transaction; send it on its own",
+                ));
+            }
+            Ok(_) if bundle_history::refused_in_transaction(subject, &request.base_url, entry) => {
+                return Err(refused(
+                    index,
+                    "an instance history cannot be paged for this caller inside a transaction; send it on its own",
                 ));
             }
             Ok(rewritten) => changed |= rewritten,
@@ -144,6 +153,8 @@ where
     // Per request entry: `None` forwarded, `Some(answer)` refused and answered here.
     let mut slots: Vec<Option<Value>> = Vec::with_capacity(entries.len());
     let mut forwarded = Vec::with_capacity(entries.len());
+    // Entries answered in place that the batch-response's post-filter must not touch.
+    let mut held = Vec::new();
     let mut changed = false;
     for (index, mut entry) in entries.into_iter().enumerate() {
         match authorize_entry(state, subject, &request, index, &mut entry).await {
@@ -152,6 +163,13 @@ where
                 let alone = bundle_search::answer_in_place(state, subject, &request, &entry);
                 if let Some(answer) = alone.await? {
                     slots.push(Some(answer));
+                    continue;
+                }
+                // So is an instance history (`bundle_history`).
+                let history = bundle_history::answer_in_place(state, subject, &request, &entry);
+                if let Some(answer) = history.await? {
+                    held.push((slots.len(), answer));
+                    slots.push(Some(bundle_history::placeholder()));
                     continue;
                 }
                 changed |= rewritten;
@@ -195,7 +213,8 @@ where
     };
     // Searchsets nested in the batch-response lose an inexact `total` there (by their
     // `self` link), since this answer answers no search of its own.
-    super::filter::filter(subject, answer, None).await
+    let answer = super::filter::filter(subject, answer, None).await?;
+    bundle_history::put_back(answer, held).await
 }
 
 /// Authorizes entry `index` (its `request`, and its `resource` as the body) as the single
@@ -324,10 +343,7 @@ async fn authorize_entry(
     }
     if restricted
         && request.interaction == Interaction::Transaction
-        && matches!(
-            sub.interaction,
-            Interaction::Read | Interaction::Vread | Interaction::HistoryInstance
-        )
+        && matches!(sub.interaction, Interaction::Read | Interaction::Vread)
     {
         super::lookup::check_readable(state, subject, &sub)
             .await

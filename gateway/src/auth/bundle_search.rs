@@ -14,7 +14,7 @@
 //!   caller runs the search on its own.
 
 use fhirgate_adapters::interaction::{Target, parse_target};
-use fhirgate_adapters::{FhirRequest, Interaction};
+use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
 use http::Method;
 use serde_json::{Value, json};
 
@@ -85,6 +85,12 @@ pub(super) async fn answer_in_place(
         }
         _ => answer,
     };
+    batch_entry(answer).await.map(Some)
+}
+
+/// The `batch-response` entry (FHIR R4 §3.1.0.11.1) for `answer`, a request answered
+/// alone: its resource and status line, or its status line and OperationOutcome.
+pub(super) async fn batch_entry(answer: FhirResponse) -> Result<Value, GatewayError> {
     let status = answer.status;
     let body = answer
         .body
@@ -96,9 +102,9 @@ pub(super) async fn answer_in_place(
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),
     };
-    Ok(Some(if status.is_success() {
+    Ok(if status.is_success() {
         json!({"resource": resource, "response": {"status": line}})
     } else {
         json!({"response": {"status": line, "outcome": resource}})
-    }))
+    })
 }

@@ -5,14 +5,15 @@
 //! (e.g. an Observation that named patient B before it was corrected to name A), and an
 //! instance history page left without entries answers 404, as a read of a withheld resource
 //! does ([`super::conditional::finish`]). A `next` link from the adapter can lead to such a
-//! page, so before the answer leaves, the gateway follows the `next` chain itself (through
-//! the route's adapter, as the caller) to the first page holding an entry the caller may see,
-//! and hands out that page's URL as `next`; when no later page holds one, when the chain is
-//! longer than [`MAX_LOOKAHEAD`] pages, or when a link is not this resource's history under
-//! the gateway's base, `next` is left out (a page holding only a deletion of a version the
-//! caller is shown counts as holding an entry: [`super::history_deletes`]). Other paging
-//! relations (`previous`, `first`, `last`) could lead to withheld pages too and are left
-//! out; `self` is the request itself.
+//! page, so before the answer leaves ([`super::history`]), the gateway follows the `next`
+//! chain itself (through the route's adapter, as the caller) to the first page holding an
+//! entry the caller may see, and hands out that page's URL as `next`; when no later page
+//! holds one, when the chain is longer than [`MAX_LOOKAHEAD`] pages, or when a link is not
+//! this resource's history under the gateway's base, `next` is left out (a page holding
+//! only a deletion of a version the caller is shown counts as holding an entry:
+//! [`super::history_deletes`]). A first page left without entries is answered as that
+//! page in the same way. Other paging relations (`previous`, `first`, `last`) could lead
+//! to withheld pages too and are left out; `self` is the request itself.
 
 use bytes::Bytes;
 use fhirgate_adapters::interaction::Target;
@@ -93,7 +94,8 @@ fn relation(link: &Value) -> Option<&str> {
 
 /// Follows `url` and the `next` links after it: the first page URL whose page holds an
 /// entry `subject` is shown, `None` when there is none within [`MAX_LOOKAHEAD`] pages.
-async fn first_shown(
+/// Also the page a first page without entries is answered as (`super::history`).
+pub(super) async fn first_shown(
     state: &AppState,
     subject: &Subject,
     request: &FhirRequest,
@@ -150,7 +152,12 @@ fn shows_an_entry(subject: &Subject, rt: &str, page: &Value) -> bool {
 }
 
 /// The query of `url` when it is `{base}/{rt}/{id}/_history[?query]`, else `None`.
-fn history_query(url: &str, base: &str, rt: &str, id: &str) -> Option<Vec<(String, String)>> {
+pub(super) fn history_query(
+    url: &str,
+    base: &str,
+    rt: &str,
+    id: &str,
+) -> Option<Vec<(String, String)>> {
     let rest = url
         .strip_prefix(base.trim_end_matches('/'))?
         .strip_prefix(&format!("/{rt}/{id}/_history"))?;

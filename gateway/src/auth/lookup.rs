@@ -95,13 +95,13 @@ pub async fn check_existing(
     }
 }
 
-/// Before a transaction is forwarded, for a restricted caller: the resource a read, vread
-/// or instance-history entry (`request`) names must exist and pass the post-filter, else
+/// Before a transaction is forwarded, for a restricted caller: the resource a read or
+/// vread entry (`request`) names must exist and pass the post-filter, else
 /// 404 (which refuses the transaction, `bundle::authorize`). The store would fail the whole
 /// transaction for a missing one but answer a withheld one inside a `transaction-response`
 /// (then filtered to a 404 entry): checked here, both refuse the transaction the same way
-/// before anything is forwarded. An instance
-/// history passes when it holds some resource and every resource it holds is visible.
+/// before anything is forwarded. (An instance history is refused in a transaction by its
+/// shape, `bundle_history`.)
 pub async fn check_readable(
     state: &AppState,
     subject: &Subject,
@@ -116,19 +116,6 @@ pub async fn check_readable(
         operation: None,
     };
     let readable = match internal(state, request, target, Vec::new(), false).await? {
-        Some(found) if request.interaction == Interaction::HistoryInstance => {
-            let resources: Vec<&Value> = found
-                .get("entry")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.get("resource"))
-                .collect();
-            !resources.is_empty()
-                && resources
-                    .iter()
-                    .all(|r| super::filter::visible(subject, &rt, r))
-        }
         Some(found) => {
             found.get("resourceType").and_then(Value::as_str) == Some(rt.as_str())
                 && super::filter::visible(subject, &rt, &found)

@@ -6,13 +6,14 @@
 //! [`Auth::authenticate`] (401) → [`protect`]: [`enforce::authorize`] (403/404, narrowing)
 //! → the adapter (a search the filter may thin out carries the filter's rule, so the store
 //! pages over what the caller sees: [`filter::rule`]) → [`filter::filter`] (withholds
-//! anything outside the grants) → for an instance history, [`history_deletes`] and
-//! [`history_pages`]; for a search the adapter paged over everything, [`search_pages`].
+//! anything outside the grants) → for an instance history, [`history`] (its deletions and
+//! paging); for a search the adapter paged over everything, [`search_pages`].
 //! A batch goes through [`bundle::batch`] instead: each entry authorized on its own, the refused
 //! ones answered in place, the merged `batch-response` filtered the same way.
 
 mod access;
 mod bundle;
+mod bundle_history;
 mod bundle_limit;
 mod bundle_merge;
 mod bundle_parts;
@@ -25,6 +26,7 @@ pub mod discovery;
 mod enforce;
 pub mod error;
 mod filter;
+mod history;
 mod history_deletes;
 mod history_pages;
 mod identity;
@@ -44,7 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
-use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction, ResponseBody};
+use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
 
 pub use access::{Reach, Subject};
 pub use config::AuthConfig;
@@ -216,6 +218,10 @@ where
         return next(request).await;
     }
     let interaction = request.interaction;
+    if interaction == Interaction::HistoryInstance {
+        // Filtered, its deletions and paging fixed, in one place for REST and batch.
+        return history::answer(state, &subject, request, next).await;
+    }
     let searched = match interaction {
         Interaction::SearchType => request.resource_type.clone(),
         _ => None,
@@ -226,37 +232,18 @@ where
         .as_deref()
         .and_then(|rt| filter::rule(&subject, rt));
     let if_none_match = conditional::take(&mut request);
-    let again = (interaction == Interaction::HistoryInstance || request.visibility.is_some())
-        .then(|| request.clone());
+    let again = request.visibility.is_some().then(|| request.clone());
     let answer = next(request).await?;
-    // An instance history's deletions have no resource to check: kept aside for
-    // `history_deletes`, which shows those ending a version the caller sees.
-    let unfiltered = match &answer.body {
-        ResponseBody::Full(bytes) if interaction == Interaction::HistoryInstance => {
-            Some(bytes.clone())
-        }
-        _ => None,
-    };
     let mut answer = filter::filter(&subject, answer, searched.as_deref()).await?;
     if !answer.status.is_success() {
-        // An error the adapter answered (400 for a malformed `_count`, `_cursor` or
-        // `_since`) reaches the caller as it is, as for any other caller.
+        // An error the adapter answered reaches the caller as it is, as for any other caller.
         return Ok(answer);
     }
-    match again {
-        Some(history) if interaction == Interaction::HistoryInstance => {
-            if let Some(unfiltered) = unfiltered {
-                answer = history_deletes::restore(state, &subject, &history, &unfiltered, answer)
-                    .await?;
-            }
-            // Its `next` links must not lead to a page the filter leaves empty (404).
-            answer = history_pages::relink(state, &subject, &history, answer).await?;
-        }
-        Some(search) if search.visibility.as_ref().is_some_and(|v| !v.honoured()) => {
-            // The adapter paged over every match: no empty page, no link to one.
-            answer = search_pages::relink(state, &subject, &search, answer).await?;
-        }
-        _ => {}
+    if let Some(search) = again
+        && search.visibility.as_ref().is_some_and(|v| !v.honoured())
+    {
+        // The adapter paged over every match: no empty page, no link to one.
+        answer = search_pages::relink(state, &subject, &search, answer).await?;
     }
     conditional::finish(interaction, if_none_match, answer)
 }
