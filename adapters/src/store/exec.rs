@@ -64,22 +64,14 @@ pub(crate) async fn search_for(
     visible: Option<&Visibility>,
 ) -> OpResult {
     let rt = op.target.resource_type.as_deref();
-    let Some(rule) = visible else {
-        let plan = search::plan::parse(rt, &op.query, op.strict)?;
-        return Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes, None).await?);
-    };
-    // Positions are ids here (`VisibleCursor`), resolved once the sort is known.
-    let (cursors, query): (Vec<_>, Vec<_>) =
-        op.query.iter().cloned().partition(|(k, _)| k == "_cursor");
-    let mut plan = search::plan::parse(rt, &query, op.strict)?;
-    let sent = cursors.last().map(|(_, v)| v.as_str());
-    if let Some(value) = sent {
-        let rid_sort = plan.sort == search::plan::SortKey::Rid;
-        let at = search::position(conn, rt.unwrap_or(""), value, rid_sort, rule).await?;
+    let mut plan = search::plan::parse(rt, &op.query, op.strict)?;
+    // Positions are entries by type and id (`cursor::SearchAt`), resolved once the sort is known.
+    if let Some(value) = &plan.cursor_sent {
+        let at = search::position(conn, &ctx.cursor_key, &plan, value).await?;
         plan.cursor = Some(at.ok_or_else(|| Fail::Client(search::plan::bad("invalid _cursor")))?);
     }
-    let visible = search::Visible { rule, sent };
-    Ok(search::run(conn, &plan, base_url, ctx.max_answer_bytes, Some(visible)).await?)
+    let (key, budget) = (&ctx.cursor_key, ctx.max_answer_bytes);
+    Ok(search::run(conn, &plan, base_url, key, budget, visible).await?)
 }
 
 /// Runs `op`; `assigned_id` is the id a transaction chose for a create.
@@ -165,7 +157,8 @@ pub(crate) async fn execute(
             _,
         ) => {
             let rt = t.resource_type.as_deref();
-            history(conn, rt, id, &op.query, base_url, ctx.max_answer_bytes).await
+            let (key, budget) = (&ctx.cursor_key, ctx.max_answer_bytes);
+            history(conn, rt, id, &op.query, base_url, key, budget).await
         }
         (other, _) => Err(fail(
             StatusCode::NOT_IMPLEMENTED,

@@ -13,6 +13,7 @@ use super::answer::{Answer, Body};
 use super::bundle_json::{assemble, entry, envelope, link};
 use super::dates::parse_range;
 use super::ops::{Fail, OpResult};
+use super::search::cursor::{CursorKey, HistoryAt};
 use super::search::plan::{DEFAULT_COUNT, MAX_COUNT};
 
 fn bad(msg: impl Into<String>) -> Fail {
@@ -24,13 +25,16 @@ fn bad(msg: impl Into<String>) -> Fail {
 }
 
 /// Answers a history interaction for `rtype`/`id` (both `None`: the whole system), the
-/// page within `budget` bytes of stored text (at least one version).
+/// page within `budget` bytes of stored text (at least one version). The `next` link's
+/// cursor is the last entry shown by type, id and version, sealed by `key`
+/// ([`HistoryAt`]): never a row number, which would count every resource's versions.
 pub(crate) async fn history(
     conn: &mut AnyConnection,
     rtype: Option<&str>,
     id: Option<&str>,
     query: &[(String, String)],
     base_url: &str,
+    key: &CursorKey,
     budget: usize,
 ) -> OpResult {
     let mut count = DEFAULT_COUNT;
@@ -53,7 +57,7 @@ pub(crate) async fn history(
                 );
             }
             "_cursor" => {
-                before = Some(v.parse::<i64>().map_err(|_| bad("invalid _cursor"))?);
+                before = Some(position(conn, key, rtype, id, v).await?);
                 continue;
             }
             _ => {}
@@ -124,9 +128,8 @@ pub(crate) async fn history(
     let mut head = envelope("history");
     let mut links = vec![json!({"relation": "self", "url": link(base_url, &path, query)})];
     let mut entries = Vec::new();
-    let mut last_hid = None;
+    let mut last = None;
     for row in &rows {
-        let hid: i64 = row.try_get(0)?;
         let (t, i): (String, String) = (row.try_get(1)?, row.try_get(2)?);
         let version: i64 = row.try_get(3)?;
         let last_updated: String = row.try_get(5)?;
@@ -150,11 +153,15 @@ pub(crate) async fn history(
         });
         let full = format!("{base_url}/{t}/{i}");
         entries.push(entry(Some(&full), body.as_deref(), rest));
-        last_hid = Some(hid);
+        last = Some(HistoryAt {
+            rtype: t,
+            id: i,
+            version,
+        });
     }
-    if let (true, Some(h)) = (more, last_hid) {
+    if let (true, Some(at)) = (more, last) {
         let mut q = link_params.clone();
-        q.push(("_cursor".into(), h.to_string()));
+        q.push(("_cursor".into(), at.encode(key)));
         links.push(json!({"relation": "next", "url": link(base_url, &path, &q)}));
     }
     if !more && before.is_none() {
@@ -165,4 +172,29 @@ pub(crate) async fn history(
         StatusCode::OK,
         Body::Raw(assemble(&head, &entries)),
     ))
+}
+
+/// The history row id after which the page of the `_cursor` value `value` starts: the row
+/// of the entry it names, which must be one of this history's (same type, and same id for
+/// an instance history). Otherwise, or when `key` did not seal it, 400 invalid.
+async fn position(
+    conn: &mut AnyConnection,
+    key: &CursorKey,
+    rtype: Option<&str>,
+    id: Option<&str>,
+    value: &str,
+) -> Result<i64, Fail> {
+    let invalid = || bad("invalid _cursor");
+    let at = HistoryAt::decode(key, value).ok_or_else(invalid)?;
+    if rtype.is_some_and(|t| t != at.rtype) || id.is_some_and(|i| i != at.id) {
+        return Err(invalid());
+    }
+    let hid: Option<i64> =
+        sqlx::query_scalar("SELECT hid FROM history WHERE rtype = $1 AND id = $2 AND version = $3")
+            .bind(&at.rtype)
+            .bind(&at.id)
+            .bind(at.version)
+            .fetch_optional(&mut *conn)
+            .await?;
+    hid.ok_or_else(invalid)
 }

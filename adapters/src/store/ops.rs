@@ -46,6 +46,8 @@ pub(crate) struct Ctx {
     pub update_create: bool,
     /// Largest answer built for one request, in bytes ([`crate::BuildContext::max_answer_bytes`]).
     pub max_answer_bytes: usize,
+    /// Key sealing the paging cursors ([`super::search::cursor`]).
+    pub cursor_key: super::search::cursor::CursorKey,
 }
 
 fn fail(status: StatusCode, code: IssueCode, msg: impl Into<String>) -> Fail {

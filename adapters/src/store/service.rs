@@ -41,12 +41,19 @@ pub async fn build(
     super::reindex::reindex_stale(&db)
         .await
         .map_err(|e| unavailable(name, &e))?;
+    let cursor_key = async {
+        let mut conn = db.pool.acquire().await?;
+        super::search::cursor::CursorKey::load(&mut conn).await
+    }
+    .await
+    .map_err(|e| unavailable(name, &e))?;
     let store = Store {
         name: name.to_owned(),
         ctx: Ctx {
             backend: db.backend,
             update_create: config.update_create,
             max_answer_bytes: ctx.max_answer_bytes,
+            cursor_key,
         },
         db,
     };

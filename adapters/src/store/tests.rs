@@ -1,8 +1,7 @@
-//! Unit tests of the store's pure parts: dates, tokens, references, NPI, cursor.
+//! Unit tests of the store's pure parts: dates, tokens, references, NPI (cursor: `search::cursor`).
 
 use super::dates::{Prefix, parse_range, parse_search};
 use super::index::{extract, parse_reference};
-use super::search::cursor::Cursor;
 use super::seed::npi_is_valid;
 use super::text::fold;
 
@@ -130,17 +129,6 @@ fn npi_check_digit_is_luhn_with_80840() {
     assert!(!npi_is_valid("1234567890"));
     assert!(!npi_is_valid("123456789"));
     assert!(!npi_is_valid("60"));
-}
-
-#[test]
-fn cursor_round_trips() {
-    let c = Cursor {
-        forward: false,
-        key: -42,
-        rid: 7,
-    };
-    assert_eq!(Cursor::decode(&c.encode()), Some(c));
-    assert_eq!(Cursor::decode("garbage"), None);
 }
 
 #[test]

@@ -37,54 +37,38 @@ pub(crate) struct Hit {
     pub body: String,
 }
 
-/// A search paged over what the caller sees: the rule, and the `_cursor` it was sent with
-/// (a [`cursor::VisibleCursor`], already resolved into [`Plan::cursor`] by [`position`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Visible<'a> {
-    /// Which matches the caller sees.
-    pub rule: &'a Visibility,
-    /// The `_cursor` value as sent, repeated in the `self` link.
-    pub sent: Option<&'a str>,
-}
-
-/// The row position of the [`cursor::VisibleCursor`] `value` in a search on `rtype` sorted
-/// by row id (`rid_sort`) or not, for a caller who sees what `rule` admits; `None` (an
-/// invalid cursor) unless it names a resource of that type the caller sees (a deleted one:
-/// its last version), so a cursor cannot probe which ids exist.
+/// The row position of the `_cursor` value `value` (a [`cursor::SearchAt`] sealed by
+/// `key`) in the search `plan`; `None` (an invalid cursor) unless the store handed it out
+/// for a search on the same type with a sort of the same kind (by row id or not). The row
+/// is found again from the entry's type and id (one indexed lookup); a row is never
+/// removed (a deleted resource keeps it), so paging goes on past an entry deleted or
+/// changed meanwhile.
 pub(crate) async fn position(
     conn: &mut AnyConnection,
-    rtype: &str,
+    key: &cursor::CursorKey,
+    plan: &Plan,
     value: &str,
-    rid_sort: bool,
-    rule: &Visibility,
 ) -> DbResult<Option<Cursor>> {
-    let Some(at) = cursor::VisibleCursor::decode(value) else {
+    let Some(at) = cursor::SearchAt::decode(key, value) else {
         return Ok(None);
     };
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT rid, body FROM resources WHERE rtype = $1 AND id = $2")
-            .bind(rtype)
+    let wrong_type = match &plan.rtype {
+        Some(t) => *t != at.rtype,
+        None => !plan.types.is_empty() && !plan.types.contains(&at.rtype),
+    };
+    if wrong_type {
+        return Ok(None);
+    }
+    let rid: Option<i64> =
+        sqlx::query_scalar("SELECT rid FROM resources WHERE rtype = $1 AND id = $2")
+            .bind(&at.rtype)
             .bind(&at.id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((rid, mut body)) = row else {
+    let Some(rid) = rid else {
         return Ok(None);
     };
-    if body.is_empty() {
-        let last: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT body FROM history WHERE rtype = $1 AND id = $2 AND body IS NOT NULL \
-             ORDER BY version DESC LIMIT 1",
-        )
-        .bind(rtype)
-        .bind(&at.id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        body = last.flatten().unwrap_or_default();
-    }
-    if body.is_empty() || !rule.admits(rtype, &body) {
-        return Ok(None);
-    }
-    let key = match (rid_sort, at.key) {
+    let key = match (plan.sort == plan::SortKey::Rid, at.key) {
         (true, None) => rid,
         (false, Some(key)) => key,
         _ => return Ok(None),
@@ -242,6 +226,7 @@ pub(crate) async fn matches(
     }
     plan.count = limit;
     plan.cursor = None;
+    plan.cursor_sent = None;
     let (hits, _) = page(conn, &plan, usize::MAX, None).await?;
     Ok(Ok(hits.into_iter().map(|h| (h.rid, h.id)).collect()))
 }
@@ -251,7 +236,7 @@ pub(crate) async fn matches(
 /// page (the `next` link starts after the last one kept); `_include`/`_revinclude`
 /// resources past it, or past [`include::MAX_INCLUDES`], are left out with a warning.
 ///
-/// With `visible` (a caller who may see only some matches), the page and its links count
+/// With `rule` (a caller who may see only some matches), the page and its links count
 /// only the matches it admits ([`page`]) and the rule is marked honoured; no total is
 /// computed from the index then (it would count the others too): `Bundle.total` is given
 /// only when the first page holds every admitted match, and `_summary=count` answers none.
@@ -259,24 +244,18 @@ pub(crate) async fn run(
     conn: &mut AnyConnection,
     plan: &Plan,
     base_url: &str,
+    key: &cursor::CursorKey,
     budget: usize,
-    visible: Option<Visible<'_>>,
+    rule: Option<&Visibility>,
 ) -> DbResult<Answer> {
     let path = plan.rtype.clone().unwrap_or_default();
     let mut head = envelope("searchset");
     let mut self_query = plan.link_params.clone();
-    match (visible, plan.cursor) {
-        (Some(v), _) => self_query.extend(v.sent.map(|c| ("_cursor".into(), c.to_owned()))),
-        (None, Some(c)) => self_query.push(("_cursor".into(), c.encode())),
-        (None, None) => {}
-    }
-    let rule = visible.map(|v| v.rule);
-    // The cursor of a link at the entry `id`: for a caller who sees only some matches, by
-    // its id (`VisibleCursor`), never by row id.
-    let encode = |c: Cursor, id: &str| match rule {
-        Some(_) => cursor::VisibleCursor::of(c, id, plan.sort == plan::SortKey::Rid).encode(),
-        None => c.encode(),
-    };
+    self_query.extend(plan.cursor_sent.clone().map(|c| ("_cursor".into(), c)));
+    // The cursor of a link at the entry `h`: its type and id, never its row id.
+    let rid_sort = plan.sort == plan::SortKey::Rid;
+    let encode =
+        |c: Cursor, h: &Hit| cursor::SearchAt::of(c, &h.rtype, &h.id, rid_sort).encode(key);
     let mut links = vec![json!({"relation": "self", "url": link(base_url, &path, &self_query)})];
     let mut entries = Vec::new();
     let mut issues: Vec<Issue> = plan
@@ -296,9 +275,9 @@ pub(crate) async fn run(
         } else if plan.cursor.is_none() && !more {
             head["total"] = json!(hits.len());
         }
-        let with_cursor = |c: Cursor, id: &str| {
+        let with_cursor = |c: Cursor, h: &Hit| {
             let mut q = plan.link_params.clone();
-            q.push(("_cursor".into(), encode(c, id)));
+            q.push(("_cursor".into(), encode(c, h)));
             link(base_url, &path, &q)
         };
         if let (Some(first), Some(last)) = (hits.first(), hits.last()) {
@@ -308,7 +287,7 @@ pub(crate) async fn run(
                     key: first.key,
                     rid: first.rid,
                 };
-                links.push(json!({"relation": "prev", "url": with_cursor(c, &first.id)}));
+                links.push(json!({"relation": "prev", "url": with_cursor(c, first)}));
             }
             if more || backward {
                 let c = Cursor {
@@ -316,7 +295,7 @@ pub(crate) async fn run(
                     key: last.key,
                     rid: last.rid,
                 };
-                links.push(json!({"relation": "next", "url": with_cursor(c, &last.id)}));
+                links.push(json!({"relation": "next", "url": with_cursor(c, last)}));
             }
         }
         let used = hits.iter().map(|h| h.body.len()).sum::<usize>();

@@ -131,8 +131,11 @@ pub(crate) struct Plan {
     pub summary_count: bool,
     /// `_total=accurate`.
     pub total: bool,
-    /// Paging position.
+    /// Paging position, resolved from [`Plan::cursor_sent`] by [`super::position`].
     pub cursor: Option<Cursor>,
+    /// The `_cursor` value as sent (a sealed [`super::cursor::SearchAt`]), repeated in the
+    /// `self` link.
+    pub cursor_sent: Option<String>,
     /// Ignored parameters (warnings for the outcome entry).
     pub warnings: Vec<String>,
     /// The query without `_cursor`, kept in paging links.
@@ -162,12 +165,13 @@ pub(crate) fn parse(
         summary_count: false,
         total: false,
         cursor: None,
+        cursor_sent: None,
         warnings: Vec::new(),
         link_params: Vec::new(),
     };
     for (key, value) in query {
         if key == "_cursor" {
-            plan.cursor = Some(Cursor::decode(value).ok_or_else(|| bad("invalid _cursor"))?);
+            plan.cursor_sent = Some(value.clone());
             continue;
         }
         plan.link_params.push((key.clone(), value.clone()));
