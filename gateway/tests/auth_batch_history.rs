@@ -85,7 +85,8 @@ async fn a_batch_instance_history_answers_as_the_request_alone() {
     // B's Observation answers exactly as the made-up id: 404, nothing else.
     let not_found = json!({"response": {"status": "404 Not Found", "outcome": {
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "not-found", "diagnostics": "resource not found"}]}}});
+        "issue": [{"severity": "error", "code": "not-found",
+            "diagnostics": "resource not found"}]}}});
     for index in [0, 1, 2] {
         assert_eq!(entries[index], not_found, "entry {index}: {response}");
     }

@@ -242,3 +242,33 @@ async fn a_first_page_of_withheld_versions_answers_the_first_version_shown() {
     let all = get(&gw, &format!("/Device/{id}/_history"), &token).await;
     assert_eq!(methods(&all), ["POST"]);
 }
+
+#[tokio::test]
+async fn a_read_of_the_callers_own_deleted_resource_answers_410() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Observation.rs");
+    let system = system_token(&gw);
+    // Its last version named the caller: 410 Gone, as for a system token (FHIR R4
+    // http.html §3.1.0.2; attack finding LOW 10: it answered 404).
+    let own = versions(&gw, &[A, A]).await;
+    delete(&gw, &own).await;
+    let path = format!("/Observation/{own}");
+    let by_system = get(&gw, &path, &system).await;
+    assert_eq!(by_system.status, 410, "{}", by_system.body);
+    let answer = get(&gw, &path, &token).await;
+    assert_eq!(answer.status, 410, "{}", answer.body);
+    assert_eq!(answer.json(), by_system.json());
+    assert_eq!(answer.json()["issue"][0]["code"], "deleted");
+    // Its last version named B (or it was B's all along): the same 404 as a missing id.
+    let missing = get(&gw, "/Observation/no-such-id", &token).await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    for patients in [&[A, B][..], &[B][..]] {
+        let id = versions(&gw, patients).await;
+        delete(&gw, &id).await;
+        let path = format!("/Observation/{id}");
+        assert_eq!(get(&gw, &path, &system).await.status, 410);
+        let answer = get(&gw, &path, &token).await;
+        assert_eq!(answer.status, 404, "{patients:?}: {}", answer.body);
+        assert_eq!(answer.body, missing.body, "{patients:?}");
+    }
+}

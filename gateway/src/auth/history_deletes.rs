@@ -8,7 +8,8 @@
 //! of the version before it, so it is shown exactly when that version is: the entry that
 //! precedes it in the resource's history (version `n - 1` of a deletion with ETag
 //! `W/"n"`), read from the same page or, when it is on the next one, by a vread through
-//! the route's adapter as the caller. A deletion without an ETag stays withheld.
+//! the route's adapter as the caller. A deletion without an ETag stays withheld. A read of
+//! the deleted resource answers 410 Gone on the same test ([`gone_shown`]), else 404.
 
 use bytes::Bytes;
 use fhirgate_adapters::interaction::Target;
@@ -106,6 +107,29 @@ pub async fn shows_a_deletion(
         }
     }
     Ok(false)
+}
+
+/// Whether the adapter's `410 Gone` (its `headers`) to `request`, a read of a deleted
+/// resource (FHIR R4 http.html §3.1.0.2), reaches `subject` as it is: when the version the
+/// deletion ended (its ETag `W/"n"` names the deletion, so version `n - 1`) is one the
+/// caller is shown, as its history shows that deletion ([`restore`]). Otherwise the caller
+/// gets the same 404 as for a missing or withheld resource (`super::filter`), so another
+/// patient's deletions stay unseen.
+pub async fn gone_shown(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+    headers: &http::HeaderMap,
+) -> Result<bool, GatewayError> {
+    let Some(etag) = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return Ok(false);
+    };
+    let deletion = serde_json::json!({"request": {"method": "DELETE"}, "response": {"etag": etag}});
+    ends_a_shown_version(state, subject, request, &[], &deletion).await
 }
 
 fn entries(bundle: &Value) -> &[Value] {

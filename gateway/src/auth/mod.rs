@@ -233,7 +233,15 @@ where
         .and_then(|rt| filter::rule(&subject, rt));
     let if_none_match = conditional::take(&mut request);
     let again = request.visibility.is_some().then(|| request.clone());
+    let read = (interaction == Interaction::Read).then(|| request.clone());
     let answer = next(request).await?;
+    if let Some(read) = read
+        && answer.status == http::StatusCode::GONE
+        && history_deletes::gone_shown(state, &subject, &read, &answer.headers).await?
+    {
+        // The caller's own resource, deleted: 410 as for anyone (FHIR R4 §3.1.0.2).
+        return Ok(answer);
+    }
     let mut answer = filter::filter(&subject, answer, searched.as_deref()).await?;
     if !answer.status.is_success() {
         // An error the adapter answered reaches the caller as it is, as for any other caller.
