@@ -103,7 +103,24 @@ async fn malformed_history_parameters_answer_400_as_for_a_system_token() {
     let token = patient_token(&gw, "patient/Observation.rs");
     let system = system_token(&gw);
     let own = versions(&gw, &[A, A]).await;
-    for query in ["_count=abc", "_cursor=not-a-cursor", "_since=garbage"] {
+    // Also those the store does not serve, answered 400 rather than ignored (attack finding
+    // LOW 9; FHIR R4 http.html §3.1.0.9: _count, _since, _at, _list).
+    for query in [
+        "_count=abc",
+        "_cursor=not-a-cursor",
+        "_since=garbage",
+        "_count=-1",
+        "_count=0",
+        "_at=bad",
+        "_at=2020-01-01",
+        "_list=x",
+        "_summary=bogus",
+        "_summary=count",
+        "_sort=bad",
+        "_sort=_lastUpdated",
+        "_cursor=-5",
+        "_cursor=1",
+    ] {
         let path = format!("/Observation/{own}/_history?{query}");
         let by_system = get(&gw, &path, &system).await;
         assert_eq!(by_system.status, 400, "{query}: {}", by_system.body);
@@ -114,9 +131,21 @@ async fn malformed_history_parameters_answer_400_as_for_a_system_token() {
         assert_eq!(outcome["issue"][0]["code"], "invalid", "{query}");
         assert_eq!(outcome, by_system.json(), "{query}");
     }
-    // Well-formed, the same parameters page as usual.
-    let path = format!("/Observation/{own}/_history?_count=1&_since=2000-01-01T00:00:00Z");
+    // The type's and the system's history answer the same.
+    for path in [
+        "/Observation/_history?_count=-1",
+        "/_history?_at=2020-01-01",
+    ] {
+        let answer = get(&gw, path, &system).await;
+        assert_eq!(answer.status, 400, "{path}: {}", answer.body);
+    }
+    // Well-formed, the same parameters page as usual (the order served may be named).
+    let path = format!(
+        "/Observation/{own}/_history?_count=1&_since=2000-01-01T00:00:00Z&_sort=-_lastUpdated&_summary=false"
+    );
     assert_eq!(version_pages(&gw, &path, &token).await, [["2"], ["1"]]);
+    let path = format!("/Observation/{own}/_history?_count=100000");
+    assert_eq!(version_pages(&gw, &path, &token).await, [["2", "1"]]);
 }
 
 /// Deletes `Observation/{id}` with a system token.

@@ -1,7 +1,8 @@
 //! History (FHIR R4 §3.1.0.9 "history"): instance, type and system history as a `history`
-//! Bundle, newest first, with `_since`, `_count` and a keyset `_cursor` for `next`. A page
-//! stays within `server.max_answer_bytes` of stored text: versions past it are left to the
-//! next page (read one at a time, never loaded past the budget).
+//! Bundle, newest first, with `_since`, `_count` and a keyset `_cursor` for `next` (other
+//! parameters that would change the answer: 400, [`unsupported`]). A page stays within
+//! `server.max_answer_bytes` of stored text: versions past it are left to the next page
+//! (read one at a time, never loaded past the budget).
 
 use fhirgate_conformance::IssueCode;
 use http::StatusCode;
@@ -24,6 +25,24 @@ fn bad(msg: impl Into<String>) -> Fail {
     ))
 }
 
+/// Refuses (400) a history parameter that would change the answer and is not served here,
+/// rather than ignoring it (FHIR R4 http.html §3.1.0.9 defines `_count`, `_since`, `_at`
+/// and `_list`): `_at`, `_list`, a `_summary` other than `false` (`count` would tell how
+/// many versions a caller's page hides) and a `_sort` other than the order served
+/// (`-_lastUpdated`, newest first). Anything else passes as before.
+fn unsupported(name: &str, value: &str) -> Result<(), Fail> {
+    match name {
+        "_at" | "_list" => Err(bad(format!("{name} is not supported on history"))),
+        "_summary" if value != "false" => Err(bad(format!(
+            "_summary={value} is not supported on history; full versions are returned"
+        ))),
+        "_sort" if value != "-_lastUpdated" => Err(bad(format!(
+            "_sort={value} is not supported on history: versions come newest first (-_lastUpdated)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Answers a history interaction for `rtype`/`id` (both `None`: the whole system), the
 /// page within `budget` bytes of stored text (at least one version). The `next` link's
 /// cursor is the last entry shown by type, id and version, sealed by `key`
@@ -44,10 +63,18 @@ pub(crate) async fn history(
     for (k, v) in query {
         match k.as_str() {
             "_count" => {
-                count = v
+                let n = v
                     .parse::<i64>()
-                    .map_err(|_| bad(format!("_count '{v}' is not a number")))?
-                    .clamp(1, MAX_COUNT);
+                    .map_err(|_| bad(format!("_count '{v}' is not a number")))?;
+                if n < 0 {
+                    return Err(bad("_count must not be negative"));
+                }
+                if n == 0 {
+                    return Err(bad(
+                        "_count=0 (the number of versions only) is not supported on history",
+                    ));
+                }
+                count = n.min(MAX_COUNT);
             }
             "_since" => {
                 since = Some(
@@ -60,7 +87,7 @@ pub(crate) async fn history(
                 before = Some(position(conn, key, rtype, id, v).await?);
                 continue;
             }
-            _ => {}
+            other => unsupported(other, v)?,
         }
         link_params.push((k.clone(), v.clone()));
     }
