@@ -2,8 +2,8 @@
 //! on the gateway's router: the endpoint checks the method and credentials from the head
 //! ([`Endpoint::refuse_head`]) before anything of the body is reserved or read, then bodies
 //! are read within `server.body_limit` and reserved from the buffered-body budget
-//! (`server.max_buffered_request_bytes`) while they are served; the endpoint answers in its
-//! own protocol.
+//! (`server.max_buffered_request_bytes`, one caller at most its share of it) while they are
+//! served; the endpoint answers in its own protocol.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use axum::routing::any;
 use fhirgate_adapters::Endpoint;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::policy::admission::{BodyBudget, RETRY_AFTER_SECONDS, body_timeout};
+use crate::policy::admission::{BodyBudget, RETRY_AFTER_SECONDS, Refused, body_timeout};
 use crate::state::AppState;
 
 /// Whether `path` may be served by an adapter: absolute, and none of the gateway's own
@@ -59,9 +59,9 @@ pub fn mount(mut routes: Router<Arc<AppState>>, state: &AppState) -> Router<Arc<
 
 /// Refuses a declared length over `limit` (413) and what the endpoint refuses from the head
 /// (401, 405), reserves the body from `budget` (503 with `Retry-After` when it has no room in
-/// time), reads it within `limit` bytes (413 beyond it, 408 when it stopped arriving, 400
-/// when unreadable; all in the endpoint's own error format: [`Endpoint::refuse`]) and calls
-/// the endpoint.
+/// time, 429 with `Retry-After` when the caller's share is full), reads it within `limit`
+/// bytes (413 beyond it, 408 when it stopped arriving, 400 when unreadable; all in the
+/// endpoint's own error format: [`Endpoint::refuse`]) and calls the endpoint.
 async fn serve(
     endpoint: Arc<dyn Endpoint>,
     limit: u64,
@@ -91,10 +91,30 @@ async fn serve(
         return refused.map(Body::from);
     }
     let claim = budget.claim(body.size_hint().exact(), body.is_end_stream());
+    let admitted = if claim == 0 {
+        Ok(None)
+    } else {
+        budget
+            .admit_as(claim, budget.client_of(&parts.extensions))
+            .await
+    };
     // Held until the endpoint has answered.
-    let _reservation = match budget.admit(claim).await {
+    let _reservation = match admitted {
         Ok(reservation) => reservation,
-        Err(exhausted) => {
+        Err(Refused::ClientShare { share_bytes }) => {
+            metrics::counter!("fhirgate_buffered_request_client_share_refused_total").increment(1);
+            let reason = format!(
+                "your large request bodies in progress already hold your share of the gateway's buffer (server.max_buffered_request_bytes_per_client: {share_bytes} bytes); retry in {RETRY_AFTER_SECONDS} s"
+            );
+            let mut response = endpoint
+                .refuse(StatusCode::TOO_MANY_REQUESTS, &reason)
+                .map(Body::from);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            return response;
+        }
+        Err(Refused::Exhausted(exhausted)) => {
             metrics::counter!("fhirgate_buffered_request_refused_total").increment(1);
             let reason = format!(
                 "too many large request bodies are being processed at once (server.max_buffered_request_bytes: {} bytes); retry in {RETRY_AFTER_SECONDS} s",

@@ -102,6 +102,19 @@ pub enum GatewayError {
         /// Seconds the client should wait before retrying (RFC 9110 §10.2.3).
         retry_after_seconds: u64,
     },
+    /// The caller's own buffered request bodies in progress already hold its share of the
+    /// budget, `server.max_buffered_request_bytes_per_client` (429, `throttled`,
+    /// `Retry-After`; RFC 6585 §4: the client sent too much): refused at once, before its
+    /// body was read or any adapter called.
+    #[error(
+        "your large request bodies in progress already hold your share of the gateway's buffer (server.max_buffered_request_bytes_per_client: {share_bytes} bytes); nothing was processed, retry in {retry_after_seconds} s"
+    )]
+    BodyShareExhausted {
+        /// One client's share in bytes.
+        share_bytes: u64,
+        /// Seconds the client should wait before retrying (RFC 9110 §10.2.3).
+        retry_after_seconds: u64,
+    },
     /// The client stopped sending its request body, or sent it too slowly (408, `timeout`;
     /// RFC 9110 §15.5.9): the answer carries `Connection: close`, since the rest of the body
     /// is never read.
@@ -156,6 +169,9 @@ impl GatewayError {
             Self::BodyBudgetExhausted { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, IssueCode::Throttled)
             }
+            Self::BodyShareExhausted { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled)
+            }
             Self::Adapter(e) => (
                 e.status(),
                 match e {
@@ -194,6 +210,10 @@ impl IntoResponse for GatewayError {
                 retry_after_seconds,
             }
             | Self::BodyBudgetExhausted {
+                retry_after_seconds,
+                ..
+            }
+            | Self::BodyShareExhausted {
                 retry_after_seconds,
                 ..
             } => Some(*retry_after_seconds),

@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::state::AppState;
 
+mod http;
+
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -118,12 +120,15 @@ fn check_endpoints(
 /// at most `server.shutdown_grace_seconds` and returns. Prints exactly one line to stdout
 /// when ready: `fhirgate listening on http://HOST:PORT`. Closes the audit trail last
 /// ([`crate::policy::audit::AuditTrail::close`], waiting at most `audit.write_timeout_ms`).
+/// HTTP/1.1 only, each connection closed when it does not send a whole request head within
+/// `server.header_read_timeout_seconds` ([`http::serve`]).
 pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     let grace = Duration::try_from_secs_f64(config.server.shutdown_grace_seconds)
         .unwrap_or(Duration::from_secs(30));
     // Signal handlers exist before the ready line, so an early SIGTERM still drains.
     let stop = shutdown_signal()?;
     let audit_timeout = Duration::from_millis(config.audit.write_timeout_ms);
+    let header_read_timeout = config.server.header_read_timeout();
     let (state, ctx) = build(config).await?;
     let audit = state.policy.audit.clone();
     let listener = TcpListener::bind(listen)
@@ -157,14 +162,13 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
         tracing::info!("shutdown signal received; draining in-flight requests");
         let _ = stop_tx.send(true);
     };
-    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let server = http::serve(listener, crate::app(state), header_read_timeout, signal);
     let deadline = async move {
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result.map_err(StartError::Serve)?,
+        () = server => {}
         () = deadline => tracing::warn!(seconds = grace.as_secs_f64(), "drain deadline reached; exiting"),
     }
     // The audit writer is a task of the caller's runtime: closed here, before that runtime

@@ -60,11 +60,14 @@ impl AppState {
                 (r.clone(), handles)
             })
             .collect::<Vec<_>>();
-        let admission = Arc::new(crate::policy::admission::BodyBudget::new(
-            config.server.max_buffered_request_bytes.as_u64(),
-            config.server.body_limit.as_u64(),
-            crate::policy::admission::ADMISSION_WAIT,
-        ));
+        let admission = Arc::new(
+            crate::policy::admission::BodyBudget::new(
+                config.server.max_buffered_request_bytes.as_u64(),
+                config.server.body_limit.as_u64(),
+                crate::policy::admission::ADMISSION_WAIT,
+            )
+            .with_client_share(config.server.client_share_bytes()),
+        );
         let upstream_bases = crate::auth::upstream_bases(&config);
         let mut state = Self {
             upstream_bases,

@@ -32,6 +32,16 @@ pub struct ServerConfig {
     /// adapter is called. Parsing holds a few copies of a body, so the memory bounded is a
     /// small multiple of this. Default 256 MiB.
     pub max_buffered_request_bytes: ByteSize,
+    /// Most of `max_buffered_request_bytes` one client holds at once (e.g. `64MiB`), so one
+    /// client's many large requests cannot keep every other client's out. The client is the
+    /// validated token's client (`client_id`, else `azp`, else `sub`) together with the user
+    /// it acts for (`fhirUser`, else the `patient` context); without a valid token, the peer
+    /// IP. A request whose reservation would pass its client's share answers 429 `throttled`
+    /// with `Retry-After` at once, before its body is read (RFC 6585 §4: that client sent
+    /// too much; a spent total budget stays 503). At least `body_limit`, at most
+    /// `max_buffered_request_bytes` (equal: no share, only the total applies). Default a
+    /// quarter of `max_buffered_request_bytes`, at least `body_limit` (64 MiB by default).
+    pub max_buffered_request_bytes_per_client: Option<ByteSize>,
     /// Longest pause, in seconds, between two parts of a request body while the gateway reads
     /// it. A client that stops sending is answered 408 `timeout` with `Connection: close`
     /// (RFC 9110 §15.5.9) and its buffered-body reservation is returned. Also bounds the
@@ -43,6 +53,16 @@ pub struct ServerConfig {
     /// at about 280 KB/s. The streamed `$ingest` has no total limit (`ingest.max_bytes`
     /// bounds it). Default 60.
     pub body_read_timeout_seconds: f64,
+    /// Longest time, in seconds, a connection may take to send a whole request head (request
+    /// line and header fields), counted from when the gateway starts waiting for it: when
+    /// the connection is accepted, and on a keep-alive connection as soon as the previous
+    /// answer is written. So it also bounds an idle keep-alive connection and one that never
+    /// sends anything. Past it the connection is closed without an answer (RFC 9112 §9.5:
+    /// a server may close an idle connection at any time; a slowloris client trickling
+    /// header lines cannot hold it open). hyper's own request-head timer, one per head read;
+    /// a body is bounded by the two settings above, not by this one. Default 30 (hyper's
+    /// default for this timer).
+    pub header_read_timeout_seconds: f64,
     /// Most entries in a batch or transaction Bundle (FHIR R4 §3.1.0.11); more answers 413
     /// `too-long` before any entry is authorized or run. Default 500 (the limit of Azure
     /// API for FHIR / Azure Health Data Services). With a `store` adapter at most 1000, the
@@ -69,8 +89,10 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./data"),
             body_limit: ByteSize::mib(16),
             max_buffered_request_bytes: ByteSize::mib(256),
+            max_buffered_request_bytes_per_client: None,
             body_idle_timeout_seconds: 10.0,
             body_read_timeout_seconds: 60.0,
+            header_read_timeout_seconds: 30.0,
             max_bundle_entries: 500,
             max_answer_bytes: ByteSize::b(fhirgate_adapters::DEFAULT_MAX_ANSWER_BYTES as u64),
             trust_forwarded_headers: false,
@@ -104,9 +126,23 @@ impl ServerConfig {
                 ),
             ));
         }
+        if let Some(share) = self.max_buffered_request_bytes_per_client {
+            let share = share.as_u64();
+            if share < self.body_limit.as_u64() || share > self.max_buffered_request_bytes.as_u64()
+            {
+                problems.push((
+                    "server.max_buffered_request_bytes_per_client".into(),
+                    "must be at least server.body_limit and at most server.max_buffered_request_bytes".into(),
+                ));
+            }
+        }
         for (key, seconds) in [
             ("body_idle_timeout_seconds", self.body_idle_timeout_seconds),
             ("body_read_timeout_seconds", self.body_read_timeout_seconds),
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
         ] {
             if !std::time::Duration::try_from_secs_f64(seconds).is_ok_and(|d| !d.is_zero()) {
                 problems.push((
@@ -154,6 +190,26 @@ impl ServerConfig {
             secs(self.body_idle_timeout_seconds, 10),
             secs(self.body_read_timeout_seconds, 60),
         )
+    }
+
+    /// One client's share of the buffered-body budget in bytes, `None` when it is the whole
+    /// budget (see `max_buffered_request_bytes_per_client`).
+    pub fn client_share_bytes(&self) -> Option<u64> {
+        let total = self.max_buffered_request_bytes.as_u64();
+        let share = match self.max_buffered_request_bytes_per_client {
+            Some(share) => share.as_u64(),
+            None => (total / 4).max(self.body_limit.as_u64()),
+        };
+        (share < total).then_some(share)
+    }
+
+    /// `header_read_timeout_seconds` as a duration (an invalid one reads as 30 s; see
+    /// [`Self::validate`]).
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.header_read_timeout_seconds)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(30))
     }
 
     /// The configured public base without a trailing slash, if set.

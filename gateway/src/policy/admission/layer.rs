@@ -1,10 +1,12 @@
 //! The admission middleware for the FHIR API under `/fhir`: a request with a body reserves
 //! it from the [`BodyBudget`] (see [`BodyBudget::claim`]) before any inner layer reads it,
 //! and answers 503 `throttled` with `Retry-After` (RFC 9110 §15.6.4, §10.2.3) when the budget
-//! has no room within [`super::ADMISSION_WAIT`]. A request whose token's scopes cannot allow
-//! its interaction reserves nothing ([`super::head_denial`]). Adapter endpoints reserve in
-//! [`crate::endpoints`], after their own credential check, where refusals take the
-//! endpoint's own format.
+//! has no room within [`super::ADMISSION_WAIT`], and 429 `throttled` with `Retry-After` at
+//! once (RFC 6585 §4) when the caller's own requests already hold its share
+//! (`server.max_buffered_request_bytes_per_client`, [`BodyBudget::admit_as`]). A request
+//! whose token's scopes cannot allow its interaction reserves nothing
+//! ([`super::head_denial`]). Adapter endpoints reserve in [`crate::endpoints`], after their
+//! own credential check, where refusals take the endpoint's own format.
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use axum::http::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{BodyBudget, RETRY_AFTER_SECONDS};
+use super::{BodyBudget, RETRY_AFTER_SECONDS, Refused};
 use crate::auth::Identity;
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -26,14 +28,33 @@ pub async fn admission(
     next: Next,
 ) -> Response {
     let bytes = claim(&state.admission, &request);
-    match state.admission.admit(bytes).await {
+    let admitted = if bytes == 0 {
+        Ok(None)
+    } else {
+        let client = state.admission.client_of(request.extensions());
+        state.admission.admit_as(bytes, client).await
+    };
+    match admitted {
         Ok(reservation) => {
             let response = next.run(request).await;
             // Held until here: the body and its parsed copies are gone with the handler.
             drop(reservation);
             response
         }
-        Err(exhausted) => {
+        Err(Refused::ClientShare { share_bytes }) => {
+            metrics::counter!("fhirgate_buffered_request_client_share_refused_total").increment(1);
+            tracing::warn!(
+                bytes,
+                share_bytes,
+                "request refused: the client's buffered request bodies at its share"
+            );
+            GatewayError::BodyShareExhausted {
+                share_bytes,
+                retry_after_seconds: RETRY_AFTER_SECONDS,
+            }
+            .into_response()
+        }
+        Err(Refused::Exhausted(exhausted)) => {
             metrics::counter!("fhirgate_buffered_request_refused_total").increment(1);
             tracing::warn!(
                 bytes,

@@ -3,7 +3,9 @@
 //! A request whose body will be buffered whole reserves its size from one process-wide
 //! [`BodyBudget`] before the body is read, and holds it until its response is produced; when
 //! no room comes free within [`ADMISSION_WAIT`] it answers 503 `throttled` with
-//! `Retry-After`, before any adapter is called. Small bodies and the streamed `$ingest`
+//! `Retry-After`, before any adapter is called. One client holds at most its share of the
+//! budget (`server.max_buffered_request_bytes_per_client`); past it, it is answered 429
+//! `throttled` at once ([`BodyBudget::admit_as`]). Small bodies and the streamed `$ingest`
 //! reserve nothing, nor does a request refused from its head: an adapter endpoint's caller
 //! without credentials ([`crate::endpoints`]), a token whose scopes cannot allow the
 //! interaction ([`head_denial`]). A body that stalls or trickles is cut off by
@@ -18,7 +20,8 @@ mod tests;
 mod timed_body;
 
 pub use budget::{
-    ADMISSION_WAIT, BodyBudget, Exhausted, RETRY_AFTER_SECONDS, Reservation, UNBUDGETED_BODY_BYTES,
+    ADMISSION_WAIT, BodyBudget, ClientKey, Exhausted, RETRY_AFTER_SECONDS, Refused, Reservation,
+    UNBUDGETED_BODY_BYTES,
 };
 pub use head_scope::head_denial;
 pub use timed_body::{BodyTimeout, BodyTimeouts, TimedBody, body_timeout};

@@ -1,0 +1,130 @@
+//! The HTTP/1.1 accept loop (attack finding MEDIUM 5, slowloris): what `axum::serve` did,
+//! plus hyper's request-head timer, which `axum::serve` cannot configure (it sets no
+//! [`hyper::rt::Timer`], so hyper never started that timer).
+//!
+//! hyper starts the timer whenever a connection waits for a request head: right after
+//! accept and again as soon as an answer has been written (keep-alive). A client that sends
+//! nothing, one that trickles header lines, and an idle keep-alive connection are all
+//! closed once `server.header_read_timeout_seconds` pass without a whole head. The timer is
+//! hyper's own; nothing here adds a timer or an allocation per request.
+//!
+//! HTTP/1.1 only: hyper's HTTP/2 server has no such timer, so an h2c (prior knowledge)
+//! connection would sit idle for ever; `axum::serve` answered it only because another
+//! crate switched on hyper-util's `http2` feature. An HTTP/2 preface is not answered.
+//!
+//! Graceful shutdown as `axum::serve` did it: on the stop signal no connection is accepted
+//! any more, idle connections close at once, a request in flight finishes and its
+//! connection then closes; [`serve`] returns when every connection has closed.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::Service;
+
+/// Serves `app` on `listener` until `stop` completes, then stops accepting, lets every
+/// connection finish its request in flight and returns once all have closed. The peer
+/// address is in each request's extensions as [`ConnectInfo<SocketAddr>`].
+pub(super) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .keep_alive(true);
+    // Dropping the receiver tells every connection task to shut down gracefully.
+    let (signal_tx, signal_rx) = watch::channel(());
+    tokio::spawn(async move {
+        stop.await;
+        drop(signal_rx);
+    });
+    // Each connection task holds a receiver; all dropped = all connections closed.
+    let (close_tx, close_rx) = watch::channel(());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = signal_tx.closed() => break,
+        };
+        let service = PeerService {
+            router: app.clone(),
+            peer,
+        };
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let signal_tx = signal_tx.clone();
+        let close_rx = close_rx.clone();
+        tokio::spawn(async move {
+            let mut conn = pin!(conn);
+            let mut stopping = pin!(signal_tx.closed());
+            let mut draining = false;
+            loop {
+                tokio::select! {
+                    // An error here is the client's (reset, timeout, bad framing).
+                    _ = conn.as_mut() => break,
+                    () = &mut stopping, if !draining => {
+                        draining = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(close_rx);
+        });
+    }
+    drop(close_rx);
+    drop(listener);
+    close_tx.closed().await;
+}
+
+/// After a failed accept: a connection that failed before it was accepted is skipped; any
+/// other error (out of file descriptors) is logged and accepting pauses for a second, as
+/// `axum::serve` does, instead of spinning.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "accept failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// The router for one connection, adding the peer address to each request (what
+/// `into_make_service_with_connect_info` did).
+#[derive(Clone)]
+struct PeerService {
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for PeerService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = axum::routing::future::RouteFuture<Infallible>;
+
+    fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        // Router::call needs `&mut`; a clone is an `Arc` count, as in `axum::serve`.
+        self.router.clone().call(request)
+    }
+}
