@@ -169,4 +169,24 @@ async fn a_transaction_instance_history_is_refused_whoever_it_names() {
     let answer = post_json(&gw, "", &token, &bundle("transaction", &urls)).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.json()["entry"][0]["resource"]["id"], json!(own));
+
+    // A type the token reads for every patient is not thinned: its history passes.
+    let device = json!({"resourceType": "Device", "status": "active",
+        "patient": {"reference": format!("Patient/{B}")}});
+    let created = post_json(&gw, "/Device", &system_token(&gw), &device).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let device = created.json()["id"].as_str().expect("id").to_owned();
+    let mixed = patient_token(&gw, "patient/Observation.rs system/Device.rs");
+    let urls = [format!("Device/{device}/_history")];
+    let answer = post_json(&gw, "", &mixed, &bundle("transaction", &urls)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let history = &answer.json()["entry"][0]["resource"];
+    assert_eq!(
+        history["entry"][0]["resource"]["id"],
+        json!(device),
+        "{history}"
+    );
+    let urls = [format!("Observation/{own}/_history")];
+    let answer = post_json(&gw, "", &mixed, &bundle("transaction", &urls)).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
 }

@@ -13,8 +13,8 @@
 //!   back after the batch-response's own post-filter ([`put_back`]), which would drop the
 //!   deletions the single path shows;
 //! - in a **transaction** (one atomic answer from the adapter), the entry is refused: the
-//!   caller reads the history on its own. It is refused by its shape, before anything is
-//!   read, so the refusal says nothing about the resource.
+//!   caller reads the history on its own. It is refused by its shape and the token's
+//!   scopes, before anything is read, so the refusal says nothing about the resource.
 
 use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
@@ -22,7 +22,7 @@ use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction, ResponseBody};
 use http::{Method, header};
 use serde_json::{Value, json};
 
-use super::access::Subject;
+use super::access::{Grant, Subject};
 use super::bundle_merge::refused_answer;
 use super::bundle_parts::relative_url;
 use super::bundle_search::batch_entry;
@@ -54,9 +54,17 @@ fn history_entry(subject: &Subject, base: &str, entry: &Value) -> Option<FhirReq
     Some(request)
 }
 
-/// Whether the transaction entry `entry` is such a history (refused: see the module docs).
+/// Whether the transaction entry `entry` is such a history (refused: see the module docs),
+/// of a type the post-filter may thin out: not when some grant of `subject` on the type
+/// reaches every patient without a granular restriction (the filter then keeps every
+/// version, as for a caller that sees everything).
 pub(super) fn refused_in_transaction(subject: &Subject, base: &str, entry: &Value) -> bool {
-    history_entry(subject, base, entry).is_some()
+    history_entry(subject, base, entry).is_some_and(|h| {
+        !subject
+            .any_grants(h.resource_type.as_deref().unwrap_or_default())
+            .iter()
+            .any(Grant::is_unrestricted)
+    })
 }
 
 /// For the (authorized) batch entry `entry` of `batch`: its `batch-response` entry, as the
