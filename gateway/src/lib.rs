@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{Method, Request, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{any, get};
@@ -32,6 +32,18 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use endpoints::is_adapter_endpoint_path;
+
+/// A HEAD request under `/fhir` becomes the GET it asks about (attack finding LOW 12):
+/// RFC 9110 §9.3.2 — HEAD is GET without the content, and §9.1 — a general-purpose server
+/// MUST support it. The same status, `ETag`, `Last-Modified` and `Content-Length` as GET;
+/// hyper, which parsed the request as HEAD, writes no body. Other paths route HEAD
+/// themselves (axum's `get` serves it). A method compare per request, nothing more.
+fn head_as_get(mut request: Request<axum::body::Body>) -> Request<axum::body::Body> {
+    if request.method() == Method::HEAD && policy::admission::layer::fhir_path(&request).is_some() {
+        *request.method_mut() = Method::GET;
+    }
+    request
+}
 pub use state::AppState;
 
 /// The whole HTTP application for `state`: FHIR under `/fhir`, the operational endpoints,
@@ -78,6 +90,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         // 2. Panics inside: a panicking handler still answers 500 with an OperationOutcome,
         //    and layer 1 still logs and labels it.
         .layer(CatchPanicLayer::custom(panic_response))
+        // 2b. HEAD under /fhir is served as GET from here on (after layer 1 logged HEAD), so
+        //     limits, audit and cache treat it as the read it is; hyper sends the answer's
+        //     head without its body ([`head_as_get`]).
+        .layer(tower::util::MapRequestLayer::new(
+            head_as_get as fn(Request<axum::body::Body>) -> Request<axum::body::Body>,
+        ))
         // 3. The edge reads bodies itself against `server.body_limit` (413 as an
         //    OperationOutcome), so axum's own 2 MB extractor limit is off.
         .layer(DefaultBodyLimit::disable())

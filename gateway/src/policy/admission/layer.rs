@@ -94,7 +94,7 @@ pub(super) fn claim(budget: &BodyBudget, request: &Request<Body>) -> u64 {
 }
 
 /// The path below `/fhir` (empty or starting with `/`), `None` outside the FHIR API.
-pub(super) fn fhir_path<B>(request: &Request<B>) -> Option<&str> {
+pub(crate) fn fhir_path<B>(request: &Request<B>) -> Option<&str> {
     request
         .uri()
         .path()
