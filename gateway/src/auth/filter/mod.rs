@@ -1,8 +1,9 @@
 //! The response post-filter: whatever the adapter answered, nothing outside the caller's
 //! grants leaves the gateway. One pass over `serde_json::Value` (never typed models): a
 //! single resource outside reach becomes 404; Bundle entries (searchset, history, included
-//! resources, nested Bundles) outside reach are dropped, and batch/transaction-response
-//! entries become `404 Not Found`. Unchanged answers are forwarded byte for byte.
+//! resources) outside reach are dropped, and batch/transaction-response entries become
+//! `404 Not Found`. A stored Bundle (one a read or search finds) is judged as a whole
+//! ([`stored`]). Unchanged answers are forwarded byte for byte.
 //!
 //! Most answers are decided by [`scan`], a borrowing pass that builds no tree; the
 //! `Value` pass runs only for what it leaves open (something to drop, nested Bundles,
@@ -16,14 +17,16 @@
 mod entries;
 mod rule;
 mod scan;
+mod stored;
 mod total;
 
+pub(in crate::auth) use entries::filter_bundle;
 pub(in crate::auth) use rule::rule;
 
 use bytes::Bytes;
 use fhirgate_adapters::{CollectError, FhirResponse, ResponseBody};
 use http::header;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::access::{Grant, Subject, admits, reach_admits_named};
 use super::enforce::hidden;
@@ -112,7 +115,27 @@ pub async fn filter(
     let changed = match rt.as_str() {
         "" => return Err(unverifiable()),
         "OperationOutcome" => false,
+        "Bundle" if !stored::is_answer_type(&value) => {
+            // A stored Bundle read by id (or returned by a write): one resource.
+            if !stored::visible_whole(subject, &value) {
+                tracing::info!(
+                    resource_type = "Bundle",
+                    "answer outside the caller's reach withheld"
+                );
+                return Err(hidden("Bundle", ""));
+            }
+            false
+        }
         "Bundle" => {
+            if !stored::links_reached(subject, &value) {
+                // Never an answer of ours (its query would have been refused): a stored
+                // Bundle of an answer's type, naming another patient.
+                tracing::info!(
+                    resource_type = "Bundle",
+                    "answer outside the caller's reach withheld"
+                );
+                return Err(hidden("Bundle", ""));
+            }
             let dropped = filter_bundle(subject, &mut value);
             let total = strip_total
                 && value.get("type").and_then(Value::as_str) == Some("searchset")
@@ -174,6 +197,8 @@ fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool) -> Option<Fast>
     match rt {
         "OperationOutcome" => Some(Fast::Unchanged),
         "Parameters" => None,
+        // A stored Bundle (read by id) is judged whole by the `Value` pass ([`stored`]).
+        "Bundle" if !answer.is_answer_type() => None,
         "Bundle" => {
             for entry in &answer.entries {
                 let resource = entry.as_ref()?;
@@ -283,84 +308,13 @@ fn nested_visible(subject: &Subject, resource: &Value) -> bool {
         .and_then(Value::as_str)
         .unwrap_or("");
     if rt == "Bundle" {
+        if !stored::is_answer_type(resource) {
+            return stored::visible_whole(subject, resource);
+        }
         let mut copy = resource.clone();
-        return !filter_bundle(subject, &mut copy);
+        return !filter_bundle(subject, &mut copy) && stored::links_reached(subject, resource);
     }
     !rt.is_empty() && visible(subject, rt, resource)
-}
-
-/// Whether a batch/transaction-response entry says a resource is missing or gone (404 or
-/// 410; a 404 `not-supported` speaks of the server's operations, not of data, and stays).
-fn is_not_found(entry: &Value) -> bool {
-    let status = entry.pointer("/response/status").and_then(Value::as_str);
-    let code = entry
-        .pointer("/response/outcome/issue/0/code")
-        .and_then(Value::as_str);
-    status.is_some_and(|s| s.starts_with("410"))
-        || (status.is_some_and(|s| s.starts_with("404")) && code != Some("not-supported"))
-}
-
-/// The one answer a restricted caller gets for every entry that is missing, deleted or
-/// withheld, exactly as a single request's 404 ("resource not found"): the adapter's own
-/// not-found entries are replaced by it too, so a withheld resource and a missing one
-/// cannot be told apart (as for single reads, see [`filter`]).
-fn not_found_entry() -> Value {
-    let outcome = fhirgate_conformance::operation_outcome(&[fhirgate_conformance::Issue::error(
-        fhirgate_conformance::IssueCode::NotFound,
-        "resource not found",
-    )]);
-    json!({"response": {"status": "404 Not Found", "outcome": outcome}})
-}
-
-/// Filters a Bundle in place; returns whether anything was removed.
-pub(in crate::auth) fn filter_bundle(subject: &Subject, bundle: &mut Value) -> bool {
-    let is_response = matches!(
-        bundle.get("type").and_then(Value::as_str),
-        Some("batch-response" | "transaction-response")
-    );
-    let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) else {
-        return false;
-    };
-    let mut changed = false;
-    let mut kept = Vec::with_capacity(entries.len());
-    for mut entry in entries.drain(..) {
-        let keep = match entry.get_mut("resource") {
-            // A batch/transaction-response entry answers the caller's own (authorized)
-            // request entry. A searchset or history entry without a resource (a deletion)
-            // cannot be checked, and would name another patient's record: dropped.
-            None => is_response,
-            Some(resource) => match resource.get("resourceType").and_then(Value::as_str) {
-                Some("Bundle") => {
-                    changed |= filter_bundle(subject, resource);
-                    if total::nested_withheld(subject, resource)
-                        && let Some(map) = resource.as_object_mut()
-                    {
-                        map.remove("total");
-                        changed = true;
-                    }
-                    true
-                }
-                Some(rt) => {
-                    let rt = rt.to_owned();
-                    visible(subject, &rt, resource)
-                }
-                None => false,
-            },
-        };
-        if keep && !(is_response && is_not_found(&entry)) {
-            kept.push(entry);
-        } else {
-            changed = true;
-            if is_response {
-                kept.push(not_found_entry());
-            }
-        }
-    }
-    *entries = kept;
-    if changed && let Some(map) = bundle.as_object_mut() {
-        map.remove("total");
-    }
-    changed
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub struct Scanned {
     pub resource_type: Option<String>,
     /// `id` at the resource's top level.
     pub id: Option<String>,
+    /// `type` at the answer's top level (a Bundle's type; not read for entries).
+    pub kind: Option<String>,
     /// Every `reference` naming `Patient/{id}` (contained resources and extensions
     /// included), with its element path, as
     /// [`crate::auth::compartment::patient_references`] finds them.
@@ -62,6 +64,18 @@ pub struct ScannedAnswer {
     pub entries: Vec<Option<Scanned>>,
     /// The top level has a `total` member (a Bundle's `total`).
     pub has_total: bool,
+}
+
+impl ScannedAnswer {
+    /// Whether the top level's `type` is one a Bundle answering a request has
+    /// (`searchset`, `history`, `batch-response`, `transaction-response`): any other
+    /// Bundle is a stored resource, judged whole (`super::stored`).
+    pub fn is_answer_type(&self) -> bool {
+        matches!(
+            self.top.kind.as_deref(),
+            Some("searchset" | "history" | "batch-response" | "transaction-response")
+        )
+    }
 }
 
 /// Scans `bytes`, absolute references naming a patient only under `bases`; `None` when
@@ -131,6 +145,7 @@ enum Slot {
     Reference,
     ResourceType,
     Id,
+    Kind,
 }
 
 /// The slot of a member at a resource's top level.
@@ -168,6 +183,7 @@ impl<'s> Walk<'s> {
             },
             Slot::ResourceType => self.into.resource_type = Some(v.to_owned()),
             Slot::Id => self.into.id = Some(v.to_owned()),
+            Slot::Kind => self.into.kind = Some(v.to_owned()),
             Slot::Other => {}
         }
     }
@@ -251,7 +267,12 @@ impl<'de> Visitor<'de> for Root<'_> {
                 }
                 name => {
                     answer.has_total |= name == "total";
-                    answer.top.member(bases, &mut map, name, top_slot(name))?
+                    let slot = if name == "type" {
+                        Slot::Kind
+                    } else {
+                        top_slot(name)
+                    };
+                    answer.top.member(bases, &mut map, name, slot)?
                 }
             }
         }
