@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capability;
+pub mod depth;
 pub mod outcome;
 pub mod validate;
 

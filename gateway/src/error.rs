@@ -76,6 +76,15 @@ pub enum GatewayError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A request body nested deeper than the response filter can read back inside an answer
+    /// (400, `too-costly`: `fhirgate_conformance::depth`, attack finding MEDIUM 3).
+    #[error(
+        "the body nests arrays and objects more than {limit} levels deep; deeper content could not be checked against access grants when it is read back"
+    )]
+    TooDeep {
+        /// The most levels accepted.
+        limit: usize,
+    },
     /// The system behind the gateway failed (502, 503 or 504).
     #[error(transparent)]
     Adapter(#[from] AdapterError),
@@ -159,6 +168,7 @@ impl GatewayError {
                 (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong)
             }
             Self::AnswerTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooCostly),
+            Self::TooDeep { .. } => (StatusCode::BAD_REQUEST, IssueCode::TooCostly),
             Self::Auth(crate::auth::AuthError::InsufficientScope(_)) => {
                 (StatusCode::FORBIDDEN, IssueCode::Forbidden)
             }

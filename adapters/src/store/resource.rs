@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::answer::{Answer, Body};
+use fhirgate_conformance::depth::MAX_DEPTH;
 use fhirgate_conformance::validate::validate;
 use fhirgate_conformance::{IssueCode, operation_outcome};
 
@@ -72,7 +73,10 @@ pub(crate) fn control_character(value: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// Checks that `value` is a resource object, of `expected_type` when given, and valid
+/// Checks that `value` is a resource object, of `expected_type` when given, nested at most
+/// [`MAX_DEPTH`] levels (400 `too-costly`: what the gateway's post-filter can read back
+/// inside an answer, `fhirgate_conformance::depth`; every write, also a patch's result
+/// and each batch or transaction entry, passes here), and valid
 /// ([`fhirgate_conformance::validate`]: FHIR R4 http.html §3.1.0.4, "400 Bad Request -
 /// resource could not be parsed or failed basic FHIR validation rules"; one issue per
 /// problem, each with its FHIRPath expression).
@@ -92,6 +96,15 @@ pub(crate) fn check_type(value: Value, expected_type: Option<&str>) -> Result<Va
             IssueCode::Invalid,
             format!("resourceType '{found}' does not match the request's type '{expected}'"),
         )),
+        (Some(_), _) if fhirgate_conformance::depth::depth(&value) > MAX_DEPTH => {
+            Err(Answer::error(
+                StatusCode::BAD_REQUEST,
+                IssueCode::TooCostly,
+                format!(
+                    "the resource nests arrays and objects more than {MAX_DEPTH} levels deep; deeper content could not be checked against access grants when it is read back"
+                ),
+            ))
+        }
         (Some(_), _) => {
             let issues = validate(&value);
             if issues.is_empty() {

@@ -243,12 +243,19 @@ fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), GatewayE
     }
 }
 
-/// Well-formed JSON with no repeated property name ([`super::json_keys`]), the right
+/// Nested at most `fhirgate_conformance::depth::MAX_DEPTH` levels (400 `too-costly`),
+/// well-formed JSON with no repeated property name ([`super::json_keys`]), the right
 /// `resourceType`, matching ids; a Bundle POSTed to the base becomes a transaction or a
 /// batch by its `type`.
 fn check_json(request: &mut FhirRequest, body: &[u8]) -> Result<(), GatewayError> {
     if body.is_empty() {
         return Ok(());
+    }
+    // Nested no deeper than the post-filter reads back, for every caller and before any
+    // adapter sees it (`fhirgate_conformance::depth`; a byte scan, nothing parsed).
+    let limit = fhirgate_conformance::depth::MAX_DEPTH;
+    if fhirgate_conformance::depth::text_deeper_than(body, limit) {
+        return Err(GatewayError::TooDeep { limit });
     }
     // One pass over every JSON body: well-formed, and no object repeats a name.
     super::json_keys::check_unique_names(body).map_err(json_error)?;

@@ -61,7 +61,7 @@ pub async fn filter(
         .await
         .map_err(|e| match e {
             CollectError::Read => GatewayError::BadRequest("the answer could not be read".into()),
-            CollectError::TooLarge => unverifiable(),
+            CollectError::TooLarge => unverifiable(status, "larger than the filter buffers"),
         })?;
     if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
         // Every 404 looks the same to a restricted caller, whether the resource is missing,
@@ -104,8 +104,19 @@ pub async fn filter(
             body: ResponseBody::Full(body),
         });
     }
-    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
-        return Err(unverifiable());
+    let mut value = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            // e.g. nested deeper than serde_json reads: written before writes were
+            // bounded (`fhirgate_conformance::depth`), or by an upstream server.
+            let reason = format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            );
+            return Err(unverifiable(status, &reason));
+        }
     };
     let rt = value
         .get("resourceType")
@@ -113,7 +124,7 @@ pub async fn filter(
         .unwrap_or("")
         .to_owned();
     let changed = match rt.as_str() {
-        "" => return Err(unverifiable()),
+        "" => return Err(unverifiable(status, "no resourceType")),
         "OperationOutcome" => false,
         "Bundle" if !stored::is_answer_type(&value) => {
             // A stored Bundle read by id (or returned by a write): one resource.
@@ -171,7 +182,14 @@ pub async fn filter(
     })
 }
 
-fn unverifiable() -> GatewayError {
+/// 403 for an answer the filter cannot read; logged (the adapter's status, why, and the
+/// request's span: never the answer's content).
+fn unverifiable(status: http::StatusCode, reason: &str) -> GatewayError {
+    tracing::warn!(
+        status = status.as_u16(),
+        reason,
+        "answer withheld: it cannot be checked against the granted scopes"
+    );
     GatewayError::Auth(AuthError::forbidden(
         "the answer cannot be checked against the granted scopes",
     ))
@@ -317,5 +335,7 @@ fn nested_visible(subject: &Subject, resource: &Value) -> bool {
     !rt.is_empty() && visible(subject, rt, resource)
 }
 
+#[cfg(test)]
+mod depth_tests;
 #[cfg(test)]
 mod tests;
