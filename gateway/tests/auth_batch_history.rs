@@ -190,3 +190,37 @@ async fn a_transaction_instance_history_is_refused_whoever_it_names() {
     let answer = post_json(&gw, "", &mixed, &bundle("transaction", &urls)).await;
     assert_eq!(answer.status, 403, "{}", answer.body);
 }
+
+#[tokio::test]
+async fn a_batch_read_of_the_callers_own_deleted_resource_answers_410() {
+    let gw = start();
+    let token = patient_token(&gw, "patient/Observation.rs");
+    let own = observation(&gw, &[A, A], true).await;
+    let moved = observation(&gw, &[A, B], true).await;
+    let of_b = observation(&gw, &[B], true).await;
+    let live = observation(&gw, &[A], false).await;
+    let urls = [
+        format!("Observation/{own}"),
+        format!("Observation/{moved}"),
+        format!("Observation/{of_b}"),
+        "Observation/no-such-id".to_owned(),
+        format!("Observation/{live}"),
+    ];
+    let answer = post_json(&gw, "", &token, &bundle("batch", &urls)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.assert_no_b(&[]);
+    let response = answer.json();
+    let entries = response["entry"].as_array().expect("entries");
+    // The caller's own deleted resource: 410 and the OperationOutcome of the read alone
+    // (FHIR R4 http.html §3.1.0.2; attack finding LOW 10).
+    let alone = get(&gw, &format!("/{}", urls[0]), &token).await;
+    assert_eq!(alone.status, 410, "{}", alone.body);
+    assert_eq!(entries[0]["response"]["status"], "410 Gone", "{response}");
+    assert_eq!(entries[0]["response"]["outcome"], alone.json());
+    // Deleted after naming B, B's, or never there: the one 404 of a missing resource.
+    for index in [1, 2] {
+        assert_eq!(entries[index], entries[3], "entry {index}: {response}");
+    }
+    assert_eq!(entries[3]["response"]["status"], "404 Not Found");
+    assert_eq!(entries[4]["resource"]["id"], json!(live));
+}

@@ -15,7 +15,8 @@
 //!   same diagnostics, or 404 `not-found` for a resource outside the caller's reach), in
 //!   its place in the `batch-response`. Nothing refused is forwarded, so a refusal never
 //!   carries data. Such searches and instance histories are answered in place as the
-//!   same request alone. The merged answer then goes through the post-filter.
+//!   same request alone. The merged answer then goes through the post-filter (a read's
+//!   410 for the caller's own deleted resource is kept, as alone: `bundle_history`).
 //!
 //! Both are bounded first ([`super::bundle_limit`]): entry count, and the size of a
 //! batch-response held for merging or filtering.
@@ -28,7 +29,7 @@
 //! is itself invalid: 400 for the whole Bundle.
 
 use fhirgate_adapters::interaction::parse_target;
-use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
+use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction, ResponseBody};
 use http::Method;
 use serde_json::Value;
 use std::future::Future;
@@ -155,6 +156,8 @@ where
     let mut forwarded = Vec::with_capacity(entries.len());
     // Entries answered in place that the batch-response's post-filter must not touch.
     let mut held = Vec::new();
+    // Forwarded reads, whose 410 may reach the caller as alone (`bundle_history`).
+    let mut reads = Vec::new();
     let mut changed = false;
     for (index, mut entry) in entries.into_iter().enumerate() {
         match authorize_entry(state, subject, &request, index, &mut entry).await {
@@ -171,6 +174,13 @@ where
                     held.push((slots.len(), answer));
                     slots.push(Some(bundle_history::placeholder()));
                     continue;
+                }
+                if let Some(mut read) =
+                    bundle_history::read_entry(subject, &request.base_url, &entry)
+                {
+                    read.principal = request.principal.clone();
+                    read.request_id = request.request_id.clone();
+                    reads.push((slots.len(), read));
                 }
                 changed |= rewritten;
                 forwarded.push(entry);
@@ -213,6 +223,11 @@ where
     };
     // Searchsets nested in the batch-response lose an inexact `total` there (by their
     // `self` link), since this answer answers no search of its own.
+    if let ResponseBody::Full(bytes) = &answer.body
+        && answer.status.is_success()
+    {
+        bundle_history::gone_reads(state, subject, bytes, &reads, &mut held).await?;
+    }
     let answer = super::filter::filter(subject, answer, None).await?;
     bundle_history::put_back(answer, held).await
 }

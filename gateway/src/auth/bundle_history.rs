@@ -15,6 +15,9 @@
 //! - in a **transaction** (one atomic answer from the adapter), the entry is refused: the
 //!   caller reads the history on its own. It is refused by its shape and the token's
 //!   scopes, before anything is read, so the refusal says nothing about the resource.
+//!
+//! A forwarded read answered `410 Gone` keeps that answer when the same read alone would
+//! ([`gone_reads`]: the caller's own deleted resource), put back after the post-filter too.
 
 use bytes::Bytes;
 use fhirgate_adapters::interaction::parse_target;
@@ -32,6 +35,16 @@ use crate::state::AppState;
 /// The instance history `entry` of a Bundle sent to `base` names (a request with its
 /// query), when `subject` is restricted.
 fn history_entry(subject: &Subject, base: &str, entry: &Value) -> Option<FhirRequest> {
+    get_entry(subject, base, entry, Interaction::HistoryInstance)
+}
+
+/// The GET of `interaction` that `entry` names, when `subject` is restricted.
+fn get_entry(
+    subject: &Subject,
+    base: &str,
+    entry: &Value,
+    interaction: Interaction,
+) -> Option<FhirRequest> {
     if subject.sees_everything() {
         return None;
     }
@@ -45,7 +58,7 @@ fn history_entry(subject: &Subject, base: &str, entry: &Value) -> Option<FhirReq
     let relative = relative_url(url, base)?;
     let (path, query) = relative.split_once('?').unwrap_or((relative.as_str(), ""));
     let target = parse_target(&Method::GET, path.trim_matches('/')).ok()?;
-    if target.interaction != Interaction::HistoryInstance {
+    if target.interaction != interaction {
         return None;
     }
     let mut request = FhirRequest::new(Method::GET, target, base);
@@ -100,6 +113,59 @@ pub(super) async fn answer_in_place(
         // the entry's answer, as alone.
         Err(e) => refused_answer(&e),
     }))
+}
+
+/// The read (`GET [type]/[id]`) batch entry `entry` names, when `subject` is restricted:
+/// kept to answer its `410 Gone` as alone ([`gone_reads`]).
+pub(super) fn read_entry(subject: &Subject, base: &str, entry: &Value) -> Option<FhirRequest> {
+    get_entry(subject, base, entry, Interaction::Read)
+}
+
+/// For the `reads` (slot index, request) of a restricted caller's batch: each `410 Gone`
+/// entry of `answer` (the text of the merged batch-response, before the post-filter, which
+/// makes every 410 a 404) that the same read alone would answer 410, as it is
+/// (`history_deletes::gone_shown`: the caller's own deleted resource; FHIR R4 http.html
+/// §3.1.0.2), is added to `held`, to be put back after the post-filter.
+pub(super) async fn gone_reads(
+    state: &AppState,
+    subject: &Subject,
+    answer: &[u8],
+    reads: &[(usize, FhirRequest)],
+    held: &mut Vec<(usize, Value)>,
+) -> Result<(), GatewayError> {
+    if reads.is_empty() || !contains(answer, b"\"410") {
+        return Ok(());
+    }
+    let Ok(bundle) = serde_json::from_slice::<Value>(answer) else {
+        return Ok(());
+    };
+    for (index, read) in reads {
+        let Some(entry) = bundle.get("entry").and_then(|e| e.get(*index)) else {
+            continue;
+        };
+        let gone = entry
+            .pointer("/response/status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("410"));
+        let Some(etag) = entry
+            .pointer("/response/etag")
+            .and_then(Value::as_str)
+            .and_then(|t| http::HeaderValue::from_str(t).ok())
+            .filter(|_| gone)
+        else {
+            continue;
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::ETAG, etag);
+        if super::history_deletes::gone_shown(state, subject, read, &headers).await? {
+            held.push((*index, entry.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// What stands in the batch-response for an entry answered in place, until [`put_back`]:
