@@ -188,6 +188,8 @@ async fn adapter_endpoints_refuse_bad_credentials_401_before_reading_or_reservin
             let mut stalled = send_head(&gw, "POST", path, &head).await;
             let response = read_response(&mut stalled).await;
             assert_eq!(response.status, 401, "{path} {credentials:?}");
+            // The body is never read, so the connection ends with this answer and says so.
+            assert_eq!(response.header("connection"), Some("close"), "{path}");
             assert!(
                 response
                     .header("content-type")

@@ -16,6 +16,8 @@ mod head_scope;
 pub mod layer;
 pub mod read_timeout;
 #[cfg(test)]
+mod share_tests;
+#[cfg(test)]
 mod tests;
 mod timed_body;
 

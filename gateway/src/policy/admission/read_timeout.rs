@@ -7,6 +7,11 @@
 //! A wrapper rather than a timeout at each read site: one place covers every reader, present
 //! and future. The readers turn the body error into their own 400 (or, adapter endpoints,
 //! into a 408 in their protocol's format); this layer replaces such an answer with the 408.
+//!
+//! Any answer given while the body was not read to its end (refused from the head, broken
+//! chunked framing) carries `Connection: close` too: the unread rest cannot be told from
+//! the next request, so hyper closes the connection (RFC 9112 §9.6: a server that closes
+//! sends `close`).
 
 use std::sync::Arc;
 
@@ -43,6 +48,13 @@ pub async fn read_timeout(
     let fired = body.fired();
     let mut response = next.run(Request::from_parts(parts, Body::new(body))).await;
     let Some(timeout) = fired.get().cloned() else {
+        if !fired.ended() {
+            // Refused before the body was read (401, 413), or its framing was broken (400):
+            // hyper closes the connection after this answer, which says so (RFC 9112 §9.6).
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         return response;
     };
     metrics::counter!("fhirgate_request_body_timeouts_total").increment(1);

@@ -9,6 +9,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -51,6 +52,27 @@ pub fn body_timeout<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a BodyT
     None
 }
 
+/// What a [`TimedBody`] tells the layer that made it ([`TimedBody::fired`]): the timeout
+/// once a limit has passed, and whether its reader reached the end of the body.
+#[derive(Debug, Default)]
+pub struct BodyOutcome {
+    timeout: OnceLock<BodyTimeout>,
+    ended: AtomicBool,
+}
+
+impl BodyOutcome {
+    /// The timeout, once a limit has passed.
+    pub fn get(&self) -> Option<&BodyTimeout> {
+        self.timeout.get()
+    }
+
+    /// Whether the body was read to its end (not: left unread, cut off, or broken framing,
+    /// after which the connection cannot carry another request).
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
+    }
+}
+
 /// The two limits of one body.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeouts {
@@ -66,7 +88,8 @@ pub struct BodyTimeouts {
 /// own backpressure) is not taken for a silent client; the total limit counts from the
 /// first read. Timers are made at the first wait, so a body that arrived with its head
 /// costs none. When a limit passes it yields one [`BodyTimeout`] error, then ends, and
-/// records the timeout where the layer that made it reads it ([`TimedBody::fired`]).
+/// records the timeout where the layer that made it reads it ([`TimedBody::fired`]), as it
+/// records reaching the end of the body.
 pub struct TimedBody<B> {
     inner: B,
     limits: BodyTimeouts,
@@ -76,7 +99,7 @@ pub struct TimedBody<B> {
     waiting: bool,
     idle: Option<Pin<Box<Sleep>>>,
     total: Option<Pin<Box<Sleep>>>,
-    fired: Arc<OnceLock<BodyTimeout>>,
+    fired: Arc<BodyOutcome>,
 }
 
 impl<B> TimedBody<B> {
@@ -89,17 +112,18 @@ impl<B> TimedBody<B> {
             waiting: false,
             idle: None,
             total: None,
-            fired: Arc::new(OnceLock::new()),
+            fired: Arc::default(),
         }
     }
 
-    /// Where the timeout is recorded once a limit has passed (shared with the body).
-    pub fn fired(&self) -> Arc<OnceLock<BodyTimeout>> {
+    /// Where the timeout is recorded once a limit has passed, and the end of the body once
+    /// read (shared with the body).
+    pub fn fired(&self) -> Arc<BodyOutcome> {
         self.fired.clone()
     }
 
     fn fail(&self, timeout: BodyTimeout) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let _ = self.fired.set(timeout.clone());
+        let _ = self.fired.timeout.set(timeout.clone());
         Poll::Ready(Some(Err(timeout.into())))
     }
 }
@@ -125,6 +149,14 @@ where
         let started = *this.started.get_or_insert_with(Instant::now);
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             this.waiting = false;
+            let ended = match &frame {
+                None => true,
+                Some(Ok(_)) => this.inner.is_end_stream(),
+                Some(Err(_)) => false,
+            };
+            if ended {
+                this.fired.ended.store(true, Ordering::Relaxed);
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let limits = this.limits;
