@@ -1,7 +1,8 @@
 //! Slowloris (attack finding MEDIUM 5): a connection must send each whole request head within
 //! `server.header_read_timeout_seconds`, counted from when it was accepted or from its
 //! previous answer. A client trickling header lines, one that sends nothing and an idle
-//! keep-alive connection are all closed without an answer; keep-alive itself still works.
+//! keep-alive connection are all closed without an answer; keep-alive itself still works,
+//! and on SIGTERM idle and silent connections are closed at once rather than waited for.
 
 mod support;
 
@@ -104,4 +105,30 @@ async fn a_request_sent_in_time_after_a_pause_is_served() {
     stream.write_all(b"\r\n").await.expect("end of head");
     let response = read_response(&mut stream).await;
     assert_eq!(response.status, 200);
+}
+
+#[tokio::test]
+async fn idle_and_silent_connections_do_not_hold_up_shutdown() {
+    // Head timeout and grace both longer than the test waits: only closing idle
+    // connections at once lets the gateway exit in time.
+    let mut gw = Gateway::start(&store_config(
+        "  header_read_timeout_seconds: 120\n  shutdown_grace_seconds: 60\n",
+    ));
+    let host = authority(&gw);
+    let mut idle = TcpStream::connect(&host).await.expect("connect");
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .expect("request");
+    assert_eq!(read_response(&mut idle).await.status, 200);
+    let _silent = TcpStream::connect(&host).await.expect("connect");
+    // Let the gateway accept the silent connection before the signal.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let status = gw.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < GENEROUS,
+        "exit waited for idle connections"
+    );
+    assert_eq!(read_until_closed(&mut idle).await, b"");
 }
