@@ -65,6 +65,13 @@ async fn a_client_trickling_header_lines_is_closed_without_an_answer() {
         }
     };
     assert_eq!(got, 0, "closed without an answer");
+    assert!(
+        gw.metrics()
+            .await
+            .lines()
+            .any(|l| l == "fhirgate_request_head_timeouts_total 1"),
+        "the timeout is counted"
+    );
 }
 
 #[tokio::test]

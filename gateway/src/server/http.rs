@@ -5,8 +5,9 @@
 //! hyper starts the timer whenever a connection waits for a request head: right after
 //! accept and again as soon as an answer has been written (keep-alive). A client that sends
 //! nothing, one that trickles header lines, and an idle keep-alive connection are all
-//! closed once `server.header_read_timeout_seconds` pass without a whole head. The timer is
-//! hyper's own; nothing here adds a timer or an allocation per request.
+//! closed once `server.header_read_timeout_seconds` pass without a whole head (counted in
+//! `fhirgate_request_head_timeouts_total`). The timer is hyper's own; nothing here adds a
+//! timer or an allocation per request.
 //!
 //! HTTP/1.1 only: hyper's HTTP/2 server has no such timer, so an h2c (prior knowledge)
 //! connection would sit idle for ever; `axum::serve` answered it only because another
@@ -79,7 +80,13 @@ pub(super) async fn serve(
             loop {
                 tokio::select! {
                     // An error here is the client's (reset, timeout, bad framing).
-                    _ = conn.as_mut() => break,
+                    result = conn.as_mut() => {
+                        if result.is_err_and(|e| e.is_timeout()) {
+                            metrics::counter!("fhirgate_request_head_timeouts_total")
+                                .increment(1);
+                        }
+                        break;
+                    }
                     () = &mut stopping, if !draining => {
                         draining = true;
                         conn.as_mut().graceful_shutdown();
