@@ -74,8 +74,17 @@ async fn a_stored_bundle_about_another_patient_is_withheld_whole() {
     assert_eq!(a_bundle.status, 200, "{}", a_bundle.body);
     assert_eq!(a_bundle.json()["entry"].as_array().map(Vec::len), Some(2));
 
+    // A stored Bundle of an answer's type is no answer of this request: its link naming B
+    // withholds it too (the filter's fast path would otherwise pass its shared entry).
+    let mut searchset = collection(
+        &[medication()],
+        Some(format!("Observation?subject=Patient/{B}")),
+    );
+    searchset["type"] = json!("searchset");
+    let stored_searchset = create(&gw, &searchset).await;
+
     // Read by id: 404, like a missing Bundle.
-    for id in [&of_b, &linked_b] {
+    for id in [&of_b, &linked_b, &stored_searchset] {
         let answer = get(&gw, &format!("/Bundle/{id}"), &token).await;
         assert_eq!(answer.status, 404, "{}", answer.body);
         assert_eq!(answer.json()["issue"][0]["code"], "not-found");

@@ -217,6 +217,11 @@ fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool) -> Option<Fast>
         "Parameters" => None,
         // A stored Bundle (read by id) is judged whole by the `Value` pass ([`stored`]).
         "Bundle" if !answer.is_answer_type() => None,
+        // An answer's links name no other patient (its query was authorized): one that does
+        // is a stored Bundle of an answer's type ([`stored`]).
+        "Bundle" if !stored::link_texts_reached(subject, &answer.top.link_texts) => {
+            Some(Fast::Hidden("Bundle".into(), String::new()))
+        }
         "Bundle" => {
             for entry in &answer.entries {
                 let resource = entry.as_ref()?;

@@ -27,8 +27,13 @@ pub struct Scanned {
     pub patients: Vec<NamedPatient>,
     /// A `reference` names a Patient in a shape that is not an id (`urn:uuid:`, `#…`).
     pub unresolved: bool,
+    /// Strings under the top-level `link` that may name a patient (holding `Patient`, `=`
+    /// or `%`): a Bundle's link URLs, checked by `super::stored::link_texts_reached`.
+    pub link_texts: Vec<String>,
     /// The element path being walked (scratch, reused without allocating per member).
     path: String,
+    /// Walking the top-level `link` (scratch).
+    in_link: bool,
 }
 
 impl Scanned {
@@ -184,7 +189,13 @@ impl<'s> Walk<'s> {
             Slot::ResourceType => self.into.resource_type = Some(v.to_owned()),
             Slot::Id => self.into.id = Some(v.to_owned()),
             Slot::Kind => self.into.kind = Some(v.to_owned()),
-            Slot::Other => {}
+            Slot::Other => {
+                if self.into.in_link
+                    && (v.contains("Patient") || v.contains('=') || v.contains('%'))
+                {
+                    self.into.link_texts.push(v.to_owned());
+                }
+            }
         }
     }
 }
@@ -272,7 +283,10 @@ impl<'de> Visitor<'de> for Root<'_> {
                     } else {
                         top_slot(name)
                     };
-                    answer.top.member(bases, &mut map, name, slot)?
+                    answer.top.in_link = name == "link";
+                    let walked = answer.top.member(bases, &mut map, name, slot);
+                    answer.top.in_link = false;
+                    walked?
                 }
             }
         }

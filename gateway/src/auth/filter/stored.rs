@@ -59,25 +59,43 @@ pub(super) fn visible_whole(subject: &Subject, bundle: &Value) -> bool {
             Some(rt) => super::visible(subject, rt, r),
             None => false,
         });
-    entries_visible && text_names_only_reached(subject, bundle)
+    entries_visible && text_names_only_reached(subject, bundle, Bare::Compartment)
 }
 
 /// Whether the `link` URLs of the answer Bundle `bundle` name only patients `subject`
 /// reaches.
 pub(super) fn links_reached(subject: &Subject, bundle: &Value) -> bool {
     match bundle.get("link") {
-        Some(links) => text_names_only_reached(subject, links),
+        Some(links) => text_names_only_reached(subject, links, Bare::Patient),
         None => true,
     }
 }
 
+/// [`links_reached`] on the strings the scan collected from an answer's `link`.
+pub(super) fn link_texts_reached(subject: &Subject, texts: &[String]) -> bool {
+    texts.is_empty()
+        || reached(subject)
+            .is_none_or(|set| texts.iter().all(|t| names_only(&set, t, Bare::Patient)))
+}
+
+/// Which search parameters' bare values (`?patient=B`) are read as Patient ids.
+#[derive(Clone, Copy)]
+enum Bare {
+    /// `patient` only: in an answer's own links, whose query was authorized, a bare
+    /// `actor=pract-1` names a Practitioner.
+    Patient,
+    /// Every Patient compartment parameter (`subject`, `actor` …): in a stored Bundle,
+    /// deny by default.
+    Compartment,
+}
+
 /// Whether every string in `value` names only patients `subject` reaches (under any of
 /// its scopes).
-fn text_names_only_reached(subject: &Subject, value: &Value) -> bool {
+fn text_names_only_reached(subject: &Subject, value: &Value, bare: Bare) -> bool {
     let Some(set) = reached(subject) else {
         return true;
     };
-    strings_reached(&set, value)
+    strings_reached(&set, value, bare)
 }
 
 /// The patients some scope of `subject` reaches; `None` when one reaches every patient.
@@ -96,19 +114,19 @@ fn reached(subject: &Subject) -> Option<BTreeSet<String>> {
     Some(set)
 }
 
-fn strings_reached(set: &BTreeSet<String>, value: &Value) -> bool {
+fn strings_reached(set: &BTreeSet<String>, value: &Value, bare: Bare) -> bool {
     match value {
-        Value::String(s) => names_only(set, s),
-        Value::Array(items) => items.iter().all(|v| strings_reached(set, v)),
-        Value::Object(map) => map.values().all(|v| strings_reached(set, v)),
+        Value::String(s) => names_only(set, s, bare),
+        Value::Array(items) => items.iter().all(|v| strings_reached(set, v, bare)),
+        Value::Object(map) => map.values().all(|v| strings_reached(set, v, bare)),
         _ => true,
     }
 }
 
 /// Whether `text` (percent-decoded, RFC 3986 §2.1) spells only reached patients: each
-/// `Patient/{id}`, and each bare value of a Patient compartment search parameter
-/// (`?patient=B`, `?subject=B`), must be in `set`.
-fn names_only(set: &BTreeSet<String>, text: &str) -> bool {
+/// `Patient/{id}`, and each bare value of a search parameter `bare` reads as a Patient id
+/// (`?patient=B`; with [`Bare::Compartment`] also `?subject=B`), must be in `set`.
+fn names_only(set: &BTreeSet<String>, text: &str, bare: Bare) -> bool {
     if !text.contains('%') && !text.contains("Patient/") && !text.contains('=') {
         return true;
     }
@@ -131,7 +149,11 @@ fn names_only(set: &BTreeSet<String>, text: &str) -> bool {
     query.split('&').all(|pair| {
         let (name, values) = pair.split_once('=').unwrap_or((pair, ""));
         let name = name.split(':').next().unwrap_or(name);
-        !is_compartment_param(name)
+        let read = match bare {
+            Bare::Patient => name == "patient",
+            Bare::Compartment => is_compartment_param(name),
+        };
+        !read
             || values
                 .split(',')
                 .all(|v| v.is_empty() || v.contains('/') || set.contains(v))
@@ -159,25 +181,18 @@ mod tests {
     #[test]
     fn text_naming_another_patient_is_caught() {
         let set = BTreeSet::from(["a".to_owned()]);
-        assert!(names_only(
-            &set,
-            "http://gw/fhir/Observation?subject=Patient/a"
-        ));
-        assert!(!names_only(
-            &set,
-            "http://gw/fhir/Observation?subject=Patient/b"
-        ));
-        assert!(!names_only(
-            &set,
-            "http://gw/fhir/Observation?subject=Patient%2Fb"
-        ));
-        assert!(!names_only(&set, "Observation?patient=b&_count=5"));
-        assert!(names_only(&set, "Observation?patient=a&_count=5"));
-        assert!(!names_only(&set, "urn:x Patient/a and Patient/b"));
-        assert!(names_only(
-            &set,
-            "RelatedPatient/b is not a Patient reference"
-        ));
-        assert!(names_only(&set, "Medication?code=123"));
+        let strict = |t: &str| names_only(&set, t, Bare::Compartment);
+        assert!(strict("http://gw/fhir/Observation?subject=Patient/a"));
+        assert!(!strict("http://gw/fhir/Observation?subject=Patient/b"));
+        assert!(!strict("http://gw/fhir/Observation?subject=Patient%2Fb"));
+        assert!(!strict("Observation?patient=b&_count=5"));
+        assert!(strict("Observation?patient=a&_count=5"));
+        assert!(!strict("urn:x Patient/a and Patient/b"));
+        assert!(strict("RelatedPatient/b is not a Patient reference"));
+        assert!(strict("Medication?code=123"));
+        assert!(!strict("Appointment?actor=pract-1"));
+        // An answer's own link: a bare actor is a Practitioner, a bare patient is not.
+        assert!(names_only(&set, "Appointment?actor=pract-1", Bare::Patient));
+        assert!(!names_only(&set, "Observation?patient=b", Bare::Patient));
     }
 }
