@@ -28,6 +28,10 @@ pub enum GatewayError {
     /// No such resource type, path or route (404, `not-found`).
     #[error("{0}")]
     NotFound(String),
+    /// The request's `If-Match` does not name the version the gateway checked (412,
+    /// `conflict`; FHIR R4 http.html §3.1.0.6.2, RFC 9110 §13.1.1).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The path invokes an operation (`$name`) no configured route serves (404,
     /// `not-supported`; FHIR R4 operations.html, the operations a server supports are public).
     #[error("{0}")]
@@ -155,6 +159,7 @@ impl GatewayError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, IssueCode::Invalid),
             Self::MalformedJson { .. } => (StatusCode::BAD_REQUEST, IssueCode::Structure),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, IssueCode::NotFound),
+            Self::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, IssueCode::Conflict),
             Self::OperationNotSupported(_) => (StatusCode::NOT_FOUND, IssueCode::NotSupported),
             Self::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported)

@@ -211,3 +211,79 @@ fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+/// A patient token's update, patch or delete is pinned to the version the gateway checked:
+/// the client's own `If-Match` must name it — `*` or a list naming it does (RFC 9110
+/// §13.1.1) — else 412 from the gateway; nothing is stored on a 412.
+#[tokio::test]
+async fn if_match_star_and_lists_are_read_against_the_checked_version() {
+    let gw = start();
+    let token = patient_token(&gw, WRITE);
+    let id = create(&gw, "Observation", &own_observation()).await;
+    let url = gw.fhir(&format!("/Observation/{id}"));
+    let client = reqwest::Client::new();
+    let put = |if_match: &'static str, text: &'static str| {
+        let mut body = own_observation();
+        body["id"] = json!(id);
+        body["code"]["text"] = json!(text);
+        client
+            .put(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/fhir+json")
+            .header("if-match", if_match)
+            .body(body.to_string())
+            .send()
+    };
+    let answer = put("*", "star").await.expect("send");
+    assert_eq!(
+        answer.status(),
+        200,
+        "If-Match: * names the current version"
+    );
+    assert_eq!(version(&gw, "Observation", &id).await, "2");
+    let answer = put(r#"W/"9", W/"2""#, "listed").await.expect("send");
+    assert_eq!(answer.status(), 200, "a list naming the current version");
+    assert_eq!(version(&gw, "Observation", &id).await, "3");
+    let answer = put(r#"W/"1", "2""#, "stale").await.expect("send");
+    assert_eq!(answer.status(), 412, "a list naming only older versions");
+    let outcome: Value = answer.json().await.expect("json");
+    assert_eq!(outcome["issue"][0]["code"], "conflict", "{outcome}");
+    assert_eq!(version(&gw, "Observation", &id).await, "3");
+    let ops = json!([{"op": "replace", "path": "/status", "value": "amended"}]);
+    let answer = client
+        .patch(&url)
+        .bearer_auth(&token)
+        .header("content-type", JSON_PATCH)
+        .header("if-match", "*")
+        .body(ops.to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(answer.status(), 200, "a patch with If-Match: *");
+    assert_eq!(version(&gw, "Observation", &id).await, "4");
+    let answer = client
+        .delete(&url)
+        .bearer_auth(&token)
+        .header("if-match", r#"W/"3""#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(answer.status(), 412, "a delete naming an older version");
+    assert_eq!(version(&gw, "Observation", &id).await, "4");
+    // A system token's If-Match goes to the store as sent: the store reads it the same way.
+    let system = system_token(&gw);
+    for (if_match, status) in [("*", 204), (r#"W/"4""#, 412)] {
+        let answer = client
+            .delete(&url)
+            .bearer_auth(&system)
+            .header("if-match", if_match)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            answer.status(),
+            status,
+            "system delete, If-Match {if_match}"
+        );
+    }
+}

@@ -132,13 +132,18 @@ pub(crate) async fn vread(conn: &mut AnyConnection, rtype: &str, id: &str, vid: 
     Ok(stored_answer(StatusCode::OK, &s, false))
 }
 
-/// Checks `If-Match` against the current version (412 on mismatch, §3.1.0.6.2).
+/// Checks `If-Match` against the current version (412 on mismatch, FHIR R4 http.html
+/// §3.1.0.6.2, versions compared as FHIR does, weak tags included): `*` matches any current
+/// version and a list matches when one of its tags does (RFC 9110 §13.1.1); a deleted or
+/// missing resource matches nothing.
 fn check_if_match(if_match: Option<&str>, current: Option<&Stored>) -> Result<(), Fail> {
     let Some(tag) = if_match else {
         return Ok(());
     };
     let live = current.filter(|s| !s.deleted).map(|s| s.version);
-    if live.is_some() && etag_version(tag) == live {
+    if let Some(version) = live
+        && (tag.trim() == "*" || tag.split(',').any(|t| etag_version(t) == Some(version)))
+    {
         return Ok(());
     }
     Err(fail(
