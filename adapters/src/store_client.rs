@@ -1,7 +1,7 @@
-//! Calls from one adapter to the adapter that stores its FHIR resources (the `ncpdp` and
-//! `hl7v2` adapters keep what they map in an in-process store adapter): read, search, write,
-//! and the reading of references to resources on this server. Answers are parsed as
-//! `serde_json::Value`, never typed models.
+//! Calls from one adapter to the adapter that stores its FHIR resources (the `ncpdp`,
+//! `hl7v2` and `x12` adapters keep or read what they map in an in-process store adapter):
+//! read, search, write, and the reading of references to resources on this server.
+//! Answers are parsed as `serde_json::Value`, never typed models.
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -232,6 +232,13 @@ impl StoreClient {
             let rt = resource["resourceType"].as_str().unwrap_or_default();
             Err(self.unexpected(reply.status(), &format!("write {rt}")))
         }
+    }
+
+    /// Readiness of the store adapter (its [`crate::Adapter::check`]).
+    ///
+    /// Errors: the store is not ready.
+    pub async fn check(&self) -> Result<(), AdapterError> {
+        self.store.check().await
     }
 
     fn unexpected(&self, status: StatusCode, what: &str) -> AdapterError {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use config::SandboxPayerConfig;
 
-use crate::x12::submit::store::StoreClient;
+use crate::store_client::StoreClient;
 use crate::x12::submit::{Exchange, Submitter};
 use crate::{Adapter, AdapterError, BuildContext, FhirRequest, FhirResponse, SharedAdapter};
 use payer::Payer;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::config::SandboxPayerConfig;
 use crate::AdapterError;
-use crate::x12::submit::store::StoreClient;
+use crate::store_client::StoreClient;
 use crate::x12::submit::{control_number, now};
 
 /// The sandbox payer.

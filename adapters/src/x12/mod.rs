@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 pub use config::{CoreEnvelope, InterchangeConfig, X12Config};
 
+use crate::store_client::StoreClient;
 use crate::{Adapter, AdapterError, BuildContext, FhirRequest, FhirResponse, SharedAdapter};
 use client::CoreClient;
 use submit::Submitter;
-use submit::store::StoreClient;
 
 /// The `x12` adapter.
 pub struct X12Adapter {

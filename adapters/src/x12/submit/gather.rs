@@ -8,8 +8,8 @@ use fhirgate_mappings::x12::eligibility::fhir::{reference_id, reference_target};
 use http::StatusCode;
 use serde_json::Value;
 
-use super::store::StoreClient;
 use crate::outcome::error_response;
+use crate::store_client::StoreClient;
 use crate::{AdapterError, FhirResponse};
 
 /// What the 270 is built from, with the ids the answer references.

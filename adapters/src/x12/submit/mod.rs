@@ -12,7 +12,6 @@
 
 mod answer;
 mod gather;
-pub(crate) mod store;
 
 use fhirgate_conformance::IssueCode;
 use fhirgate_mappings::x12::eligibility::{
@@ -26,8 +25,8 @@ use serde_json::{Value, json};
 use super::config::InterchangeConfig;
 use crate::interaction::Interaction;
 use crate::outcome::{error_response, json_response};
+use crate::store_client::StoreClient;
 use crate::{AdapterError, FhirRequest, FhirResponse};
-use store::StoreClient;
 
 /// Carries one interchange to the payer and brings its answer back.
 #[async_trait::async_trait]
