@@ -174,3 +174,51 @@ async fn the_capability_statement_advertises_the_includes_the_store_answers() {
         assert_eq!(page.status, 200, "{include}: {}", page.body);
     }
 }
+
+/// A withheld included resource leaves `Bundle.total` as it is: it counts the matches only
+/// (R4 bundle.html, Bundle.total), so the answer is the one a reference to a missing
+/// resource gets, whether the other patient's resource exists or was deleted.
+#[tokio::test]
+async fn a_withheld_include_keeps_the_total_as_for_a_missing_target() {
+    let gw = start();
+    let b_obs = create(&gw, observation(B, json!({}))).await;
+    let to_b = create(
+        &gw,
+        observation(
+            A,
+            json!({"focus": [{"reference": format!("Observation/{b_obs}")}]}),
+        ),
+    )
+    .await;
+    let to_nothing = create(
+        &gw,
+        observation(
+            A,
+            json!({"focus": [{"reference": "Observation/no-such-obs"}]}),
+        ),
+    )
+    .await;
+    let token = patient_token(&gw, RS);
+    for (include, param) in [
+        ("_include", "Observation:focus"),
+        ("_include", "*"),
+        ("_revinclude", "Observation:focus"),
+    ] {
+        let mut seen = Vec::new();
+        for id in [&to_b, &to_nothing] {
+            let answer = get(
+                &gw,
+                &format!("/Observation?_id={id}&{include}={param}"),
+                &token,
+            )
+            .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            let body = answer.json();
+            assert_eq!(body["total"], 1, "{include}={param}: {body}");
+            assert_eq!(entries(&answer, "match"), vec![pair("Observation", id)]);
+            seen.push(entries(&answer, "include").len());
+        }
+        // Whatever else is included (A's Patient for `*`), both answers include the same.
+        assert_eq!(seen[0], seen[1], "{include}={param}");
+    }
+}

@@ -111,6 +111,9 @@ pub(in crate::auth) fn filter_bundle(subject: &Subject, bundle: &mut Value) -> b
         return false;
     };
     let mut changed = false;
+    // `Bundle.total` counts the matches only (R4 bundle.html, Bundle.total): a withheld
+    // `_include`/`_revinclude` (search.mode `include`) leaves it as if never there.
+    let mut match_dropped = false;
     let mut kept = Vec::with_capacity(entries.len());
     for mut entry in entries.drain(..) {
         let keep = match entry.get_mut("resource") {
@@ -141,14 +144,21 @@ pub(in crate::auth) fn filter_bundle(subject: &Subject, bundle: &mut Value) -> b
             kept.push(entry);
         } else {
             changed = true;
+            match_dropped |= !is_included(&entry);
             if is_response {
                 kept.push(not_found_entry());
             }
         }
     }
     *entries = kept;
-    if changed && let Some(map) = bundle.as_object_mut() {
+    if match_dropped && let Some(map) = bundle.as_object_mut() {
         map.remove("total");
     }
     changed
+}
+
+/// Whether a searchset entry was added by `_include`/`_revinclude` (`search.mode`
+/// `include`), so it does not count in `Bundle.total`; an entry without a mode counts.
+fn is_included(entry: &Value) -> bool {
+    entry.pointer("/search/mode").and_then(Value::as_str) == Some("include")
 }
