@@ -41,7 +41,7 @@ use super::bundle_parts::{
     entry_body, has_conditional_reference, parse_bundle, relative_url, write_bundle,
 };
 use super::error::AuthError;
-use super::{bundle_history, bundle_search};
+use super::{bundle_history, bundle_search, bundle_stored};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -158,6 +158,8 @@ where
     let mut held = Vec::new();
     // Forwarded reads, whose 410 may reach the caller as alone (`bundle_history`).
     let mut reads = Vec::new();
+    // Forwarded reads of a stored Bundle, judged whole (`bundle_stored`).
+    let mut bundle_reads = Vec::new();
     let mut changed = false;
     for (index, mut entry) in entries.into_iter().enumerate() {
         match authorize_entry(state, subject, &request, index, &mut entry).await {
@@ -174,6 +176,9 @@ where
                     held.push((slots.len(), answer));
                     slots.push(Some(bundle_history::placeholder()));
                     continue;
+                }
+                if bundle_stored::is_read(subject, &request.base_url, &entry) {
+                    bundle_reads.push(slots.len());
                 }
                 if let Some(mut read) =
                     bundle_history::read_entry(subject, &request.base_url, &entry)
@@ -227,6 +232,7 @@ where
         && answer.status.is_success()
     {
         bundle_history::gone_reads(state, subject, bytes, &reads, &mut held).await?;
+        bundle_stored::judge(subject, bytes, &bundle_reads, &mut held);
     }
     let answer = super::filter::filter(subject, answer, None).await?;
     bundle_history::put_back(answer, held).await

@@ -39,7 +39,7 @@ fn history_entry(subject: &Subject, base: &str, entry: &Value) -> Option<FhirReq
 }
 
 /// The GET of `interaction` that `entry` names, when `subject` is restricted.
-fn get_entry(
+pub(super) fn get_entry(
     subject: &Subject,
     base: &str,
     entry: &Value,

@@ -118,7 +118,7 @@ pub async fn check_readable(
     let readable = match internal(state, request, target, Vec::new(), false).await? {
         Some(found) => {
             found.get("resourceType").and_then(Value::as_str) == Some(rt.as_str())
-                && super::filter::visible(subject, &rt, &found)
+                && super::filter::visible_stored(subject, &rt, &found)
         }
         None => false,
     };

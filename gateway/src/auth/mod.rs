@@ -18,6 +18,7 @@ mod bundle_limit;
 mod bundle_merge;
 mod bundle_parts;
 mod bundle_search;
+mod bundle_stored;
 mod compartment;
 mod conditional;
 mod conditional_write;
@@ -242,7 +243,19 @@ where
         // The caller's own resource, deleted: 410 as for anyone (FHIR R4 §3.1.0.2).
         return Ok(answer);
     }
-    let mut answer = filter::filter(&subject, answer, searched.as_deref()).await?;
+    let mut answer = if matches!(
+        interaction,
+        Interaction::Read
+            | Interaction::Vread
+            | Interaction::Create
+            | Interaction::Update
+            | Interaction::Patch
+    ) {
+        // One stored resource: a Bundle of any type is judged whole.
+        filter::filter_resource(&subject, answer).await?
+    } else {
+        filter::filter(&subject, answer, searched.as_deref()).await?
+    };
     if !answer.status.is_success() {
         // An error the adapter answered reaches the caller as it is, as for any other caller.
         return Ok(answer);

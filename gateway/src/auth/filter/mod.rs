@@ -41,11 +41,35 @@ const MAX_FILTERED_BYTES: usize = 256 << 20;
 /// Filters `answer` for `subject`. Callers that see everything get it untouched.
 /// `searched` is the resource type of a type-level search (`GET [type]?…`) the answer
 /// answers, `None` for any other interaction: a searchset on a type outside the Patient
-/// compartment then loses its `total` ([`total`]).
+/// compartment then loses its `total` ([`total`]). An answer-typed Bundle at the top is
+/// the caller's own answer, filtered entry by entry; for the answer of a read, vread or
+/// write use [`filter_resource`].
 pub async fn filter(
     subject: &Subject,
     answer: FhirResponse,
     searched: Option<&str>,
+) -> Result<FhirResponse, GatewayError> {
+    filter_as(subject, answer, searched, false).await
+}
+
+/// Filters `answer`, a single stored resource (the answer of a read, vread, create, update
+/// or patch, FHIR R4 http.html §3.1.0.2–§3.1.0.7), for `subject`: a Bundle there is a
+/// stored resource whatever its `type`, judged whole ([`stored::visible_whole`]) and
+/// withheld as a missing id when it names another patient (attack finding HIGH, 30 Nov
+/// 2026: a stored `searchset` read by id was filtered as if it were the caller's search).
+pub async fn filter_resource(
+    subject: &Subject,
+    answer: FhirResponse,
+) -> Result<FhirResponse, GatewayError> {
+    filter_as(subject, answer, None, true).await
+}
+
+/// [`filter`], or [`filter_resource`] when `single`.
+async fn filter_as(
+    subject: &Subject,
+    answer: FhirResponse,
+    searched: Option<&str>,
+    single: bool,
 ) -> Result<FhirResponse, GatewayError> {
     if subject.sees_everything() {
         return Ok(answer);
@@ -76,7 +100,7 @@ pub async fn filter(
             body: ResponseBody::Full(bytes),
         });
     }
-    match fast_path(subject, &bytes, strip_total) {
+    match fast_path(subject, &bytes, strip_total, single) {
         Some(Fast::Unchanged) => {
             return Ok(FhirResponse {
                 status,
@@ -90,7 +114,7 @@ pub async fn filter(
         }
         None => {}
     }
-    if let Some(filtered) = entries::filter_response(subject, &bytes) {
+    if !single && let Some(filtered) = entries::filter_response(subject, &bytes) {
         let body = match filtered {
             None => bytes,
             Some(text) => {
@@ -126,7 +150,7 @@ pub async fn filter(
     let changed = match rt.as_str() {
         "" => return Err(unverifiable(status, "no resourceType")),
         "OperationOutcome" => false,
-        "Bundle" if !stored::is_answer_type(&value) => {
+        "Bundle" if single || !stored::is_answer_type(&value) => {
             // A stored Bundle read by id (or returned by a write): one resource.
             if !stored::visible_whole(subject, &value) {
                 tracing::info!(
@@ -204,8 +228,8 @@ enum Fast {
 }
 
 /// Decides `bytes` from a [`scan`] alone; `None` when the `Value` pass must decide (also
-/// for a Bundle with a `total` when `strip_total`).
-fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool) -> Option<Fast> {
+/// for a Bundle with a `total` when `strip_total`, and for any Bundle when `single`).
+fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool, single: bool) -> Option<Fast> {
     let answer = scan::scan(bytes, &subject.local_bases)?;
     let rt = answer.top.resource_type.as_deref()?;
     if strip_total && rt == "Bundle" && answer.has_total {
@@ -216,7 +240,7 @@ fn fast_path(subject: &Subject, bytes: &[u8], strip_total: bool) -> Option<Fast>
         "OperationOutcome" => Some(Fast::Unchanged),
         "Parameters" => None,
         // A stored Bundle (read by id) is judged whole by the `Value` pass ([`stored`]).
-        "Bundle" if !answer.is_answer_type() => None,
+        "Bundle" if single || !answer.is_answer_type() => None,
         // An answer's links name no other patient (its query was authorized): one that does
         // is a stored Bundle of an answer's type ([`stored`]).
         "Bundle" if !stored::link_texts_reached(subject, &answer.top.link_texts) => {
@@ -323,6 +347,17 @@ pub(in crate::auth) fn visible(subject: &Subject, rt: &str, resource: &Value) ->
         rt,
         resource,
     )
+}
+
+/// Whether the stored resource `resource` of type `rt` (one a read finds) may be shown to
+/// `subject`: [`visible`], and for a Bundle of any `type` judged whole
+/// ([`stored::visible_whole`]).
+pub(in crate::auth) fn visible_stored(subject: &Subject, rt: &str, resource: &Value) -> bool {
+    if rt == "Bundle" {
+        stored::visible_whole(subject, resource)
+    } else {
+        visible(subject, rt, resource)
+    }
 }
 
 fn nested_visible(subject: &Subject, resource: &Value) -> bool {

@@ -89,7 +89,7 @@ async fn an_own_searchset_passes_untouched_through_the_fast_path() {
     let me = subject("patient/*.rs", &patient);
     let bytes = bundle.to_string();
     assert!(matches!(
-        fast_path(&me, bytes.as_bytes(), false),
+        fast_path(&me, bytes.as_bytes(), false, false),
         Some(Fast::Unchanged)
     ));
     assert_eq!(
@@ -107,7 +107,7 @@ async fn another_patients_entry_is_left_to_the_value_pass_which_drops_it() {
     let n = entries.len();
     entries[1]["resource"]["subject"]["reference"] = json!("Patient/someone-else");
     let me = subject("patient/*.rs", &patient);
-    assert!(fast_path(&me, bundle.to_string().as_bytes(), false).is_none());
+    assert!(fast_path(&me, bundle.to_string().as_bytes(), false, false).is_none());
     let filtered = slow(&me, &bundle).await.expect("answer");
     assert_eq!(filtered["entry"].as_array().map(Vec::len), Some(n - 1));
 }
@@ -131,7 +131,7 @@ async fn only_the_anchor_element_makes_a_resource_the_patients() {
         let text = resource.to_string();
         assert!(
             matches!(
-                fast_path(&me, text.as_bytes(), false),
+                fast_path(&me, text.as_bytes(), false, false),
                 Some(Fast::Hidden(_, _))
             ),
             "{text}"
@@ -141,12 +141,12 @@ async fn only_the_anchor_element_makes_a_resource_the_patients() {
     // An escaped member name is the same member.
     let escaped = r#"{"resourceType":"Observation","subject":{"refer\u0065nce":"Patient/b"}}"#;
     assert!(matches!(
-        fast_path(&me, escaped.as_bytes(), false),
+        fast_path(&me, escaped.as_bytes(), false, false),
         Some(Fast::Hidden(_, _))
     ));
     let escaped = r#"{"resourceType":"Observation","subj\u0065ct":{"reference":"Patient/a"}}"#;
     assert!(matches!(
-        fast_path(&me, escaped.as_bytes(), false),
+        fast_path(&me, escaped.as_bytes(), false, false),
         Some(Fast::Unchanged)
     ));
     // a's own Observation stays a's whatever else it names (FHIR R4 patient compartment).
@@ -161,7 +161,7 @@ async fn only_the_anchor_element_makes_a_resource_the_patients() {
         let text = own.to_string();
         assert!(
             matches!(
-                fast_path(&me, text.as_bytes(), false),
+                fast_path(&me, text.as_bytes(), false, false),
                 Some(Fast::Unchanged)
             ),
             "{text}"
@@ -174,15 +174,15 @@ async fn what_the_fast_path_cannot_decide_goes_to_the_value_pass() {
     let me = subject("patient/*.rs", "a");
     let nested = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
         {"resource": {"resourceType": "Bundle", "type": "collection", "entry": []}}]});
-    assert!(fast_path(&me, nested.to_string().as_bytes(), false).is_none());
+    assert!(fast_path(&me, nested.to_string().as_bytes(), false, false).is_none());
     let deleted = json!({"resourceType": "Bundle", "type": "history", "entry": [
         {"request": {"method": "DELETE", "url": "Observation/1"}}]});
-    assert!(fast_path(&me, deleted.to_string().as_bytes(), false).is_none());
+    assert!(fast_path(&me, deleted.to_string().as_bytes(), false, false).is_none());
     let granular = subject("patient/Observation.rs?category=vital-signs", "a");
     let obs = json!({"resourceType": "Observation", "subject": {"reference": "Patient/a"}});
-    assert!(fast_path(&granular, obs.to_string().as_bytes(), false).is_none());
-    assert!(fast_path(&me, b"{\"resourceType\": \"Observation\"", false).is_none());
-    assert!(fast_path(&me, b"[1]", false).is_none());
+    assert!(fast_path(&granular, obs.to_string().as_bytes(), false, false).is_none());
+    assert!(fast_path(&me, b"{\"resourceType\": \"Observation\"", false, false).is_none());
+    assert!(fast_path(&me, b"[1]", false, false).is_none());
 }
 
 #[tokio::test]
@@ -191,14 +191,14 @@ async fn a_list_entry_is_its_own_content_not_a_bundle_entry() {
     let list = json!({"resourceType": "List", "subject": {"reference": "Patient/b"},
         "entry": [{"item": {"reference": "Patient/a"}}]});
     assert!(matches!(
-        fast_path(&me, list.to_string().as_bytes(), false),
+        fast_path(&me, list.to_string().as_bytes(), false, false),
         Some(Fast::Hidden(_, _))
     ));
     assert_eq!(slow(&me, &list).await, Err(404));
     let list = json!({"resourceType": "List", "subject": {"reference": "Patient/a"},
         "entry": [{"item": {"reference": "Patient/b"}}]});
     assert!(matches!(
-        fast_path(&me, list.to_string().as_bytes(), false),
+        fast_path(&me, list.to_string().as_bytes(), false, false),
         Some(Fast::Unchanged)
     ));
 }
@@ -270,7 +270,7 @@ async fn a_search_outside_the_compartment_never_shows_a_restricted_caller_the_to
     );
     // Fast path: the one entry is a's, nothing is dropped, yet the total goes.
     let device = counted("Device", "patient", "a", 5);
-    assert!(fast_path(&me, device.to_string().as_bytes(), true).is_none());
+    assert!(fast_path(&me, device.to_string().as_bytes(), true, false).is_none());
     let filtered = search(&me, &device, Some("Device")).await.expect("answer");
     let mut expected = device.clone();
     expected.as_object_mut().map(|m| m.remove("total"));
@@ -318,7 +318,7 @@ async fn the_value_pass_and_nested_searchsets_lose_the_total_too() {
     // A granular scope leaves the answer to the `Value` pass, which keeps the entry.
     let me = subject("patient/Device.rs?status=active", "a");
     let device = counted("Device", "patient", "a", 5);
-    assert!(fast_path(&me, device.to_string().as_bytes(), false).is_none());
+    assert!(fast_path(&me, device.to_string().as_bytes(), false, false).is_none());
     let filtered = search(&me, &device, Some("Device")).await.expect("answer");
     assert_eq!(filtered.get("total"), None);
     assert_eq!(filtered["entry"], device["entry"]);
@@ -357,7 +357,7 @@ async fn another_servers_patient_is_not_ours() {
         let text = resource.to_string();
         assert!(
             matches!(
-                fast_path(&me, text.as_bytes(), false),
+                fast_path(&me, text.as_bytes(), false, false),
                 Some(Fast::Hidden(_, _))
             ),
             "{text}"
