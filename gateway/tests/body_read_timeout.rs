@@ -13,8 +13,11 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-use support::raw::{RawResponse, read_response, read_within, reserved, send_head, wait_reserved};
+use serde_json::Value;
+use support::raw::{
+    RawResponse, fhir_head, large_batch, read_response, read_within, reserved, send_head,
+    wait_reserved,
+};
 use support::{Gateway, repo_root, store_config};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -24,25 +27,6 @@ fn gateway(idle: u32, total: u32) -> Gateway {
     Gateway::start(&store_config(&format!(
         "  body_limit: 1MiB\n  max_buffered_request_bytes: 1MiB\n  body_idle_timeout_seconds: {idle}\n  body_read_timeout_seconds: {total}\n"
     )))
-}
-
-/// A batch creating 12 Patients with 50 000-character family names (about 600 KB).
-fn large_batch() -> String {
-    let entry = json!({
-        "resource": {"resourceType": "Patient", "name": [{"family": "a".repeat(50_000)}]},
-        "request": {"method": "POST", "url": "Patient"}
-    });
-    json!({"resourceType": "Bundle", "type": "batch", "entry": vec![entry; 12]}).to_string()
-}
-
-/// The head of a FHIR JSON request with `token` declaring `length` body bytes.
-fn fhir_head(token: &str, length: usize) -> Vec<String> {
-    vec![
-        format!("Authorization: Bearer {token}"),
-        "Content-Type: application/fhir+json".into(),
-        "Accept: application/fhir+json".into(),
-        format!("Content-Length: {length}"),
-    ]
 }
 
 /// Asserts a 408 OperationOutcome (`timeout`) with `diagnostics` that closes the connection.
@@ -66,7 +50,7 @@ async fn assert_timed_out(stream: &mut TcpStream, response: &RawResponse, diagno
 async fn a_stalled_body_answers_408_and_returns_its_reservation() {
     let gw = gateway(1, 30);
     let token = gw.token("system/*.*");
-    let batch = large_batch();
+    let batch = large_batch("a");
     let mut stalled = send_head(&gw, "POST", "/fhir", &fhir_head(&token, batch.len())).await;
     stalled
         .write_all(&batch.as_bytes()[..1000])

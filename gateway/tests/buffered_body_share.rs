@@ -10,28 +10,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-use support::raw::{read_response, send_head, wait_reserved};
+use serde_json::Value;
+use support::raw::{fhir_head, large_batch, read_response, send_head, wait_reserved};
 use support::{Gateway, store_config};
 use tokio::io::AsyncWriteExt;
-
-/// A batch creating 12 Patients with 50 000-character family names (about 600 KB).
-fn large_batch(tag: &str) -> String {
-    let entry = json!({
-        "resource": {"resourceType": "Patient", "name": [{"family": tag.repeat(50_000)}]},
-        "request": {"method": "POST", "url": "Patient"}
-    });
-    json!({"resourceType": "Bundle", "type": "batch", "entry": vec![entry; 12]}).to_string()
-}
-
-fn fhir_head(token: &str, length: usize) -> Vec<String> {
-    vec![
-        format!("Authorization: Bearer {token}"),
-        "Content-Type: application/fhir+json".into(),
-        "Accept: application/fhir+json".into(),
-        format!("Content-Length: {length}"),
-    ]
-}
 
 async fn post_batch(gw: &Gateway, token: &str, body: String) -> StatusCode {
     support::authed(token)

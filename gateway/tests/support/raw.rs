@@ -127,3 +127,24 @@ pub async fn wait_reserved(gw: &Gateway, bytes: u64) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A batch creating 12 Patients whose family names are `tag` repeated 50 000 times (about
+/// 600 KB for a one-letter tag): a body large enough to reserve budget.
+pub fn large_batch(tag: &str) -> String {
+    let entry = serde_json::json!({
+        "resource": {"resourceType": "Patient", "name": [{"family": tag.repeat(50_000)}]},
+        "request": {"method": "POST", "url": "Patient"}
+    });
+    serde_json::json!({"resourceType": "Bundle", "type": "batch", "entry": vec![entry; 12]})
+        .to_string()
+}
+
+/// The head of a FHIR JSON request with `token` declaring `length` body bytes.
+pub fn fhir_head(token: &str, length: usize) -> Vec<String> {
+    vec![
+        format!("Authorization: Bearer {token}"),
+        "Content-Type: application/fhir+json".into(),
+        "Accept: application/fhir+json".into(),
+        format!("Content-Length: {length}"),
+    ]
+}
