@@ -23,6 +23,7 @@ use http::header;
 use serde_json::Value;
 
 use super::access::Subject;
+use super::page_links::{link, relation};
 use super::{conditional, filter, history_deletes, history_pages};
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -156,19 +157,4 @@ async fn skip_hidden(
             body: ResponseBody::Full(Bytes::from(found_bundle.to_string())),
         },
     ))
-}
-
-fn relation(link: &Value) -> Option<&str> {
-    link.get("relation").and_then(Value::as_str)
-}
-
-/// The URL of `bundle`'s link with relation `rel`.
-fn link<'a>(bundle: &'a Value, rel: &str) -> Option<&'a str> {
-    bundle
-        .get("link")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|l| relation(l) == Some(rel))
-        .and_then(|l| l.get("url"))
-        .and_then(Value::as_str)
 }

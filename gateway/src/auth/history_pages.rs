@@ -24,11 +24,9 @@ use serde_json::Value;
 use super::access::Subject;
 use super::filter::visible;
 use super::lookup::internal;
+use super::page_links::{MAX_LOOKAHEAD, link, relation};
 use crate::error::GatewayError;
 use crate::state::AppState;
-
-/// Most later pages read to find one with a visible entry before `next` is left out.
-pub const MAX_LOOKAHEAD: usize = 10;
 
 /// Rewrites the links of `answer` (the filtered answer to `request`, an instance history by
 /// a restricted `subject`) so that each leads to a page the caller is shown.
@@ -88,10 +86,6 @@ pub async fn relink(
     })
 }
 
-fn relation(link: &Value) -> Option<&str> {
-    link.get("relation").and_then(Value::as_str)
-}
-
 /// Follows `url` and the `next` links after it: the first page URL whose page holds an
 /// entry `subject` is shown, `None` when there is none within [`MAX_LOOKAHEAD`] pages.
 /// Also the page a first page without entries is answered as (`super::history`).
@@ -123,15 +117,7 @@ pub(super) async fn first_shown(
         {
             return Ok(Some(url));
         }
-        match page
-            .get("link")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|l| relation(l) == Some("next"))
-            .and_then(|l| l.get("url"))
-            .and_then(Value::as_str)
-        {
+        match link(&page, "next") {
             Some(next) => url = next.to_owned(),
             None => return Ok(None),
         }

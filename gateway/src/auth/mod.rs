@@ -36,6 +36,7 @@ pub mod jwks;
 pub mod local_base;
 mod lookup;
 mod narrow;
+mod page_links;
 pub mod sandbox;
 pub mod scope;
 mod search_pages;

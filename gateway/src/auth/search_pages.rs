@@ -28,11 +28,9 @@ use serde_json::{Value, json};
 
 use super::access::Subject;
 use super::filter::filter_bundle;
+use super::page_links::{MAX_LOOKAHEAD, link, relation};
 use crate::error::GatewayError;
 use crate::state::AppState;
-
-/// Most later pages read to find one with a visible match before giving up.
-pub const MAX_LOOKAHEAD: usize = 10;
 
 /// Largest later page read, in bytes (as much as the post-filter buffers).
 const MAX_PAGE_BYTES: usize = 256 << 20;
@@ -105,17 +103,8 @@ fn links(bundle: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn relation(link: &Value) -> Option<&str> {
-    link.get("relation").and_then(Value::as_str)
-}
-
 fn next_url(bundle: &Value) -> Option<String> {
-    links(bundle)
-        .iter()
-        .find(|l| relation(l) == Some("next"))
-        .and_then(|l| l.get("url"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    link(bundle, "next").map(str::to_owned)
 }
 
 /// The number of `match` entries of a searchset (an entry without `search.mode` counts).
