@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,11 +10,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::token::OAuthError;
+use super::form::read_form;
+use super::token::{OAuthError, no_store};
 use crate::ops::allow_only;
 use crate::state::AppState;
 
-/// The sandbox routes (mounted by `crate::app` when the sandbox is enabled).
+/// The sandbox routes (mounted by `crate::app` when the sandbox is enabled). The token and
+/// introspection bodies are read by `super::form` (its own size limit, every failure an
+/// RFC 6749 §5.2 error object).
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route(
@@ -34,28 +36,6 @@ pub fn router() -> Router<Arc<AppState>> {
             "/sandbox/auth/introspect",
             post(introspect).fallback(allow_only("POST")),
         )
-        // OAuth requests are small; the app-wide limit is off (the FHIR edge reads bodies
-        // itself), so these routes get their own.
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
-}
-
-/// Largest token/introspection request body, in bytes.
-const MAX_FORM_BYTES: usize = 64 * 1024;
-
-/// The body, or the RFC 6749 §5.2 error answering why it could not be read (413 over
-/// [`MAX_FORM_BYTES`]; axum's own rejection would answer `text/plain`).
-fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            OAuthError::too_large(MAX_FORM_BYTES)
-        } else {
-            OAuthError::bad("invalid_request", "the request body could not be read")
-        }
-    })
-}
-
-fn form(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
 }
 
 fn disabled() -> Response {
@@ -76,18 +56,13 @@ async fn jwks(State(state): State<Arc<AppState>>) -> Response {
 /// The token endpoint. A 401 to a client that tried the `Authorization` header carries
 /// `WWW-Authenticate` with the scheme it used (RFC 6749 §5.2 `invalid_client`); the sandbox
 /// authenticates clients by `private_key_jwt` only (SMART Backend Services §4.2).
-async fn token(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body_of(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let mut answer = match &state.auth.sandbox {
-        Some(s) => super::token::token(s, &form(&body)).unwrap_or_else(IntoResponse::into_response),
-        None => disabled(),
+async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let mut answer = match (&state.auth.sandbox, read_form(&headers, body).await) {
+        (None, _) => disabled(),
+        (Some(_), Err(e)) => e.into_response(),
+        (Some(s), Ok(form)) => {
+            super::token::token(s, &form).unwrap_or_else(IntoResponse::into_response)
+        }
     };
     let scheme = headers
         .get(header::AUTHORIZATION)
@@ -104,7 +79,9 @@ async fn token(
 }
 
 async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
-    let query = form(query.unwrap_or_default().as_bytes());
+    let query = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect::<Vec<_>>();
     match &state.auth.sandbox {
         Some(s) => {
             super::authorize::authorize(s, &query).unwrap_or_else(IntoResponse::into_response)
@@ -120,7 +97,7 @@ async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
 async fn introspect(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let Some(sandbox) = &state.auth.sandbox else {
         return disabled();
@@ -142,7 +119,7 @@ async fn introspect(
     };
     if !authorized {
         let mut refused = OAuthError::invalid_token(
-            "introspection needs an access token of this sandbox as Authorization: Bearer (RFC 7662 §2.1)",
+            "introspection needs an access token of this sandbox as Authorization: Bearer (RFC 7662 section 2.1)",
         )
         .into_response();
         refused.headers_mut().insert(
@@ -151,17 +128,17 @@ async fn introspect(
         );
         return refused;
     }
-    let body = match body_of(body) {
-        Ok(b) => b,
+    let form = match read_form(&headers, body).await {
+        Ok(form) => form,
         Err(e) => return e.into_response(),
     };
-    let form = form(&body);
     let token = form
         .iter()
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let inactive = Json(json!({"active": false})).into_response();
+    let mut inactive = Json(json!({"active": false})).into_response();
+    no_store(&mut inactive);
     let Ok(identity) = state.auth.validator.validate(token).await else {
         return inactive;
     };
@@ -183,5 +160,7 @@ async fn introspect(
     if let Some(user) = &p.fhir_user {
         answer["fhirUser"] = json!(user);
     }
-    Json(answer).into_response()
+    let mut answer = Json(answer).into_response();
+    no_store(&mut answer);
+    answer
 }

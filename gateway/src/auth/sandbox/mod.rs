@@ -7,6 +7,7 @@
 mod assertion;
 mod authorize;
 mod endpoints;
+mod form;
 pub mod keys;
 mod token;
 

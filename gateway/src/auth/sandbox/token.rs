@@ -14,7 +14,9 @@ use subtle::ConstantTimeEq;
 use super::assertion::{self, JWT_BEARER};
 use super::{Sandbox, TokenRequest};
 
-/// An RFC 6749 §5.2 error answer.
+/// An RFC 6749 §5.2 error answer: `{"error", "error_description"}` as `application/json`
+/// with `Cache-Control: no-store` and `Pragma: no-cache`. The description keeps to the
+/// characters §5.2 allows (printable ASCII but `"` and `\`); any other becomes `?`.
 #[derive(Debug)]
 pub struct OAuthError {
     status: StatusCode,
@@ -39,21 +41,22 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, error, why)
     }
 
-    /// `invalid_request` with 413: the request body is over `limit` bytes. RFC 6749 §5.2
-    /// names no status for it; the body keeps the §5.2 shape, the status says why.
-    pub fn too_large(limit: usize) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            &format!("the request body exceeds {limit} bytes"),
-        )
+    /// `invalid_request` with another status than 400: what the HTTP layer decided about
+    /// the request body (408, 413, 415; see `super::form`). RFC 6749 §5.2 names no status
+    /// for these; the body keeps the §5.2 shape, the status says why.
+    pub fn with_status(status: StatusCode, why: &str) -> Self {
+        Self::new(status, "invalid_request", why)
     }
 
     fn new(status: StatusCode, error: &'static str, why: &str) -> Self {
+        let allowed = |c: char| matches!(c, ' '..='~') && c != '"' && c != '\\';
         Self {
             status,
             error,
-            description: why.to_owned(),
+            description: why
+                .chars()
+                .map(|c| if allowed(c) { c } else { '?' })
+                .collect(),
         }
     }
 }
@@ -65,12 +68,20 @@ impl IntoResponse for OAuthError {
             Json(json!({"error": self.error, "error_description": self.description})),
         )
             .into_response();
-        r.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
+        no_store(&mut r);
         r
     }
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` on a token endpoint answer, success or
+/// error (RFC 6749 §5.1, §5.2).
+pub fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
 }
 
 fn param<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -86,7 +97,7 @@ pub fn token(sandbox: &Sandbox, form: &[(String, String)]) -> Result<Response, O
     if names.windows(2).any(|w| w[0] == w[1]) {
         return Err(OAuthError::bad(
             "invalid_request",
-            "parameters must not repeat (RFC 6749 §3.2)",
+            "parameters must not repeat (RFC 6749 section 3.2)",
         ));
     }
     let ttl = sandbox.config.token_ttl_seconds;
@@ -174,9 +185,6 @@ pub fn token(sandbox: &Sandbox, form: &[(String, String)]) -> Result<Response, O
         body["patient"] = json!(p);
     }
     let mut r = Json(body).into_response();
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    no_store(&mut r);
     Ok(r)
 }
