@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::state::AppState;
 
+mod connections;
+mod fd_limit;
 mod http;
 
 /// Why the gateway could not start.
@@ -121,7 +123,9 @@ fn check_endpoints(
 /// when ready: `fhirgate listening on http://HOST:PORT`. Closes the audit trail last
 /// ([`crate::policy::audit::AuditTrail::close`], waiting at most `audit.write_timeout_ms`).
 /// HTTP/1.1 only, each connection closed when it does not send a whole request head within
-/// `server.header_read_timeout_seconds` ([`http::serve`]).
+/// `server.header_read_timeout_seconds` ([`http::serve`]); raises the soft file-descriptor
+/// limit to the hard one and closes connections past `server.max_connections` and
+/// `server.max_silent_connections_per_ip` as soon as they are accepted.
 pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     let grace = Duration::try_from_secs_f64(config.server.shutdown_grace_seconds)
         .unwrap_or(Duration::from_secs(30));
@@ -129,6 +133,7 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     let stop = shutdown_signal()?;
     let audit_timeout = Duration::from_millis(config.audit.write_timeout_ms);
     let header_read_timeout = config.server.header_read_timeout();
+    let connections = connection_limits(&config.server);
     let (state, ctx) = build(config).await?;
     let audit = state.policy.audit.clone();
     let listener = TcpListener::bind(listen)
@@ -162,7 +167,13 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
         tracing::info!("shutdown signal received; draining in-flight requests");
         let _ = stop_tx.send(true);
     };
-    let server = http::serve(listener, crate::app(state), header_read_timeout, signal);
+    let server = http::serve(
+        listener,
+        crate::app(state),
+        header_read_timeout,
+        connections,
+        signal,
+    );
     let deadline = async move {
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         tokio::time::sleep(grace).await;
@@ -184,6 +195,36 @@ pub async fn run(config: Config, listen: SocketAddr) -> Result<(), StartError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Raises the file-descriptor limit (before the store and the audit trail open their files)
+/// and sets the connection caps from it; warns when `server.max_connections` passes what the
+/// limit leaves room for.
+fn connection_limits(server: &crate::config::ServerConfig) -> Arc<connections::Connections> {
+    // The metric handles taken below must be the recorder's, not the no-op ones of before.
+    crate::observe::metrics_handle();
+    let nofile = fd_limit::raise_nofile();
+    let cap = server.connection_cap(nofile);
+    match cap.fits {
+        Some(fits) if cap.max > fits => tracing::warn!(
+            max_connections = cap.max,
+            fd_limit = nofile,
+            fits,
+            "server.max_connections exceeds what the file-descriptor limit leaves room for; \
+             past it accepting fails (\"Too many open files\") and requests stall"
+        ),
+        None => tracing::warn!(
+            max_connections = cap.max,
+            "file-descriptor limit unknown; server.max_connections is not checked against it"
+        ),
+        Some(_) => tracing::info!(
+            max_connections = cap.max,
+            fd_limit = nofile,
+            max_silent_connections_per_ip = server.max_silent_connections_per_ip,
+            "connection limits"
+        ),
+    }
+    connections::Connections::new(cap.max, server.max_silent_connections_per_ip)
 }
 
 /// Registers SIGTERM and SIGINT handlers now; the returned future completes on either.

@@ -7,6 +7,18 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde::Deserialize;
 
+/// `max_connections` where the file-descriptor limit cannot be read.
+pub const UNKNOWN_FD_LIMIT_CONNECTIONS: usize = 10_000;
+
+/// The cap on open connections ([`ServerConfig::connection_cap`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCap {
+    /// Most connections open at once.
+    pub max: usize,
+    /// Most the file-descriptor limit leaves room for after the reserve (`None`: unknown).
+    pub fits: Option<usize>,
+}
+
 /// The `server` section.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,6 +75,28 @@ pub struct ServerConfig {
     /// a body is bounded by the two settings above, not by this one. Default 30 (hyper's
     /// default for this timer).
     pub header_read_timeout_seconds: f64,
+    /// Most connections open at once, across all clients. A connection accepted past it is
+    /// closed at once, without an answer (the client sees the close rather than a hang), and
+    /// counted in `fhirgate_connections_refused_total{reason="max_connections"}`; so many
+    /// connections can no longer use up the process's file descriptors, which the store,
+    /// the audit trail and upstream calls need too. Unset (the default): the soft
+    /// `RLIMIT_NOFILE` (`ulimit -n`, which fhirgate raises to the hard limit at startup) less
+    /// a reserve of a tenth of it, at least 256 and at most half of it, for those other files
+    /// and sockets: 18 000 under a limit of 20 000, 768 under 1024. A value above that is used
+    /// as given, with a warning at startup. At least 1. Open connections:
+    /// `fhirgate_connections_open`.
+    pub max_connections: Option<usize>,
+    /// Most connections from one client address that have not yet sent a whole first
+    /// request head (per IPv4 address, per IPv6 /64 prefix). A connection counts from when
+    /// it is accepted until the gateway reads its first request head; one that sent a request
+    /// and waits keep-alive for its next does not count. A connection accepted past it is
+    /// closed at once and counted in `fhirgate_connections_refused_total{reason="per_ip_silent"}`,
+    /// so one address holding connections open without a request (slowloris) cannot take
+    /// `max_connections` from everyone else, while clients that send their request right
+    /// after connecting, a reverse proxy for many users included, never meet it. 0: no
+    /// per-address limit (`max_connections` still applies). Silent connections of all
+    /// addresses: `fhirgate_connections_silent`. Default 256.
+    pub max_silent_connections_per_ip: usize,
     /// Most entries in a batch or transaction Bundle (FHIR R4 §3.1.0.11); more answers 413
     /// `too-long` before any entry is authorized or run. Default 500 (the limit of Azure
     /// API for FHIR / Azure Health Data Services). With a `store` adapter at most 1000, the
@@ -93,6 +127,8 @@ impl Default for ServerConfig {
             body_idle_timeout_seconds: 10.0,
             body_read_timeout_seconds: 60.0,
             header_read_timeout_seconds: 30.0,
+            max_connections: None,
+            max_silent_connections_per_ip: 256,
             max_bundle_entries: 500,
             max_answer_bytes: ByteSize::b(fhirgate_adapters::DEFAULT_MAX_ANSWER_BYTES as u64),
             trust_forwarded_headers: false,
@@ -150,6 +186,9 @@ impl ServerConfig {
                     "must be a number of seconds > 0".into(),
                 ));
             }
+        }
+        if self.max_connections == Some(0) {
+            problems.push(("server.max_connections".into(), "must be at least 1".into()));
         }
         if self.max_bundle_entries == 0 {
             problems.push((
@@ -210,6 +249,21 @@ impl ServerConfig {
             .ok()
             .filter(|d| !d.is_zero())
             .unwrap_or(Duration::from_secs(30))
+    }
+
+    /// The cap on open connections under a soft `RLIMIT_NOFILE` of `nofile` (`None`: the
+    /// limit could not be read), and whether it fits that limit (see `max_connections`).
+    pub fn connection_cap(&self, nofile: Option<u64>) -> ConnectionCap {
+        let fits = nofile.map(|n| {
+            let reserve = (n / 10).max(256).min(n / 2);
+            usize::try_from(n - reserve).unwrap_or(usize::MAX)
+        });
+        let max = match (self.max_connections, fits) {
+            (Some(max), _) => max,
+            (None, Some(fits)) => fits,
+            (None, None) => UNKNOWN_FD_LIMIT_CONNECTIONS,
+        };
+        ConnectionCap { max, fits }
     }
 
     /// The configured public base without a trailing slash, if set.

@@ -233,3 +233,51 @@ fn body_timeouts_default_to_10s_idle_and_60s_total_and_must_be_positive() {
         ]
     );
 }
+
+#[test]
+fn connection_caps_default_to_the_fd_limit_less_a_reserve_and_256_silent_per_address() {
+    let config = load_str(GOOD, "gateway.yaml", &no_env).expect("valid");
+    assert_eq!(config.server.max_connections, None);
+    assert_eq!(config.server.max_silent_connections_per_ip, 256);
+    let cap = |nofile| config.server.connection_cap(nofile);
+    // A tenth is kept back for the store, the audit trail and upstream sockets…
+    assert_eq!(cap(Some(20_000)).max, 18_000);
+    // …at least 256…
+    assert_eq!(cap(Some(1024)).max, 768);
+    // …and at most half.
+    assert_eq!(cap(Some(300)).max, 150);
+    assert_eq!(cap(None).max, super::server::UNKNOWN_FD_LIMIT_CONNECTIONS);
+    assert_eq!(cap(Some(20_000)).fits, Some(18_000));
+}
+
+#[test]
+fn an_explicit_max_connections_is_used_as_given_but_not_0() {
+    let text = GOOD.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  max_connections: 50000\n  max_silent_connections_per_ip: 0\n",
+    );
+    let config = load_str(&text, "gateway.yaml", &no_env).expect("valid");
+    assert_eq!(config.server.max_silent_connections_per_ip, 0);
+    let cap = config.server.connection_cap(Some(20_000));
+    // Past what the limit leaves room for: used, and `fits` says so (warned at startup).
+    assert_eq!((cap.max, cap.fits), (50_000, Some(18_000)));
+    let text = GOOD.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  max_connections: 0\n",
+    );
+    assert_eq!(
+        problems(&text),
+        vec!["gateway.yaml:3: server.max_connections: must be at least 1".to_owned()]
+    );
+    let text = GOOD.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  max_silent_connections_per_ip: -1\n",
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("gateway.yaml:3: server.max_silent_connections_per_ip: "),
+        "{}",
+        p[0]
+    );
+}

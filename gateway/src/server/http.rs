@@ -13,6 +13,13 @@
 //! connection would sit idle for ever; `axum::serve` answered it only because another
 //! crate switched on hyper-util's `http2` feature. An HTTP/2 preface is not answered.
 //!
+//! Connection limits (attack finding MEDIUM N3, [`super::connections`]): a connection
+//! accepted past `server.max_connections`, or past `server.max_silent_connections_per_ip`
+//! connections of its address that have sent no request head yet, is closed at once. It is
+//! still accepted first, so the client sees a prompt close rather than a hang and the
+//! listen backlog does not fill with connections nobody will serve. A connection stops
+//! counting as silent when hyper hands its first request to [`PeerService`].
+//!
 //! Graceful shutdown as `axum::serve` did it: on the stop signal no connection is accepted
 //! any more, idle connections close at once, a request in flight finishes and its
 //! connection then closes; [`serve`] returns when every connection has closed.
@@ -21,6 +28,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -33,13 +41,17 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::Service;
 
+use super::connections::{Connections, SilentSlot};
+
 /// Serves `app` on `listener` until `stop` completes, then stops accepting, lets every
 /// connection finish its request in flight and returns once all have closed. The peer
-/// address is in each request's extensions as [`ConnectInfo<SocketAddr>`].
+/// address is in each request's extensions as [`ConnectInfo<SocketAddr>`]. Connections past
+/// the caps of `connections` are closed as soon as they are accepted.
 pub(super) async fn serve(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
+    connections: Arc<Connections>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut builder = http1::Builder::new();
@@ -66,14 +78,21 @@ pub(super) async fn serve(
             },
             () = signal_tx.closed() => break,
         };
+        // Refused: dropped here, which closes it.
+        let Ok((open, silent)) = connections.admit(peer.ip()) else {
+            continue;
+        };
         let service = PeerService {
             router: app.clone(),
             peer,
+            silent,
         };
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let signal_tx = signal_tx.clone();
         let close_rx = close_rx.clone();
         tokio::spawn(async move {
+            // Declared first, dropped last: the connection counts as open until it is closed.
+            let _open = open;
             let mut conn = pin!(conn);
             let mut stopping = pin!(signal_tx.closed());
             let mut draining = false;
@@ -117,11 +136,12 @@ async fn accept_failed(error: std::io::Error) {
 }
 
 /// The router for one connection, adding the peer address to each request (what
-/// `into_make_service_with_connect_info` did).
-#[derive(Clone)]
+/// `into_make_service_with_connect_info` did); it holds the connection's place among the
+/// silent ones until the first request.
 struct PeerService {
     router: Router,
     peer: SocketAddr,
+    silent: SilentSlot,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for PeerService {
@@ -130,6 +150,8 @@ impl hyper::service::Service<http::Request<Incoming>> for PeerService {
     type Future = axum::routing::future::RouteFuture<Infallible>;
 
     fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
+        // From the first request on the connection is no longer silent: one relaxed load.
+        self.silent.spoke();
         request.extensions_mut().insert(ConnectInfo(self.peer));
         // Router::call needs `&mut`; a clone is an `Arc` count, as in `axum::serve`.
         self.router.clone().call(request)
