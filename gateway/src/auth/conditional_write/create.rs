@@ -16,15 +16,22 @@
 //! | matches the caller sees | If-None-Exist sent to the store | answer                   |
 //! |-------------------------|---------------------------------|--------------------------|
 //! | 1                       | `_id={that one}`                | 200 with it, nothing new |
-//! | ≥ 2                     | `_id={those}`                   | 412 (store)              |
+//! | ≥ 2                     | the criteria as sent            | 412 (store)              |
 //! | 0, none hidden          | the (narrowed) condition        | 201                      |
 //! | 0, some hidden          | none (a plain create)           | 201                      |
+//!
+//! With two or more visible matches the caller's criteria go to the store untouched: they
+//! match at least those (narrowing only adds restrictions), so the store answers its 412
+//! `multiple-matches`, whose text quotes the criteria, exactly as to an unrestricted caller.
+//! A rewritten `_id={those}` would have shown in that text the gateway's internal query and
+//! the ids it found (attack finding LOW 16).
 //!
 //! In the first three rows the store still decides atomically with the write (two
 //! concurrent creates of the caller do not both create; in the fourth they could). Left
 //! open: a matching resource of another patient stored between this check and the store's
-//! own (third row) is still the store's match, which the post-filter answers 404 (in a
-//! transaction, a 404 entry of a committed response). Creating next to a hidden match
+//! own (third row), or the only one left when the caller's own matches are deleted
+//! meanwhile (second row), is still the store's match, which the post-filter answers 404
+//! (in a transaction, a 404 entry of a committed response). Creating next to a hidden match
 //! can duplicate a business identifier another patient's resource uses; refusing instead
 //! would tell the caller that such a resource exists, which is what the condition must not.
 //! More than a page of matches (100) with fewer than two visible is read again over what
@@ -82,10 +89,9 @@ pub async fn resolve(
         }
         [] if !narrowed => return Ok(()),
         [] => query,
-        visible => {
-            let ids: Vec<&str> = visible.iter().map(|(id, _, _)| id.as_str()).collect();
-            vec![("_id".to_owned(), ids.join(","))]
-        }
+        [(id, _, _)] => vec![("_id".to_owned(), id.clone())],
+        // The store's own 412 over the criteria as sent (module docs).
+        _ => return Ok(()),
     };
     let rewritten = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(criteria.iter())
