@@ -2,9 +2,9 @@
 //! resource type → the search parameters that put a resource in a patient's compartment,
 //! and the reference scan that finds the patients a resource names.
 
-use serde_json::Value;
+mod references;
 
-use super::local_base::{LocalBases, Named};
+pub use references::{Member, ReferenceShape, patient_references};
 
 /// CompartmentDefinition `patient` (R4 4.0.1): every resource type with at least one
 /// parameter, with its parameters in definition order. `Patient` itself is in its own
@@ -214,60 +214,6 @@ impl NamedPatient {
     }
 }
 
-/// Every patient the resource references, in one pass over the JSON (including contained
-/// resources and extensions): values of `reference` members that name a local
-/// `Patient/{id}` ([`LocalBases::patient_id`]). A `reference` that names a Patient by another
-/// shape (`urn:uuid:`, `#contained`, another server's `https://…/Patient/1`) is not a local
-/// patient id and is reported through `unresolved`.
-pub fn patient_references(
-    resource: &Value,
-    bases: &LocalBases,
-    unresolved: &mut bool,
-) -> Vec<NamedPatient> {
-    let mut out = Vec::new();
-    walk(resource, bases, &mut String::new(), &mut out, unresolved);
-    out
-}
-
-fn walk(
-    value: &Value,
-    bases: &LocalBases,
-    path: &mut String,
-    out: &mut Vec<NamedPatient>,
-    unresolved: &mut bool,
-) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                if k == "reference"
-                    && let Value::String(r) = v
-                {
-                    match bases.classify(r) {
-                        Named::Patient(id) => out.push(NamedPatient {
-                            id,
-                            path: path.clone(),
-                        }),
-                        Named::Unresolved => *unresolved = true,
-                        Named::Nobody => {}
-                    }
-                } else {
-                    let len = path.len();
-                    if len > 0 {
-                        path.push('.');
-                    }
-                    path.push_str(k);
-                    walk(v, bases, path, out, unresolved);
-                    path.truncate(len);
-                }
-            }
-        }
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| walk(v, bases, path, out, unresolved)),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,21 +243,5 @@ mod tests {
             }
         }
         assert_eq!(ANCHORS.len() + 1, PATIENT_COMPARTMENT.len());
-    }
-
-    #[test]
-    fn references_are_found_everywhere() {
-        let obs = serde_json::json!({"resourceType": "Observation", "subject": {"reference": "http://x/fhir/Patient/a"},
-            "contained": [{"resourceType": "Provenance", "target": [{"reference": "Patient/b/_history/1"}]}],
-            "performer": [{"reference": "Practitioner/p"}]});
-        let mut unresolved = false;
-        let bases = LocalBases::new(["http://x/fhir"]);
-        let named = patient_references(&obs, &bases, &mut unresolved);
-        let pairs: Vec<(&str, &str)> = named
-            .iter()
-            .map(|n| (n.id.as_str(), n.path.as_str()))
-            .collect();
-        assert_eq!(pairs, vec![("a", "subject"), ("b", "contained.target")]);
-        assert!(!unresolved);
     }
 }

@@ -5,6 +5,9 @@
 //! context: a record that names no patient (`Practitioner/sandbox-prescriber`, the
 //! pharmacy's `Organization`) is shared, and only `user/` or `system/` scopes change or
 //! delete it (SMART App Launch 2.x §3.1: patient/ scopes cover data about that patient).
+//! A Reference typed `Patient` that names no local `Patient/{id}` (a bare id, only an
+//! `identifier`) names an unknown patient here too, refused like another patient's id
+//! ([`crate::auth::compartment::ReferenceShape`], attack finding LOW 14 / N7).
 //!
 //! A JSON Patch (RFC 6902) is applied here to the version just read and its result checked
 //! like an update's body. Every update, patch and delete is then pinned to the version

@@ -379,3 +379,5 @@ fn nested_visible(subject: &Subject, resource: &Value) -> bool {
 mod depth_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod typed_reference_tests;

@@ -9,7 +9,7 @@ use crate::auth::access::{Reach, Subject};
 use crate::auth::identity::Identity;
 use fhirgate_adapters::{FhirResponse, ResponseBody};
 
-fn subject(scope: &str, patient: &str) -> Subject {
+pub(super) fn subject(scope: &str, patient: &str) -> Subject {
     let mut claims = Map::new();
     claims.insert("scope".into(), json!(scope));
     claims.insert("patient".into(), json!(patient));
