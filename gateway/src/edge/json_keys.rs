@@ -6,7 +6,9 @@
 //! the bytes: an upstream that keeps the first would store what was never checked
 //! (`{"subject":{"reference":"Patient/B"},"subject":{"reference":"Patient/A"}}`). FHIR R4
 //! JSON (json.html §2.6.2) gives every element one property, so a repeated one is never
-//! valid FHIR: it answers 400 before anything else reads the body.
+//! valid FHIR: it answers 400 before anything else reads the body. A JSON Patch body is
+//! checked the same way (RFC 6902 §4 reads an operation by its members, and a repeated
+//! `path` is two different operations to two parsers).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -82,7 +84,7 @@ impl<'de> Visitor<'de> for Unique {
         while let Some(Name(name)) = map.next_key()? {
             if seen.contains(&name) {
                 return Err(de::Error::custom(format_args!(
-                    "property \"{}\" appears twice in one object (RFC 8259 §4; FHIR R4 json.html §2.6.2)",
+                    "property \"{}\" appears twice in one object (RFC 8259 §4)",
                     name.escape_debug()
                 )));
             }
