@@ -2,6 +2,7 @@
 //! route's adapter(s) and turns the adapter's answer into the HTTP response.
 
 mod base;
+mod entity_tags;
 mod json_keys;
 pub(crate) mod modifier;
 pub(crate) mod negotiate;

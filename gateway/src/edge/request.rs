@@ -30,8 +30,9 @@ struct Head {
 
 /// Builds the adapter request. `path` is the URI path below `/fhir` without slashes at
 /// either end; `caller` is the validated token (`None` for `metadata`). Errors are the
-/// client's: 400, 403 (a write the scopes cannot allow, refused before the body is read:
-/// [`head_denial`]), 404, 405, 406, 413, 415.
+/// client's: 400 (also for an `If-Match` or `If-None-Match` that does not parse:
+/// [`super::entity_tags`]), 403 (a write the scopes cannot allow, refused before the body
+/// is read: [`head_denial`]), 404, 405, 406, 413, 415.
 pub async fn build(
     server: &ServerConfig,
     request: Request<Body>,
@@ -54,6 +55,9 @@ pub async fn build(
         parts.method == Method::POST && (path == "_search" || path.ends_with("/_search"));
     let target = parse_target(&parts.method, path).map_err(|e| with_allow(e, path))?;
     let base_url = public_base(server, &parts.headers)?;
+    // An `If-Match`/`If-None-Match` that does not parse is 400 for every caller, before the
+    // scopes or any version are looked at.
+    super::entity_tags::check(&parts.headers)?;
     // A create, update, patch or POST search the token's scopes cannot allow on the URL's
     // type is refused before its body is read (the admission layer reserved nothing for
     // it); what is malformed in its head stays 400 for every caller, as below.
@@ -96,8 +100,10 @@ pub async fn build(
         headers.remove(header::CONTENT_TYPE);
     } else {
         request.raw_query = if repaired { None } else { raw_query };
-        if kind == BodyKind::Json {
-            check_json(&mut request, &body)?;
+        match kind {
+            BodyKind::Json => check_json(&mut request, &body)?,
+            BodyKind::JsonPatch => check_json_patch(&body)?,
+            _ => {}
         }
         request.body = body;
     }
@@ -296,6 +302,26 @@ fn check_json(request: &mut FhirRequest, body: &[u8]) -> Result<(), GatewayError
         }
     }
     Ok(())
+}
+
+/// A JSON Patch body (RFC 6902) is checked like a resource's for well-formedness (400
+/// `structure`) and repeated names (400 `invalid`, [`super::json_keys`]), for every caller
+/// before anything reads it: RFC 6902 §4 reads an operation by its members (`op`, `path`,
+/// `from`, `value`), and `{"op":"replace","path":"/subject/reference","path":"/status"}`
+/// would be one operation to the gateway's patch check (`serde_json`: the last wins) and
+/// another to an upstream that keeps the first (attack finding LOW N5). Whether it is a
+/// JSON Patch at all is the store's and the write guard's question, as before.
+fn check_json_patch(body: &[u8]) -> Result<(), GatewayError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    super::json_keys::check_unique_names(body).map_err(|e| {
+        if e.is_data() {
+            GatewayError::BadRequest(format!("body is not a valid JSON Patch document: {e}"))
+        } else {
+            json_error(e)
+        }
+    })
 }
 
 fn parse_head(body: &[u8]) -> Result<Head, GatewayError> {

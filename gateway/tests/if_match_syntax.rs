@@ -1,0 +1,188 @@
+//! An `If-Match` or `If-None-Match` field that is not `*` or a list of entity-tags (RFC 9110
+//! §13.1.1, §13.1.2; syntax §8.8.3) is a malformed request: 400 `invalid` for every caller,
+//! before scopes or versions are looked at, and nothing is written (attack finding LOW N6:
+//! it answered 412 Precondition Failed). FHIR R4 http.html §3.1.0.6.2 sends `W/"versionId"`.
+
+#[path = "support/auth.rs"]
+mod auth_support;
+mod support;
+
+use auth_support::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const MALFORMED: [&str; 6] = [
+    r#"W/"1"#,
+    "1",
+    "abc",
+    r#"w/"1""#,
+    r#""1" "2""#,
+    r#"*, W/"1""#,
+];
+
+/// Sends `method` on `path` with `token`, the header `name: value`, and `body` as FHIR JSON
+/// or JSON Patch.
+async fn send_with(
+    gw: &support::Gateway,
+    method: Method,
+    path: &str,
+    token: &str,
+    (name, value): (&str, &str),
+    body: Option<(&str, String)>,
+) -> (u16, Value) {
+    let mut request = support::client()
+        .request(method, gw.fhir(path))
+        .bearer_auth(token)
+        .header(name, value);
+    if let Some((content_type, body)) = body {
+        request = request.header("content-type", content_type).body(body);
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn observation(id: Option<&str>, text: &str) -> Value {
+    let mut o = json!({"resourceType": "Observation", "status": "final", "code": {"text": text},
+        "subject": {"reference": format!("Patient/{A}")}});
+    if let Some(id) = id {
+        o["id"] = json!(id);
+    }
+    o
+}
+
+fn assert_invalid(status: u16, body: &Value, name: &str, what: &str) {
+    assert_eq!(status, 400, "{what}: {body}");
+    assert_eq!(body["resourceType"], "OperationOutcome", "{what}: {body}");
+    assert_eq!(body["issue"][0]["code"], "invalid", "{what}: {body}");
+    let text = body["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with(&format!("{name} is not a valid entity-tag list")),
+        "{what}: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_if_match_answers_400_to_every_caller_and_writes_nothing() {
+    let gw = start();
+    let system = system_token(&gw);
+    let writer = patient_token(&gw, "patient/*.cruds");
+    let reader = patient_token(&gw, "patient/*.rs");
+    let created = post_json(&gw, "/Observation", &system, &observation(None, "n6")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let path = format!("/Observation/{id}");
+    let update = || {
+        Some((
+            "application/fhir+json",
+            observation(Some(&id), "changed").to_string(),
+        ))
+    };
+    let ops = r#"[{"op":"replace","path":"/status","value":"amended"}]"#;
+    let patch = || Some(("application/json-patch+json", ops.to_owned()));
+    for value in MALFORMED {
+        // The reader's scopes allow no write: still 400, the header is checked first.
+        for token in [&system, &writer, &reader] {
+            let (status, body) = send_with(
+                &gw,
+                Method::PUT,
+                &path,
+                token,
+                ("if-match", value),
+                update(),
+            )
+            .await;
+            assert_invalid(status, &body, "If-Match", &format!("PUT {value}"));
+            let (status, body) = send_with(
+                &gw,
+                Method::PATCH,
+                &path,
+                token,
+                ("if-match", value),
+                patch(),
+            )
+            .await;
+            assert_invalid(status, &body, "If-Match", &format!("PATCH {value}"));
+            let (status, body) =
+                send_with(&gw, Method::DELETE, &path, token, ("if-match", value), None).await;
+            assert_invalid(status, &body, "If-Match", &format!("DELETE {value}"));
+        }
+    }
+    let read = get(&gw, &path, &system).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.json()["meta"]["versionId"], "1");
+    assert_eq!(read.json()["code"]["text"], "n6");
+    // Well-formed tags are compared as before: a stale one is 412, the current one writes.
+    for token in [&system, &writer] {
+        let (status, body) = send_with(
+            &gw,
+            Method::PUT,
+            &path,
+            token,
+            ("if-match", r#"W/"7", "8""#),
+            update(),
+        )
+        .await;
+        assert_eq!(status, 412, "{body}");
+        assert_eq!(body["issue"][0]["code"], "conflict", "{body}");
+    }
+    let (status, body) = send_with(
+        &gw,
+        Method::PUT,
+        &path,
+        &writer,
+        ("if-match", r#"W/"1""#),
+        update(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["versionId"], "2");
+}
+
+#[tokio::test]
+async fn a_malformed_if_none_match_answers_400() {
+    let gw = start();
+    let system = system_token(&gw);
+    let reader = patient_token(&gw, "patient/*.rs");
+    let created = post_json(&gw, "/Observation", &system, &observation(None, "n6")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    for value in MALFORMED {
+        for token in [&system, &reader] {
+            // Instance history: not cached, so every request reaches the edge.
+            let path = format!("/Observation/{id}/_history");
+            let (status, body) = send_with(
+                &gw,
+                Method::GET,
+                &path,
+                token,
+                ("if-none-match", value),
+                None,
+            )
+            .await;
+            assert_invalid(status, &body, "If-None-Match", value);
+        }
+    }
+    let path = format!("/Observation/{id}");
+    let (status, body) = send_with(
+        &gw,
+        Method::GET,
+        &path,
+        &reader,
+        ("if-none-match", r#"W/"1"#),
+        None,
+    )
+    .await;
+    assert_invalid(status, &body, "If-None-Match", "read");
+    let (status, _) = send_with(
+        &gw,
+        Method::GET,
+        &path,
+        &reader,
+        ("if-none-match", r#"W/"1""#),
+        None,
+    )
+    .await;
+    assert_eq!(status, 304, "a well-formed tag naming the version");
+}
