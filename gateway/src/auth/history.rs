@@ -13,7 +13,10 @@
 //!    the number of withheld versions, which counted them);
 //! 3. `next` leads only to pages holding an entry ([`super::history_pages::relink`]);
 //! 4. a page still without entries answers 404 as a read of a withheld resource does, and
-//!    `If-None-Match` is answered by the gateway ([`super::conditional::finish`]).
+//!    `If-None-Match` is answered by the gateway ([`super::conditional::finish`]); but when
+//!    `_since` (or `_at`, `_list`) left no version of a resource whose whole history does
+//!    show the caller one, the empty page is the answer (§3.1.0.9: the parameters only
+//!    narrow the versions listed), as for any other caller.
 
 use std::future::Future;
 
@@ -51,7 +54,63 @@ where
     }
     let (page, answer) = skip_hidden(state, subject, &history, answer).await?;
     let answer = history_pages::relink(state, subject, &page, answer).await?;
+    if narrows_versions(&history)
+        && is_empty(&answer)
+        && shows_a_version(state, subject, &history).await?
+    {
+        // The caller's own resource, no version in the range asked: the empty page itself.
+        // Not `HistoryInstance`: its rule (an empty page is 404) is for a resource the
+        // caller is not shown; `If-None-Match` is still answered.
+        return conditional::finish(Interaction::HistoryType, if_none_match, answer);
+    }
     conditional::finish(Interaction::HistoryInstance, if_none_match, answer)
+}
+
+/// The history parameters that narrow which versions are listed (FHIR R4 http.html
+/// §3.1.0.9: `_since`, `_at`, `_list`); `_count` and the paging cursor only cut pages.
+const NARROWING: [&str; 3] = ["_since", "_at", "_list"];
+
+fn narrows_versions(request: &FhirRequest) -> bool {
+    request
+        .query
+        .iter()
+        .any(|(k, _)| NARROWING.contains(&k.as_str()))
+}
+
+/// Whether `answer` is a Bundle holding no entry.
+fn is_empty(answer: &FhirResponse) -> bool {
+    let ResponseBody::Full(bytes) = &answer.body else {
+        return false;
+    };
+    answer.status.is_success()
+        && serde_json::from_slice::<Value>(bytes).is_ok_and(|b| {
+            b.get("resourceType").and_then(Value::as_str) == Some("Bundle")
+                && b.get("entry")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+        })
+}
+
+/// Whether the whole history of `request`'s resource (no narrowing parameter, from its
+/// newest version) shows the caller a version, as [`history_pages::first_shown`] pages it:
+/// then a range without versions is an empty page (attack finding LOW N4: it answered 404
+/// where any other caller gets an empty `history` Bundle), and a resource that shows none
+/// (another patient's, or no such id) still answers 404 whatever the range, as alone.
+async fn shows_a_version(
+    state: &AppState,
+    subject: &Subject,
+    request: &FhirRequest,
+) -> Result<bool, GatewayError> {
+    let (Some(rt), Some(id)) = (request.resource_type.as_deref(), request.id.as_deref()) else {
+        return Ok(false);
+    };
+    let whole = format!(
+        "{}/{rt}/{id}/_history",
+        request.base_url.trim_end_matches('/')
+    );
+    Ok(history_pages::first_shown(state, subject, request, whole)
+        .await?
+        .is_some())
 }
 
 /// The adapter's `answer` to `request` after the post-filter, with the deletions the
