@@ -19,6 +19,44 @@ use super::{Hit, fetch_hits_within};
 /// Most resources one search page includes through `_include`/`_revinclude`.
 pub(crate) const MAX_INCLUDES: usize = 1000;
 
+/// A warning (the page's outcome entry) for each `_include` without `:iterate` whose source
+/// type no match of `plan` can have, e.g. `Observation?_include=Patient:general-practitioner`:
+/// it includes nothing, and the client is told so instead of finding out by absence. Not an
+/// error: FHIR R4 search.html "Including other resources" applies an `_include` "for each
+/// returned resource" and says "If there is no reference, or no matching resource, [...] then
+/// the resource is omitted, and no error is returned"; only `:iterate` (or its STU3 name
+/// `:recurse`) applies it to included resources as well. Clients written against servers
+/// that iterate by default (`MedicationDispense?_include=MedicationDispense:prescription
+/// &_include=MedicationRequest:requester`) keep working. `_revinclude` names the referencing
+/// type (any); a search of every type (no type, no `_type`) can match any source.
+pub(crate) fn warn_stray_sources(plan: &mut Plan) {
+    let searched: Vec<String> = match &plan.rtype {
+        Some(rtype) => vec![rtype.clone()],
+        None => plan.types.clone(),
+    };
+    if searched.is_empty() {
+        return;
+    }
+    let mut stray: Vec<String> = plan
+        .includes
+        .iter()
+        .filter(|i| !i.reverse && !i.iterate)
+        .filter_map(|i| i.source.clone())
+        .filter(|source| !searched.contains(source))
+        .collect();
+    stray.sort();
+    stray.dedup();
+    let searched = match searched.as_slice() {
+        [one] => format!("the searched type {one}"),
+        several => format!("any of the searched types {}", several.join(", ")),
+    };
+    for source in stray {
+        plan.warnings.push(format!(
+            "_include source type {source} is not {searched}: without :iterate it applies to the matches only and includes nothing"
+        ));
+    }
+}
+
 /// `$n, $n+1, …` for `values`, bound after those already in `binds`.
 fn placeholders(binds: &mut Vec<Bind>, values: impl IntoIterator<Item = String>) -> String {
     let mut ps = Vec::new();

@@ -258,6 +258,7 @@ pub(crate) fn parse(
             }
         }
     }
+    super::include::warn_stray_sources(&mut plan);
     Ok(plan)
 }
 
