@@ -2,7 +2,8 @@
 //! as an RFC 6749 §5.2 error object (RFC 7662 §2.3 for introspection): `application/json`
 //! `{"error", "error_description"}` with `Cache-Control: no-store` and `Pragma: no-cache`,
 //! never the FHIR API's OperationOutcome — also when the request body stalls (408, with
-//! `Connection: close`), is too large (413) or is not a form (415) (attack finding LOW 13).
+//! `Connection: close`), is too large (413) or is not a form (415), or misses or repeats a
+//! parameter (400) (attack finding LOW 13).
 
 mod support;
 
@@ -168,6 +169,36 @@ async fn client_errors_and_tokens_carry_no_store_and_pragma() {
         body,
         json!({"error": "invalid_token", "error_description": "introspection needs an access token of this sandbox as Authorization: Bearer (RFC 7662 section 2.1)"})
     );
+
+    // Introspection without `token` (RFC 7662 §2.1: REQUIRED; empty counts as omitted), or
+    // with a parameter sent twice (RFC 6749 §3.2): 400 invalid_request.
+    let caller = gw.token("system/Patient.r");
+    for (body, description) in [
+        ("", "token missing (RFC 7662 section 2.1)"),
+        ("token=", "token missing (RFC 7662 section 2.1)"),
+        (
+            "token=a&token=b",
+            "parameters must not repeat (RFC 6749 section 3.2)",
+        ),
+    ] {
+        let r = c
+            .post(format!("{}/sandbox/auth/introspect", gw.url))
+            .header("content-type", FORM)
+            .bearer_auth(&caller)
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{body}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{body}");
+        assert_eq!(r.headers()["pragma"], "no-cache", "{body}");
+        assert_eq!(
+            r.json::<Value>().await.expect("json"),
+            json!({"error": "invalid_request", "error_description": description}),
+            "{body}"
+        );
+    }
 
     // An introspection answer is not cached either.
     let r = c

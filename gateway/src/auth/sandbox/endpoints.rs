@@ -93,7 +93,8 @@ async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
 /// RFC 7662 §2: `{"active": false}` for anything but a valid token of the sandbox issuer.
 /// The caller must be authorized (RFC 7662 §2.1, against token scanning): it presents an
 /// access token of this sandbox as `Authorization: Bearer` ("a separate OAuth 2.0 access
-/// token"), else 401 `invalid_token` with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+/// token"), else 401 `invalid_token` with `WWW-Authenticate: Bearer` (RFC 6750 §3). A
+/// request without `token` is 400 `invalid_request` (RFC 7662 §2.3 refers to RFC 6749 §5.2).
 async fn introspect(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -132,11 +133,15 @@ async fn introspect(
         Ok(form) => form,
         Err(e) => return e.into_response(),
     };
-    let token = form
+    // `token` is REQUIRED (RFC 7662 §2.1); one sent empty counts as omitted (RFC 6749 §3.2).
+    let Some(token) = form
         .iter()
-        .find(|(k, _)| k == "token")
+        .find(|(k, v)| k == "token" && !v.is_empty())
         .map(|(_, v)| v.as_str())
-        .unwrap_or("");
+    else {
+        return OAuthError::bad("invalid_request", "token missing (RFC 7662 section 2.1)")
+            .into_response();
+    };
     let mut inactive = Json(json!({"active": false})).into_response();
     no_store(&mut inactive);
     let Ok(identity) = state.auth.validator.validate(token).await else {

@@ -9,7 +9,9 @@
 //!   read-timeout layer's ([`crate::policy::admission::read_timeout`]), which keeps a
 //!   reader's own 408 and adds `Connection: close`; this reader only gives it the OAuth
 //!   shape, as the adapter endpoints give it theirs;
-//! - any other read failure (broken chunked framing): 400 `invalid_request`.
+//! - any other read failure (broken chunked framing): 400 `invalid_request`;
+//! - a parameter sent twice: 400 `invalid_request` (RFC 6749 §3.2: "Request and response
+//!   parameters MUST NOT be included more than once").
 //!
 //! RFC 6749 §5.2 names no status but 400 and 401; the body keeps the §5.2 shape and the
 //! status says what the HTTP layer decided (RFC 9110 §15.5.9, §15.5.14, §15.5.16).
@@ -49,7 +51,16 @@ pub async fn read_form(
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
         .map_err(|e| read_error(&e))?;
-    Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+    let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let mut names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(OAuthError::bad(
+            "invalid_request",
+            "parameters must not repeat (RFC 6749 section 3.2)",
+        ));
+    }
+    Ok(form)
 }
 
 /// The error answering a failed read: 408 for a body timeout, 413 past the limit, else 400.
