@@ -72,6 +72,33 @@ async fn a_stalled_body_answers_408_invalid_request_and_closes() {
     }
 }
 
+/// Introspection checks its caller before it reads the body (RFC 7662 §2.1): a caller
+/// without a token is refused at once, whatever its body does, and the connection closes.
+#[tokio::test]
+async fn an_unauthorized_introspection_is_refused_before_its_body_is_read() {
+    let gw = gateway();
+    let head = vec![
+        format!("Content-Type: {FORM}"),
+        "Content-Length: 100".to_owned(),
+    ];
+    let mut stream = send_head(&gw, "POST", "/sandbox/auth/introspect", &head).await;
+    let r = read_response(&mut stream).await;
+    assert_oauth_error(
+        &r,
+        401,
+        json!({
+            "error": "invalid_token",
+            "error_description": "introspection needs an access token of this sandbox as Authorization: Bearer (RFC 7662 section 2.1)"
+        }),
+        "no caller token",
+    );
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"fhirgate-sandbox\", error=\"invalid_token\"")
+    );
+    assert_eq!(r.header("connection"), Some("close"));
+}
+
 #[tokio::test]
 async fn a_body_that_is_not_a_form_answers_415_and_a_large_one_413() {
     let gw = gateway();
