@@ -154,6 +154,24 @@ def main():
               f"{statistics.median(a99.values()) * 1000:.3f} | "
               f"{'—' if t == 'nginx' else f'{d50:+.3f}'} | {'—' if t == 'nginx' else f'{d99:+.3f}'} |")
         p("")
+    instr = {t: floats(rows, "instr", t).get("0") for t in LABELS}
+    if any(instr.values()):
+        p("## Instructions per request (valgrind callgrind, user space; exact for an A/B of two commits)")
+        p("")
+        p("| target | instructions per request | ratio to nginx |")
+        p("|---|---:|---:|")
+        for t in ("nginx", "system", "patient", "cache"):
+            if instr.get(t):
+                ratio = f"{instr[t] / instr['nginx']:.1f}×" if instr.get("nginx") else "—"
+                p(f"| {LABELS[t]} | {instr[t]:,.0f} | {'—' if t == 'nginx' else ratio} |")
+        p("")
+        for t in ("system", "patient", "cache"):
+            path = rows.get(("instrtop", t), {}).get("0", [None])[0]
+            if path and os.path.isfile(path):
+                p(f"### Where {LABELS[t]} spends them (self cost per function)")
+                p("")
+                p(open(path, encoding="utf-8").read().rstrip())
+                p("")
     rss = {t: floats(rows, "rss", t).get("0") for (k, t) in rows if k == "rss"}
     if rss.get("idle"):
         p("## Memory (RSS of one fhirgate process, MiB)")
