@@ -93,6 +93,13 @@ impl Base {
     /// When `link` is an absolute URL under this base, the byte offset in `link` where the
     /// part after the base starts (`""`, or starting with `/`, `?` or `#`).
     fn suffix_start(&self, link: &str) -> Option<usize> {
+        self.exact_suffix_start(link)
+            .or_else(|| self.parsed_suffix_start(link))
+    }
+
+    /// [`Self::suffix_start`] by the full rules: scheme and authority compared as the URL
+    /// parser normalizes them, base segments percent-decoded, dot segments refused.
+    fn parsed_suffix_start(&self, link: &str) -> Option<usize> {
         let (scheme, rest) = link.split_once("://")?;
         if !scheme.eq_ignore_ascii_case(&self.scheme) {
             return None;
@@ -137,6 +144,34 @@ impl Base {
             pos += 1 + len;
         }
         Some(scheme.len() + 3 + authority_end + pos)
+    }
+
+    /// The fast path of [`Self::suffix_start`], for the link a server writes under its own
+    /// base (every `fullUrl` and `link.url` of a searchset): the link starts with this
+    /// base's text byte for byte, then ends or goes on with `/`, `?` or `#`, and its path
+    /// holds no `%`, no `\` and no `.` or `..` segment. Such a link is under this base by
+    /// the full rules too, with the same suffix; `None` sends every other link to them.
+    fn exact_suffix_start(&self, link: &str) -> Option<usize> {
+        let rest = link.strip_prefix(self.text.as_str())?;
+        if !matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#'))
+            || self.text.contains('%')
+        {
+            return None;
+        }
+        let path_end = rest
+            .bytes()
+            .position(|b| matches!(b, b'?' | b'#'))
+            .unwrap_or(rest.len());
+        let path = &rest[..path_end];
+        let plain = !path.bytes().any(|b| matches!(b, b'%' | b'\\'))
+            && !path.split('/').any(|seg| seg == "." || seg == "..");
+        plain.then_some(self.text.len())
+    }
+
+    /// Whether `other` names this base's origin: scheme, host and effective port (both were
+    /// normalized by the URL parser in [`Self::parse`]).
+    fn same_origin_as(&self, other: &Base) -> bool {
+        self.scheme == other.scheme && self.host == other.host && self.port == other.port
     }
 
     /// Whether a link's raw authority (its scheme already matched) names this base's origin,
@@ -221,7 +256,12 @@ fn decodes_to(seg: &str, expected: &[u8]) -> bool {
 /// link under both belongs to the longer one.
 pub fn rewrite(link: &str, upstream: &Base, public: &Base) -> Option<String> {
     let start = upstream.suffix_start(link)?;
-    if public.segments.len() >= upstream.segments.len() && public.contains(link) {
+    // A link under `upstream` has upstream's origin, so it can be under `public` only when
+    // the two bases share it.
+    if public.segments.len() >= upstream.segments.len()
+        && upstream.same_origin_as(public)
+        && public.contains(link)
+    {
         return None;
     }
     Some(format!("{}{}", public.as_str(), &link[start..]))

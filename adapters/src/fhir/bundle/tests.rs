@@ -166,10 +166,27 @@ fn text_path_leaves_unchanged_bodies_and_declines_unmodelled_shapes() {
         r#"{"resourceType":"Bundle","entry":[1]}"#,
         r#"{"resourceType":"Bundle","entry":[],"entry":[]}"#,
         r#"{"resourceType":"Bundle""#,
+        // Entry resources are read in the same pass: a `link` or `entry` of a shape no
+        // Bundle has declines too, even in a resource that is no Bundle.
+        r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Basic","link":"x"}}]}"#,
     ] {
         assert!(
             rewrite_links_in_text(odd.as_bytes(), &up, &gw).is_err(),
             "{odd}"
         );
     }
+}
+
+#[test]
+fn an_entry_resource_the_text_path_declines_is_rewritten_by_the_tree_path() {
+    let (up, gw) = bases();
+    let input = r#"{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"http://up:8080/fhir/R4/Basic/1","resource":{"resourceType":"Basic","id":"1","link":"x"}}]}"#;
+    assert!(rewrite_links_in_text(input.as_bytes(), &up, &gw).is_err());
+    let mut tree: Value = serde_json::from_str(input).expect("json");
+    assert!(rewrite_links(&mut tree, &up, &gw));
+    assert_eq!(
+        tree["entry"][0]["fullUrl"],
+        "https://gw.example.org/fhir/Basic/1"
+    );
+    assert_eq!(tree["entry"][0]["resource"]["link"], "x");
 }

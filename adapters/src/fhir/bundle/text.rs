@@ -12,8 +12,10 @@ use crate::fhir::rewrite::{Base, rewrite};
 
 /// The members of a resource the link rewrite reads; everything else is skipped unparsed.
 /// `link` and `entry` are read (a Bundle is recognised only after its `resourceType`, which
-/// may come last) and used only when it is a Bundle; entry resources are kept as raw text
-/// and read again only when they may be Bundles themselves.
+/// may come last) and used only when it is a Bundle. Entry resources are read the same way
+/// in the same pass, so a nested Bundle needs no second parse and other resources no
+/// search of their text. `link` and `entry` of other resources (`Patient.link`,
+/// `List.entry`) are arrays of objects too; a shape this view cannot read is declined.
 #[derive(Deserialize)]
 struct View<'a> {
     #[serde(rename = "resourceType", borrow, default)]
@@ -37,7 +39,7 @@ struct EntryView<'a> {
     #[serde(borrow, default)]
     response: Option<ResponseView<'a>>,
     #[serde(borrow, default)]
-    resource: Option<&'a RawValue>,
+    resource: Option<View<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -99,9 +101,8 @@ fn collect(
         fix(entry.full_url, body, upstream, public, edits)?;
         let location = entry.response.as_ref().and_then(|r| r.location);
         fix(location, body, upstream, public, edits)?;
-        if let Some(resource) = entry.resource.filter(|r| may_be_bundle(r.get())) {
-            let nested: View<'_> = serde_json::from_str(resource.get()).map_err(|_| Declined)?;
-            collect(&nested, body, upstream, public, edits)?;
+        if let Some(nested) = &entry.resource {
+            collect(nested, body, upstream, public, edits)?;
         }
     }
     Ok(())
@@ -131,11 +132,4 @@ fn fix(
         edits.push((start, start + text.len(), json));
     }
     Ok(())
-}
-
-/// Whether a resource's JSON text could be a Bundle: its `resourceType` can only say
-/// `Bundle` with those letters or with `\u` escapes. Other resources (the entries of a
-/// searchset) are not read a second time.
-fn may_be_bundle(text: &str) -> bool {
-    text.contains("Bundle") || text.contains("\\u")
 }

@@ -284,3 +284,73 @@ fn origin_shortcut_agrees_with_the_url_parser() {
     assert_eq!(base(bases[1]).known_origin("gw.example.org"), Some(true));
     assert_eq!(base(bases[1]).known_origin("ehr.example.org"), Some(false));
 }
+
+#[test]
+fn the_exact_prefix_fast_path_agrees_with_the_full_rules() {
+    let bases = [
+        "http://127.0.0.1:18091/fhir",
+        UP,
+        GW,
+        "http://h",
+        "http://h/a%20b/fhir",
+    ];
+    let rests = [
+        "",
+        "/",
+        "/Patient/1",
+        "?_count=2",
+        "#f",
+        "//Patient",
+        "/Patient/1/_history/2?x=%2F|y",
+        "/./Patient",
+        "/../x",
+        "/Patient/..",
+        "/Patient/.",
+        "/.well-known/smart",
+        "/%2E/x",
+        "/a%2Fb",
+        "\\Patient",
+        "/Patient\\1",
+        "X/Patient",
+        ":8080/fhir",
+        "x/Patient",
+        "/fhir",
+    ];
+    let mut fast = 0;
+    for b in bases {
+        let base = base(b);
+        for rest in rests {
+            for link in [format!("{b}{rest}"), format!("{}{rest}", base.as_str())] {
+                let full = base.parsed_suffix_start(&link);
+                if let Some(start) = base.exact_suffix_start(&link) {
+                    fast += 1;
+                    assert_eq!(Some(start), full, "{b} + {rest}");
+                }
+                assert_eq!(base.suffix_start(&link), full, "{b} + {rest}");
+            }
+        }
+    }
+    // The links a server writes under its own base take the fast path.
+    assert!(fast >= 40, "{fast}");
+    assert_eq!(
+        base(UP).exact_suffix_start(&format!("{UP}/Observation/1")),
+        Some(UP.len())
+    );
+}
+
+#[test]
+fn a_link_is_left_under_the_public_base_only_when_the_origins_agree() {
+    let up = base("http://h/fhir");
+    let same_origin = base("http://h/fhir/R4");
+    let other = base("http://g/fhir/R4");
+    assert!(up.same_origin_as(&same_origin));
+    assert!(!up.same_origin_as(&other));
+    assert_eq!(
+        rewrite("http://h/fhir/R4/Patient/1", &up, &same_origin),
+        None
+    );
+    assert_eq!(
+        rewrite("http://h/fhir/R4/Patient/1", &up, &other).as_deref(),
+        Some("http://g/fhir/R4/R4/Patient/1")
+    );
+}
