@@ -89,7 +89,13 @@ impl LocalBases {
     /// [`Named::Unresolved`] when it mentions `Patient` in another shape (another server's
     /// patient, `urn:uuid:`, `#contained`, a malformed id), [`Named::Nobody`] otherwise.
     pub fn classify(&self, reference: &str) -> Named {
-        let decoded = percent_decode_str(reference).decode_utf8_lossy();
+        // Without a `%` decoding changes nothing (and the text is already UTF-8): the
+        // common case, which then skips the decoder's scan and the UTF-8 check.
+        let decoded = if reference.contains('%') {
+            percent_decode_str(reference).decode_utf8_lossy()
+        } else {
+            std::borrow::Cow::Borrowed(reference)
+        };
         match self.patient_id(&decoded) {
             Some(id) => Named::Patient(id),
             None if decoded.contains("Patient") => Named::Unresolved,
