@@ -158,14 +158,19 @@ impl Base {
         {
             return None;
         }
-        let path_end = rest
-            .bytes()
-            .position(|b| matches!(b, b'?' | b'#'))
-            .unwrap_or(rest.len());
-        let path = &rest[..path_end];
-        let plain = !path.bytes().any(|b| matches!(b, b'%' | b'\\'))
-            && !path.split('/').any(|seg| seg == "." || seg == "..");
-        plain.then_some(self.text.len())
+        // One pass over the path (it ends at `?` or `#`): no `%` or `\`, no dot segment.
+        let dot = |seg: &str| seg == "." || seg == "..";
+        let mut segment = 0;
+        for (i, b) in rest.bytes().enumerate() {
+            match b {
+                b'?' | b'#' => return (!dot(&rest[segment..i])).then_some(self.text.len()),
+                b'%' | b'\\' => return None,
+                b'/' if dot(&rest[segment..i]) => return None,
+                b'/' => segment = i + 1,
+                _ => {}
+            }
+        }
+        (!dot(&rest[segment..])).then_some(self.text.len())
     }
 
     /// Whether `other` names this base's origin: scheme, host and effective port (both were
