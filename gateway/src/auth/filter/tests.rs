@@ -72,7 +72,14 @@ async fn search(subject: &Subject, body: &Value, searched: Option<&str>) -> Resu
         headers: http::HeaderMap::new(),
         body: ResponseBody::Full(bytes::Bytes::from(body.to_string())),
     };
-    match filter(subject, answer, searched).await {
+    body_or_status(filter(subject, answer, searched).await)
+}
+
+/// What a filter answered: the JSON body, or the status of its error (0 for a stream).
+pub(super) fn body_or_status(
+    result: Result<FhirResponse, crate::error::GatewayError>,
+) -> Result<Value, u16> {
+    match result {
         Ok(r) => match r.body {
             ResponseBody::Full(b) => Ok(serde_json::from_slice(&b).expect("json")),
             ResponseBody::Stream(_) => Err(0),

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::tests::subject;
+use super::tests::{body_or_status, subject};
 use super::{Fast, fast_path, filter, filter_resource, scan, visible};
 use crate::auth::compartment::patient_references;
 use fhirgate_adapters::{FhirResponse, ResponseBody};
@@ -99,15 +99,7 @@ async fn filtered(body: &Value, single: bool) -> Result<Value, u16> {
     } else {
         filter(&me, answer, None).await
     };
-    match result {
-        Ok(r) => match r.body {
-            ResponseBody::Full(b) => Ok(serde_json::from_slice(&b).expect("json")),
-            ResponseBody::Stream(_) => Err(0),
-        },
-        Err(e) => Err(axum::response::IntoResponse::into_response(e)
-            .status()
-            .as_u16()),
-    }
+    body_or_status(result)
 }
 
 fn device(id: &str, patient: Value) -> Value {
