@@ -185,4 +185,111 @@ async fn a_malformed_if_none_match_answers_400() {
     )
     .await;
     assert_eq!(status, 304, "a well-formed tag naming the version");
+    // A read the response cache holds answers the same 400: the cache does not answer a
+    // malformed field from its entry (neither 200 nor 304).
+    for _ in 0..2 {
+        let (status, body) =
+            send_with(&gw, Method::GET, &path, &reader, ("accept", "*/*"), None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for value in MALFORMED {
+        let (status, body) = send_with(
+            &gw,
+            Method::GET,
+            &path,
+            &reader,
+            ("if-none-match", value),
+            None,
+        )
+        .await;
+        assert_invalid(
+            status,
+            &body,
+            "If-None-Match",
+            &format!("cached read, {value}"),
+        );
+    }
+}
+
+/// `Bundle.entry.request.ifMatch` / `ifNoneMatch` carry the header fields for one entry
+/// (FHIR R4 http.html §3.1.0.11): a malformed one answers that entry 400 in a batch, and
+/// refuses a transaction whole (400), for every caller; nothing is written.
+#[tokio::test]
+async fn a_malformed_if_match_in_a_bundle_entry_answers_400() {
+    let gw = start();
+    let system = system_token(&gw);
+    let writer = patient_token(&gw, "patient/*.cruds");
+    let created = post_json(
+        &gw,
+        "/Observation",
+        &system,
+        &observation(None, "n6-bundle"),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let put = |tag: Value, element: &str| {
+        json!({"resource": observation(Some(&id), "changed"),
+               "request": {"method": "PUT", "url": format!("Observation/{id}"), element: tag}})
+    };
+    for token in [&system, &writer] {
+        for (tag, element) in [
+            (json!(r#"W/"1"#), "ifMatch"),
+            (json!("abc"), "ifMatch"),
+            (json!(1), "ifMatch"),
+            (json!(r#"w/"1""#), "ifNoneMatch"),
+        ] {
+            let what = format!("{element} {tag}");
+            let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+                put(tag.clone(), element),
+                {"request": {"method": "GET", "url": format!("Observation/{id}")}}]});
+            let answer = post_json(&gw, "", token, &batch).await;
+            assert_eq!(answer.status, 200, "{what}: {}", answer.body);
+            let body = answer.json();
+            assert_eq!(body["type"], "batch-response", "{what}: {body}");
+            assert_eq!(
+                body["entry"][0]["response"]["status"], "400 Bad Request",
+                "{what}: {body}"
+            );
+            let outcome = &body["entry"][0]["response"]["outcome"];
+            let text = outcome["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                text.contains(&format!(
+                    "Bundle.entry[0]: request.{element} is not a valid entity-tag list"
+                )),
+                "{what}: {body}"
+            );
+            assert!(
+                body["entry"][1]["response"]["status"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("200")),
+                "{what}: {body}"
+            );
+            let mut transaction = batch.clone();
+            transaction["type"] = json!("transaction");
+            let answer = post_json(&gw, "", token, &transaction).await;
+            assert_eq!(answer.status, 400, "{what}: {}", answer.body);
+            assert_eq!(answer.json()["issue"][0]["code"], "invalid", "{what}");
+        }
+    }
+    let read = get(&gw, &format!("/Observation/{id}"), &system).await;
+    assert_eq!(read.json()["meta"]["versionId"], "1", "nothing was written");
+    // A well-formed tag still decides as FHIR versioning says: stale 412, current writes.
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        put(json!(r#"W/"7""#), "ifMatch"), put(json!(r#"W/"1""#), "ifMatch")]});
+    let body = post_json(&gw, "", &system, &batch).await.json();
+    assert!(
+        body["entry"][0]["response"]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("412")),
+        "{body}"
+    );
+    assert!(
+        body["entry"][1]["response"]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("200")),
+        "{body}"
+    );
 }

@@ -264,6 +264,7 @@ async fn authorize_entry(
             ));
         }
     };
+    crate::edge::check_entry_entity_tags(entry).map_err(|why| malformed(index, &why))?;
     let url = entry
         .pointer("/request/url")
         .and_then(Value::as_str)

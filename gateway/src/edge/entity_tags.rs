@@ -20,20 +20,45 @@ pub fn check(headers: &HeaderMap) -> Result<(), GatewayError> {
 
 fn check_field(headers: &HeaderMap, name: &HeaderName) -> Result<(), GatewayError> {
     let lines: Vec<&[u8]> = headers.get_all(name).iter().map(|v| v.as_bytes()).collect();
-    if lines.is_empty() {
-        return Ok(());
-    }
-    let star = lines.len() == 1 && trim(lines[0]) == b"*";
-    if star || (lines.iter().all(|l| is_list(l)) && lines.iter().any(|l| has_tag(l))) {
+    if lines.is_empty() || valid(&lines) {
         return Ok(());
     }
     let name = match *name {
         header::IF_MATCH => "If-Match",
         _ => "If-None-Match",
     };
-    Err(GatewayError::BadRequest(format!(
+    Err(GatewayError::BadRequest(invalid_text(name)))
+}
+
+/// The same check on a batch or transaction entry's `request.ifMatch` and
+/// `request.ifNoneMatch`, which carry those header fields for the entry (FHIR R4
+/// `Bundle.entry.request`, http.html §3.1.0.11): `Err` with the text of the 400 when one
+/// is present but not a string holding `*` or an entity-tag list.
+pub fn check_entry(entry: &serde_json::Value) -> Result<(), String> {
+    let request = entry.get("request");
+    for (element, name) in [
+        ("ifMatch", "request.ifMatch"),
+        ("ifNoneMatch", "request.ifNoneMatch"),
+    ] {
+        match request.and_then(|r| r.get(element)) {
+            None => {}
+            Some(serde_json::Value::String(text)) if valid(&[text.as_bytes()]) => {}
+            Some(_) => return Err(invalid_text(name)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether the field lines of one name are `*` alone or a list holding an entity-tag.
+fn valid(lines: &[&[u8]]) -> bool {
+    let star = lines.len() == 1 && trim(lines[0]) == b"*";
+    star || (lines.iter().all(|l| is_list(l)) && lines.iter().any(|l| has_tag(l)))
+}
+
+fn invalid_text(name: &str) -> String {
+    format!(
         "{name} is not a valid entity-tag list: use * or entity-tags such as W/\"1\" (RFC 9110 §8.8.3, §13.1.1; FHIR R4 http.html §3.1.0.6.2)"
-    )))
+    )
 }
 
 /// `#entity-tag` (RFC 9110 §5.6.1): entity-tags separated by commas with optional

@@ -5,8 +5,10 @@
 //! endpoint, the sandbox authorization server).
 //!
 //! A wrapper rather than a timeout at each read site: one place covers every reader, present
-//! and future. The readers turn the body error into their own 400 (or, adapter endpoints,
-//! into a 408 in their protocol's format); this layer replaces such an answer with the 408.
+//! and future. The readers turn the body error into their own 400, which this layer
+//! replaces with the 408; readers that answer a 408 in their protocol's format themselves
+//! (adapter endpoints; the sandbox authorization server's RFC 6749 §5.2 error,
+//! `auth/sandbox/form.rs`) keep their answer and get `Connection: close` added.
 //!
 //! Any answer given while the body was not read to its end (refused from the head, broken
 //! chunked framing) carries `Connection: close` too: the unread rest cannot be told from

@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, LengthLimitError};
 
 use super::key::{self, Access, Touched};
 use super::{Entry, ResponseCache};
-use crate::edge::public_base;
+use crate::edge::{check_entity_tags, public_base};
 use crate::error::GatewayError;
 use crate::policy::principal::Caller;
 use crate::state::AppState;
@@ -196,7 +196,13 @@ async fn read(
         // Credentials we could not resolve: the access is unknown, so never share.
         (None, false, true) => return next.run(request).await,
     };
-    if ttl == 0 || asked.no_store || request.headers().contains_key(header::IF_MODIFIED_SINCE) {
+    // A malformed If-None-Match (or If-Match) is the edge's 400 (LOW N6), never a hit's
+    // 200 or 304: such a request goes past the cache.
+    if ttl == 0
+        || asked.no_store
+        || request.headers().contains_key(header::IF_MODIFIED_SINCE)
+        || check_entity_tags(request.headers()).is_err()
+    {
         return next.run(request).await;
     }
     let base = public_base(&state.config.server, request.headers()).unwrap_or_default();
