@@ -1,8 +1,9 @@
 //! Connection limits (attack finding MEDIUM N3): silent connections (nothing sent) could
 //! use up the gateway's file descriptors. Past `server.max_silent_connections_per_ip`
-//! silent connections of one address, or past `server.max_connections` open ones, a new
-//! connection is closed at once; other addresses, connections that have sent a request
-//! and fresh connections once a place is free are served.
+//! silent connections of one address a new connection is closed at once; at
+//! `server.max_connections` open ones it evicts the oldest silent connection, or, with none
+//! silent, is closed at once. Other addresses, connections that have sent a request and
+//! fresh connections once a place is free are served.
 //!
 //! The held connections come from 127.0.0.2 (Linux routes all of 127/8 to the loopback),
 //! the test's own requests from 127.0.0.1, so the per-address cap shows per address. One
@@ -108,6 +109,7 @@ const SILENT: &str = "fhirgate_connections_silent";
 const OPEN: &str = "fhirgate_connections_open";
 const REFUSED_SILENT: &str = "fhirgate_connections_refused_total{reason=\"per_ip_silent\"}";
 const REFUSED_TOTAL: &str = "fhirgate_connections_refused_total{reason=\"max_connections\"}";
+const EVICTED: &str = "fhirgate_connections_evicted_total";
 
 #[tokio::test]
 async fn silent_connections_past_the_per_address_cap_are_closed_at_once() {
@@ -172,14 +174,38 @@ async fn idle_keep_alive_connections_do_not_count_as_silent() {
 }
 
 #[tokio::test]
-async fn connections_past_max_connections_are_closed_until_one_frees() {
+async fn at_max_connections_a_new_connection_evicts_the_oldest_silent_one() {
     let gw = gateway("  max_connections: 3\n");
     let mut observer = Observer::open(&gw).await;
-    let mut held = vec![
-        connect_from(&gw, "127.0.0.2").await,
-        connect_from(&gw, "127.0.0.2").await,
-    ];
+    let mut oldest = connect_from(&gw, "127.0.0.2").await;
+    let mut younger = connect_from(&gw, "127.0.0.3").await;
     observer.wait_for(&gw, OPEN, 3.0).await;
+    // Silent connections from many addresses fill the cap: a client that sends its
+    // request at once is still served, in place of the oldest silent connection.
+    let mut fresh = connect_from(&gw, "127.0.0.1").await;
+    assert_eq!(get(&gw, &mut fresh, "/fhir/metadata").await, 200);
+    assert!(closed_without_answer(&mut oldest, PROMPTLY).await);
+    assert_eq!(observer.metric(&gw, EVICTED).await, 1.0);
+    assert_eq!(observer.metric(&gw, REFUSED_TOTAL).await, 0.0);
+    observer.wait_for(&gw, OPEN, 3.0).await;
+    // The younger silent connection is still open and can still be served.
+    assert!(!closed_without_answer(&mut younger, Duration::from_millis(300)).await);
+    assert_eq!(get(&gw, &mut younger, "/healthz").await, 200);
+}
+
+#[tokio::test]
+async fn at_max_connections_with_none_silent_a_new_connection_is_closed_until_one_frees() {
+    let gw = gateway("  max_connections: 3\n");
+    let mut observer = Observer::open(&gw).await;
+    // Two more connections that sent a request and stay open (keep-alive): none is silent.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect_from(&gw, "127.0.0.2").await;
+        assert_eq!(get(&gw, &mut stream, "/healthz").await, 200);
+        held.push(stream);
+    }
+    observer.wait_for(&gw, OPEN, 3.0).await;
+    assert_eq!(observer.metric(&gw, SILENT).await, 0.0);
     // A fourth, from any address, is closed at once without an answer.
     for source in ["127.0.0.1", "127.0.0.3"] {
         let mut fourth = connect_from(&gw, source).await;
@@ -193,6 +219,7 @@ async fn connections_past_max_connections_are_closed_until_one_frees() {
     }
     assert_eq!(observer.metric(&gw, REFUSED_TOTAL).await, 2.0);
     assert_eq!(observer.metric(&gw, REFUSED_SILENT).await, 0.0);
+    assert_eq!(observer.metric(&gw, EVICTED).await, 0.0);
     assert_eq!(observer.metric(&gw, OPEN).await, 3.0);
     // A place frees: the metadata answers on a fresh connection.
     drop(held.pop());

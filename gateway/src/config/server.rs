@@ -75,9 +75,12 @@ pub struct ServerConfig {
     /// a body is bounded by the two settings above, not by this one. Default 30 (hyper's
     /// default for this timer).
     pub header_read_timeout_seconds: f64,
-    /// Most connections open at once, across all clients. A connection accepted past it is
+    /// Most connections open at once, across all clients. A connection accepted at it
+    /// evicts the oldest *silent* connection (accepted, no request head read yet; counted
+    /// in `fhirgate_connections_evicted_total`), so silent connections from many addresses
+    /// cannot keep out a client that sends its request at once; when none is silent, it is
     /// closed at once, without an answer (the client sees the close rather than a hang), and
-    /// counted in `fhirgate_connections_refused_total{reason="max_connections"}`; so many
+    /// counted in `fhirgate_connections_refused_total{reason="max_connections"}`. So many
     /// connections can no longer use up the process's file descriptors, which the store,
     /// the audit trail and upstream calls need too. Unset (the default): the soft
     /// `RLIMIT_NOFILE` (`ulimit -n`, which fhirgate raises to the hard limit at startup) less

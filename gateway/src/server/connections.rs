@@ -5,22 +5,34 @@
 //! client.
 //!
 //! [`Connections::admit`] runs in the accept loop, once per accepted connection: a counter
-//! compare, then one short lock of the per-address map. A refused connection is dropped at
-//! once (the client sees the close). An admitted one holds an [`OpenSlot`] for its life and
-//! a [`SilentSlot`] until its first request reaches the service ([`SilentSlot::spoke`]: one
-//! relaxed atomic load per request after that) or until it closes.
+//! compare, then short locks of the per-address map and of the queue of silent connections.
+//! A refused connection is dropped at once (the client sees the close). An admitted one
+//! holds an [`OpenSlot`] for its life and a [`SilentSlot`] until its first request reaches
+//! the service ([`SilentSlot::spoke`]: one relaxed atomic load per request after that) or
+//! until it closes.
+//!
+//! At the total cap a new connection first evicts the oldest silent one (its task is told
+//! through [`Eviction::wait`] and drops it): silent connections from many addresses, which
+//! the per-address cap does not catch, then cannot keep a client that sends its request at
+//! once from being served. Only when no connection is silent is the new one refused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use metrics::{Counter, Gauge};
+use tokio::sync::Notify;
 
 /// At most one warning per this long about refused connections; the counts are in
 /// `fhirgate_connections_refused_total`.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// How far evictions may take the open count past `server.max_connections` while the
+/// evicted connections' tasks close them (a few scheduler turns). Comes out of the file
+/// descriptors kept in reserve (`server.max_connections` leaves at least 256).
+const EVICTION_SLACK: usize = 64;
 
 /// Why a connection was refused (the `reason` label of `fhirgate_connections_refused_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,9 +60,13 @@ pub(super) struct Connections {
     open: AtomicUsize,
     /// Silent connections per [`address_key`]; an address leaves the map at 0.
     silent: Mutex<HashMap<IpAddr, usize>>,
+    /// Silent connections by accept order, oldest first: the ones to evict at the cap.
+    queue: Mutex<BTreeMap<u64, Arc<SilentState>>>,
+    next_seq: AtomicU64,
     open_gauge: Gauge,
     silent_gauge: Gauge,
     refused: [Counter; 2],
+    evicted: Counter,
     /// When a refusal was last logged, and how many were not logged since.
     refusal_log: Mutex<(Option<Instant>, u64)>,
 }
@@ -65,39 +81,73 @@ impl Connections {
             max_silent_per_ip,
             open: AtomicUsize::new(0),
             silent: Mutex::new(HashMap::new()),
+            queue: Mutex::new(BTreeMap::new()),
+            next_seq: AtomicU64::new(0),
             open_gauge: metrics::gauge!("fhirgate_connections_open"),
             silent_gauge: metrics::gauge!("fhirgate_connections_silent"),
             refused: [
                 refused(Refusal::MaxConnections.label()),
                 refused(Refusal::PerIpSilent.label()),
             ],
+            evicted: metrics::counter!("fhirgate_connections_evicted_total"),
             refusal_log: Mutex::new((None, 0)),
         })
     }
 
     /// Admits a connection from `ip` (counted open and silent), or says why not: counted in
-    /// `fhirgate_connections_refused_total` and logged at most every few seconds. Called by
-    /// the accept loop only, so the open count cannot pass the cap between compare and add.
+    /// `fhirgate_connections_refused_total` and logged at most every few seconds. At the
+    /// total cap the oldest silent connection is evicted to make room (counted in
+    /// `fhirgate_connections_evicted_total`); only with none silent is `ip` refused. Called
+    /// by the accept loop only, so the open count cannot pass the cap between compare and add.
     pub(super) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<(OpenSlot, SilentSlot), Refusal> {
-        let refusal = if self.open.load(Ordering::Acquire) >= self.max_open {
-            Some(Refusal::MaxConnections)
-        } else {
-            self.count_silent(address_key(ip)).err()
-        };
-        if let Some(refusal) = refusal {
+        let key = address_key(ip);
+        if let Err(refusal) = self.count_silent(key) {
             self.refused(refusal, ip);
             return Err(refusal);
+        }
+        let open = self.open.load(Ordering::Acquire);
+        if open >= self.max_open
+            && !(open < self.max_open.saturating_add(EVICTION_SLACK) && self.evict_oldest())
+        {
+            self.uncount_silent(key);
+            self.refused(Refusal::MaxConnections, ip);
+            return Err(Refusal::MaxConnections);
         }
         self.open.fetch_add(1, Ordering::AcqRel);
         self.open_gauge.increment(1.0);
         self.silent_gauge.increment(1.0);
+        let state = Arc::new(SilentState {
+            silent: AtomicBool::new(true),
+            evict: Notify::new(),
+        });
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(seq, state.clone());
         let open = OpenSlot(self.clone());
         let silent = SilentSlot {
             connections: self.clone(),
-            key: address_key(ip),
-            silent: AtomicBool::new(true),
+            key,
+            seq,
+            state,
         };
         Ok((open, silent))
+    }
+
+    /// Tells the oldest silent connection to close; false when none is silent.
+    fn evict_oldest(&self) -> bool {
+        let oldest = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_first();
+        let Some((_, state)) = oldest else {
+            return false;
+        };
+        state.evict.notify_one();
+        self.evicted.increment(1);
+        true
     }
 
     fn count_silent(&self, key: IpAddr) -> Result<(), Refusal> {
@@ -113,8 +163,18 @@ impl Connections {
         Ok(())
     }
 
-    fn release_silent(&self, key: IpAddr) {
+    /// A silent connection spoke or closed: out of the gauge, its address's count and the
+    /// eviction queue.
+    fn release_silent(&self, key: IpAddr, seq: u64) {
         self.silent_gauge.decrement(1.0);
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&seq);
+        self.uncount_silent(key);
+    }
+
+    fn uncount_silent(&self, key: IpAddr) {
         if self.max_silent_per_ip == 0 {
             return;
         }
@@ -162,12 +222,19 @@ impl Drop for OpenSlot {
     }
 }
 
-/// A connection silent so far: it counts against its address's cap until [`Self::spoke`]
-/// or until dropped.
+/// A connection silent so far: it counts against its address's cap and may be evicted at
+/// the total cap until [`Self::spoke`], or until dropped.
 pub(super) struct SilentSlot {
     connections: Arc<Connections>,
     key: IpAddr,
+    seq: u64,
+    state: Arc<SilentState>,
+}
+
+/// Shared by a [`SilentSlot`] and its connection's task ([`Eviction`]).
+pub(super) struct SilentState {
     silent: AtomicBool,
+    evict: Notify,
 }
 
 impl SilentSlot {
@@ -175,16 +242,40 @@ impl SilentSlot {
     /// after the first, one relaxed load.
     #[inline]
     pub(super) fn spoke(&self) {
-        if self.silent.load(Ordering::Relaxed) && self.silent.swap(false, Ordering::Relaxed) {
-            self.connections.release_silent(self.key);
+        if self.state.silent.load(Ordering::Relaxed)
+            && self.state.silent.swap(false, Ordering::Relaxed)
+        {
+            self.connections.release_silent(self.key, self.seq);
         }
+    }
+
+    /// What the connection's task waits on to drop the connection when it is evicted.
+    pub(super) fn eviction(&self) -> Eviction {
+        Eviction(self.state.clone())
     }
 }
 
 impl Drop for SilentSlot {
     fn drop(&mut self) {
-        if *self.silent.get_mut() {
-            self.connections.release_silent(self.key);
+        if self.state.silent.load(Ordering::Relaxed) {
+            self.connections.release_silent(self.key, self.seq);
+        }
+    }
+}
+
+/// The eviction of one connection, awaited by its task.
+pub(super) struct Eviction(Arc<SilentState>);
+
+impl Eviction {
+    /// Completes when the connection was evicted while still silent. An eviction that
+    /// raced with its first request is ignored (the request is served), so this then
+    /// never completes.
+    pub(super) async fn wait(&self) {
+        loop {
+            self.0.evict.notified().await;
+            if self.0.silent.load(Ordering::Relaxed) {
+                return;
+            }
         }
     }
 }

@@ -82,6 +82,7 @@ pub(super) async fn serve(
         let Ok((open, silent)) = connections.admit(peer.ip()) else {
             continue;
         };
+        let eviction = silent.eviction();
         let service = PeerService {
             router: app.clone(),
             peer,
@@ -95,6 +96,7 @@ pub(super) async fn serve(
             let _open = open;
             let mut conn = pin!(conn);
             let mut stopping = pin!(signal_tx.closed());
+            let mut evicted = pin!(eviction.wait());
             let mut draining = false;
             loop {
                 tokio::select! {
@@ -106,6 +108,8 @@ pub(super) async fn serve(
                         }
                         break;
                     }
+                    // Evicted at the total cap while silent: dropping it closes it.
+                    () = &mut evicted => break,
                     () = &mut stopping, if !draining => {
                         draining = true;
                         conn.as_mut().graceful_shutdown();
