@@ -293,3 +293,50 @@ async fn a_malformed_if_match_in_a_bundle_entry_answers_400() {
         "{body}"
     );
 }
+
+/// A write is never answered 304 Not Modified (RFC 9110 §15.4.5: only GET and HEAD): a
+/// patient token's PUT or PATCH with `If-None-Match` matching the version it wrote answered
+/// 304 although the write was stored (attack finding, 30 Nov 2026). `If-None-Match` is not
+/// honoured on writes, as for a system token.
+#[tokio::test]
+async fn a_write_with_if_none_match_is_never_answered_304() {
+    let gw = start();
+    let system = system_token(&gw);
+    let writer = patient_token(&gw, "patient/*.cruds");
+    let created = post_json(&gw, "/Observation", &system, &observation(None, "inm")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let path = format!("/Observation/{id}");
+    let mut version = 1;
+    for (token, tag) in [(&writer, "*"), (&writer, r#"W/"2", W/"3""#), (&system, "*")] {
+        version += 1;
+        let body = observation(Some(&id), &format!("amended {version}")).to_string();
+        let (status, answer) = send_with(
+            &gw,
+            Method::PUT,
+            &path,
+            token,
+            ("if-none-match", tag),
+            Some(("application/fhir+json", body)),
+        )
+        .await;
+        assert_eq!(status, 200, "PUT with If-None-Match {tag}: {answer}");
+        assert_eq!(answer["meta"]["versionId"], version.to_string(), "{answer}");
+    }
+    version += 1;
+    let patch = json!([{"op": "replace", "path": "/code/text", "value": "patched"}]).to_string();
+    let (status, answer) = send_with(
+        &gw,
+        Method::PATCH,
+        &path,
+        &writer,
+        ("if-none-match", "*"),
+        Some(("application/json-patch+json", patch)),
+    )
+    .await;
+    assert_eq!(status, 200, "PATCH with If-None-Match *: {answer}");
+    assert_eq!(answer["meta"]["versionId"], version.to_string(), "{answer}");
+    let read = get(&gw, &path, &system).await.json();
+    assert_eq!(read["meta"]["versionId"], version.to_string());
+    assert_eq!(read["code"]["text"], "patched");
+}

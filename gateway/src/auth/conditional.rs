@@ -31,6 +31,10 @@ fn matches(if_none_match: &str, etag: &str) -> bool {
 
 /// After the post-filter: `304` when the client's `If-None-Match` matches the checked
 /// answer's ETag; `404` for an instance history left without entries (as a read would be).
+/// A write is never answered `304` (RFC 9110 §15.4.5: only for GET and HEAD): its answer
+/// describes what was written, so a match there would tell the client nothing changed
+/// when it did. `If-None-Match` is not honoured on writes, as for every other caller (the
+/// store ignores it there; FHIR R4 versions updates with `If-Match`, §3.1.0.6.2).
 pub fn finish(
     interaction: Interaction,
     if_none_match: Option<HeaderValue>,
@@ -49,6 +53,9 @@ pub fn finish(
     let (Some(wanted), StatusCode::OK) = (if_none_match, answer.status) else {
         return Ok(answer);
     };
+    if interaction.is_write() {
+        return Ok(answer);
+    }
     let etag = answer
         .headers
         .get(header::ETAG)
