@@ -340,3 +340,55 @@ async fn a_write_with_if_none_match_is_never_answered_304() {
     assert_eq!(read["meta"]["versionId"], version.to_string());
     assert_eq!(read["code"]["text"], "patched");
 }
+
+/// A stale `ifMatch` in a batch entry answers that entry 412 and the other entries run, for
+/// a patient token as for a system token (FHIR R4 §3.1.0.11.1; attack run of 30 Nov 2026,
+/// finding 3: the patient token's whole batch answered 412 and nothing ran); in a
+/// transaction it refuses the whole Bundle (412), nothing written.
+#[tokio::test]
+async fn a_stale_if_match_fails_only_its_batch_entry() {
+    let gw = start();
+    let system = system_token(&gw);
+    let writer = patient_token(&gw, "patient/*.cruds");
+    let created = post_json(&gw, "/Observation", &system, &observation(None, "stale")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    for token in [&writer, &system] {
+        let bundle = |kind: &str| {
+            json!({"resourceType": "Bundle", "type": kind, "entry": [
+                {"resource": {"resourceType": "Observation", "status": "final",
+                              "code": {"coding": [{"system": "urn:test", "code": format!("new-in-{kind}")}]},
+                              "subject": {"reference": format!("Patient/{A}")}},
+                 "request": {"method": "POST", "url": "Observation"}},
+                {"resource": observation(Some(&id), "stale write"),
+                 "request": {"method": "PUT", "url": format!("Observation/{id}"), "ifMatch": "W/\"7\""}}]})
+        };
+        let answer = post_json(&gw, "", token, &bundle("batch")).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let body = answer.json();
+        assert_eq!(
+            body["entry"][0]["response"]["status"], "201 Created",
+            "{body}"
+        );
+        assert_eq!(
+            body["entry"][1]["response"]["status"], "412 Precondition Failed",
+            "{body}"
+        );
+        let answer = post_json(&gw, "", token, &bundle("transaction")).await;
+        assert_eq!(answer.status, 412, "{}", answer.body);
+    }
+    let read = get(&gw, &format!("/Observation/{id}"), &system)
+        .await
+        .json();
+    assert_eq!(read["meta"]["versionId"], "1");
+    for (kind, expected) in [("transaction", 0), ("batch", 2)] {
+        let found = get(
+            &gw,
+            &format!("/Observation?code=urn:test|new-in-{kind}"),
+            &system,
+        )
+        .await;
+        let entries = found.json()["entry"].as_array().map_or(0, Vec::len);
+        assert_eq!(entries, expected, "created by the {kind}es: {}", found.body);
+    }
+}

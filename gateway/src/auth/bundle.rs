@@ -53,8 +53,8 @@ enum EntryError {
     /// The entry is not a well-formed interaction (400, diagnostics clipped): answered in
     /// place in a batch, the whole transaction's answer.
     Malformed(GatewayError),
-    /// Authorization refused the entry: 403 (`insufficient_scope`) or 404 (outside reach),
-    /// exactly the error the same request alone would get.
+    /// Authorization refused the entry: 403 (`insufficient_scope`), 404 (outside reach) or
+    /// 412 (a stale `ifMatch`), exactly the error the same request alone would get.
     Refused(GatewayError),
 }
 
@@ -103,8 +103,9 @@ pub async fn authorize(
                 return Err(refused(index, &why));
             }
             Err(EntryError::Refused(
-                e
-                @ (GatewayError::OperationNotSupported(_) | GatewayError::MethodNotAllowed { .. }),
+                e @ (GatewayError::OperationNotSupported(_)
+                | GatewayError::MethodNotAllowed { .. }
+                | GatewayError::PreconditionFailed(_)),
             )) => return Err(e),
             // An entry naming a resource outside the caller's reach, or (checked before
             // anything is forwarded, `lookup::check_readable`) a read of a resource that is
@@ -338,9 +339,9 @@ async fn authorize_entry(
     Box::pin(super::enforce::authorize(state, subject, &mut sub))
         .await
         .map_err(|e| match e {
-            GatewayError::Auth(AuthError::InsufficientScope(_)) | GatewayError::NotFound(_) => {
-                EntryError::Refused(e)
-            }
+            GatewayError::Auth(AuthError::InsufficientScope(_))
+            | GatewayError::NotFound(_)
+            | GatewayError::PreconditionFailed(_) => EntryError::Refused(e),
             GatewayError::BadRequest(_) => EntryError::Malformed(e),
             other => EntryError::Bundle(other),
         })?;
