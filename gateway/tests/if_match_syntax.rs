@@ -392,3 +392,34 @@ async fn a_stale_if_match_fails_only_its_batch_entry() {
         assert_eq!(entries, expected, "created by the {kind}es: {}", found.body);
     }
 }
+
+/// `If-Match` sent on several lines is one list (RFC 9110 §5.3): `W/"9"` and `W/"1"` on
+/// two lines match version 1, for a patient token (write guard) and a system token (store),
+/// where only the first line was read (attack run of 30 Nov 2026, finding 5).
+#[tokio::test]
+async fn if_match_on_several_lines_is_one_list() {
+    let gw = start();
+    let system = system_token(&gw);
+    let writer = patient_token(&gw, "patient/*.cruds");
+    for token in [&writer, &system] {
+        let created = post_json(&gw, "/Observation", &system, &observation(None, "lines")).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.json()["id"].as_str().expect("id").to_owned();
+        let put = |tags: [&str; 2]| {
+            support::client()
+                .put(gw.fhir(&format!("/Observation/{id}")))
+                .bearer_auth(token)
+                .header("content-type", "application/fhir+json")
+                .header("if-match", tags[0])
+                .header("if-match", tags[1])
+                .body(observation(Some(&id), "by lines").to_string())
+                .send()
+        };
+        let stale = put([r#"W/"8""#, r#"W/"9""#]).await.expect("send");
+        assert_eq!(stale.status().as_u16(), 412);
+        let answer = put([r#"W/"9""#, r#"W/"1""#]).await.expect("send");
+        assert_eq!(answer.status().as_u16(), 200);
+        let body: Value = answer.json().await.expect("json");
+        assert_eq!(body["meta"]["versionId"], "2", "{body}");
+    }
+}

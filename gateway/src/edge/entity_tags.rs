@@ -4,7 +4,7 @@
 //! checked, not a precondition that failed (412) or a tag that merely did not match (200).
 //! FHIR R4 http.html §3.1.0.6.2 sends the version as `W/"versionId"`.
 
-use axum::http::{HeaderMap, HeaderName, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use crate::error::GatewayError;
 
@@ -14,6 +14,28 @@ use crate::error::GatewayError;
 pub fn check(headers: &HeaderMap) -> Result<(), GatewayError> {
     for name in [header::IF_MATCH, header::IF_NONE_MATCH] {
         check_field(headers, &name)?;
+    }
+    Ok(())
+}
+
+/// [`check`], then each of the two fields sent on several lines is folded into one
+/// comma-separated line, which RFC 9110 §5.3 makes equivalent: whatever reads the field
+/// later (the write guard, an adapter) reads the whole list, not its first line only.
+pub fn check_and_fold(headers: &mut HeaderMap) -> Result<(), GatewayError> {
+    check(headers)?;
+    for name in [header::IF_MATCH, header::IF_NONE_MATCH] {
+        let lines: Vec<&[u8]> = headers
+            .get_all(&name)
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect();
+        if lines.len() < 2 {
+            continue;
+        }
+        let folded = HeaderValue::from_bytes(&lines.join(&b", "[..]));
+        if let Ok(folded) = folded {
+            headers.insert(name, folded);
+        }
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ pub async fn build(
     request_id: String,
     client_ip: Option<IpAddr>,
 ) -> Result<FhirRequest, GatewayError> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let raw_query = parts.uri.query().map(str::to_owned);
     let mut query = super::query::parse(raw_query.as_deref().unwrap_or("").as_bytes())?;
     check_query_size(&query)?;
@@ -56,8 +56,8 @@ pub async fn build(
     let target = parse_target(&parts.method, path).map_err(|e| with_allow(e, path))?;
     let base_url = public_base(server, &parts.headers)?;
     // An `If-Match`/`If-None-Match` that does not parse is 400 for every caller, before the
-    // scopes or any version are looked at.
-    super::entity_tags::check(&parts.headers)?;
+    // scopes or any version are looked at; one sent on several lines becomes one list.
+    super::entity_tags::check_and_fold(&mut parts.headers)?;
     // A create, update, patch or POST search the token's scopes cannot allow on the URL's
     // type is refused before its body is read (the admission layer reserved nothing for
     // it); what is malformed in its head stays 400 for every caller, as below.
