@@ -22,34 +22,34 @@ pub fn check(headers: &HeaderMap) -> Result<(), GatewayError> {
 /// comma-separated line, which RFC 9110 §5.3 makes equivalent: whatever reads the field
 /// later (the write guard, an adapter) reads the whole list, not its first line only.
 pub fn check_and_fold(headers: &mut HeaderMap) -> Result<(), GatewayError> {
-    check(headers)?;
     for name in [header::IF_MATCH, header::IF_NONE_MATCH] {
-        let lines: Vec<&[u8]> = headers
-            .get_all(&name)
-            .iter()
-            .map(|v| v.as_bytes())
-            .collect();
-        if lines.len() < 2 {
-            continue;
-        }
-        let folded = HeaderValue::from_bytes(&lines.join(&b", "[..]));
-        if let Ok(folded) = folded {
+        if let Some(folded) = check_field(headers, &name)? {
             headers.insert(name, folded);
         }
     }
     Ok(())
 }
 
-fn check_field(headers: &HeaderMap, name: &HeaderName) -> Result<(), GatewayError> {
+/// Checks the field `name` (all its lines); `Some` with the lines folded into one when it
+/// was sent on several.
+fn check_field(
+    headers: &HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<HeaderValue>, GatewayError> {
     let lines: Vec<&[u8]> = headers.get_all(name).iter().map(|v| v.as_bytes()).collect();
-    if lines.is_empty() || valid(&lines) {
-        return Ok(());
+    if lines.is_empty() {
+        return Ok(None);
     }
-    let name = match *name {
-        header::IF_MATCH => "If-Match",
-        _ => "If-None-Match",
-    };
-    Err(GatewayError::BadRequest(invalid_text(name)))
+    if !valid(&lines) {
+        let name = match *name {
+            header::IF_MATCH => "If-Match",
+            _ => "If-None-Match",
+        };
+        return Err(GatewayError::BadRequest(invalid_text(name)));
+    }
+    Ok((lines.len() > 1)
+        .then(|| HeaderValue::from_bytes(&lines.join(&b", "[..])).ok())
+        .flatten())
 }
 
 /// The same check on a batch or transaction entry's `request.ifMatch` and
