@@ -12,21 +12,13 @@ use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction, ResponseBody};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
+use crate::edge::weak_match;
 use crate::error::GatewayError;
 
 /// The client's `If-None-Match`, removed from `request` (with `If-Modified-Since`).
 pub fn take(request: &mut FhirRequest) -> Option<HeaderValue> {
     request.headers.remove(header::IF_MODIFIED_SINCE);
     request.headers.remove(header::IF_NONE_MATCH)
-}
-
-/// Weak comparison of entity tags (RFC 9110 §8.8.3.2): `W/"1"` matches `"1"`; `*` matches any.
-fn matches(if_none_match: &str, etag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    let etag = opaque(etag);
-    if_none_match
-        .split(',')
-        .any(|t| t.trim() == "*" || opaque(t) == etag)
 }
 
 /// After the post-filter: `304` when the client's `If-None-Match` matches the checked
@@ -61,7 +53,7 @@ pub fn finish(
         .get(header::ETAG)
         .and_then(|v| v.to_str().ok());
     match (wanted.to_str().ok(), etag) {
-        (Some(wanted), Some(etag)) if matches(wanted, etag) => {
+        (Some(wanted), Some(etag)) if weak_match(wanted, etag) => {
             let mut headers = HeaderMap::new();
             for name in [header::ETAG, header::LAST_MODIFIED] {
                 if let Some(v) = answer.headers.get(&name) {
@@ -82,10 +74,10 @@ pub fn finish(
 mod tests {
     #[test]
     fn weak_etags_match_and_star_matches_all() {
-        assert!(super::matches("W/\"1\"", "W/\"1\""));
-        assert!(super::matches("\"1\"", "W/\"1\""));
-        assert!(super::matches("W/\"3\", W/\"1\"", "W/\"1\""));
-        assert!(super::matches("*", "W/\"9\""));
-        assert!(!super::matches("W/\"2\"", "W/\"1\""));
+        assert!(super::weak_match("W/\"1\"", "W/\"1\""));
+        assert!(super::weak_match("\"1\"", "W/\"1\""));
+        assert!(super::weak_match("W/\"3\", W/\"1\"", "W/\"1\""));
+        assert!(super::weak_match("*", "W/\"9\""));
+        assert!(!super::weak_match("W/\"2\"", "W/\"1\""));
     }
 }

@@ -52,6 +52,15 @@ fn check_field(
         .flatten())
 }
 
+/// Weak comparison (RFC 9110 §8.8.3.2) of the entity-tag list `list` (an `If-None-Match`
+/// field) with `etag`: `W/"1"` matches `"1"`; `*` matches any.
+pub fn weak_match(list: &str, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let etag = opaque(etag);
+    list.split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == etag)
+}
+
 /// The same check on a batch or transaction entry's `request.ifMatch` and
 /// `request.ifNoneMatch`, which carry those header fields for the entry (FHIR R4
 /// `Bundle.entry.request`, http.html §3.1.0.11): `Err` with the text of the 400 when one

@@ -21,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use fhirgate_adapters::{FhirRequest, FhirResponse, Interaction};
 
 pub use base::public_base;
-pub use entity_tags::{check as check_entity_tags, check_entry as check_entry_entity_tags};
+pub use entity_tags::{
+    check as check_entity_tags, check_entry as check_entry_entity_tags, weak_match,
+};
 
 use crate::error::GatewayError;
 use crate::observe::{EdgeLabels, RequestId};

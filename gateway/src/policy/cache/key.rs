@@ -140,14 +140,11 @@ pub fn directives(headers: &HeaderMap) -> Directives {
 
 /// Whether `If-None-Match` matches `etag` (weak comparison, RFC 9110 §13.1.2; `*` matches).
 pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    let ours = strip(etag);
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == "*" || strip(t) == ours)
+        .any(|v| crate::edge::weak_match(v, etag))
 }
 
 /// What a successful write invalidates.
