@@ -135,9 +135,9 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// write and fsync, off the runtime's workers) and acknowledges each record once it is
 /// durable; while a batch is written the next one accumulates (group commit). The
 /// checkpoint (a file replaced by rename, as slow as an fsync on many disks) is replaced
-/// before the acknowledgements when no other request is waiting, and otherwise after
-/// them once the queue drains or at least every [`CHECKPOINT_INTERVAL`], so under load it
-/// does not bound the batch rate; a checkpoint lagging the log after a crash is brought up
+/// after the acknowledgements: at once when no other request is waiting, and otherwise
+/// once the queue drains or at least every [`CHECKPOINT_INTERVAL`], so it neither delays
+/// an answer nor, under load, bounds the batch rate; a checkpoint lagging the log after a crash is brought up
 /// to date at the next start. It stops once the queue is closed (every sender dropped, or
 /// [`AuditTrail::close`]) and drained, after a last checkpoint.
 async fn write_loop(
@@ -200,7 +200,7 @@ async fn write_loop(
             }
         };
         // No queued record and no reserved slot (every request reserves one before it
-        // runs): nobody waits behind this batch, so the checkpoint goes first.
+        // runs): nobody waits behind this batch, so the checkpoint follows it at once.
         let waiting = queue.clone();
         let idle = move || {
             waiting
