@@ -1,5 +1,5 @@
 # Sourced by bench/run (--instructions): user-space instructions per request, counted by
-# valgrind's callgrind, for nginx proxy_pass and for fhirgate's three paths.
+# valgrind's callgrind, for nginx proxy_pass, fhirgate's three paths and the stack's floor.
 #
 # Why: wall-clock figures on these shared 2-core machines move by ±10 % (more when other
 # work compiles beside the run), so a change of a few percent in fhirgate's CPU per request
@@ -24,6 +24,7 @@ INSTR_REQUESTS=${INSTR_REQUESTS:-400}
 INSTR_WARMUP=${INSTR_WARMUP:-100}
 INSTR_GATE_PORT=$((PORT_BASE + 5))
 INSTR_PROXY_PORT=$((PORT_BASE + 6))
+INSTR_FLOOR_PORT=$((PORT_BASE + 9))
 
 # Runs N requests of TARGET's kind against URL; dies unless every answer was 200.
 instr_requests() { # target url n
@@ -98,4 +99,20 @@ instructions_section() {
   done
   kill "$gate_pid" 2>/dev/null || true; wait "$gate_pid" 2>/dev/null || true
   rm -rf "$OUT/data-instr/audit"
+  # (d), (e) the stack's floor (gateway/benches/floor.rs), one process each in turn.
+  [ -n "${FLOOR_BIN:-}" ] || return 0
+  local mode arg floor_pid
+  for t in floor static; do
+    if [ "$t" = floor ]; then mode=proxy arg="http://127.0.0.1:$UPSTREAM_PORT"; else mode=fixed arg="$OUT/upstream/Observation.json"; fi
+    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind/$t.%p" \
+      "$FLOOR_BIN" "$mode" "127.0.0.1:$INSTR_FLOOR_PORT" "$arg" >"$OUT/$t-instr.log" 2>&1 &
+    floor_pid=$!
+    PIDS+=("$floor_pid")
+    for i in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$INSTR_FLOOR_PORT") 2>/dev/null && break; sleep 0.1; done
+    log "instructions: the stack's floor ($t) under callgrind, $INSTR_REQUESTS requests"
+    ir=$(instr_count "$floor_pid" "$t" "http://127.0.0.1:$INSTR_FLOOR_PORT$QUERY" "$t")
+    record instr "$t" 0 "$ir"
+    log "  $t: $ir instructions per request"
+    kill "$floor_pid" 2>/dev/null || true; wait "$floor_pid" 2>/dev/null || true
+  done
 }

@@ -21,7 +21,37 @@ LABELS = {
     "system": "(b) fhirgate, system/ token",
     "patient": "(b) fhirgate, patient/ token (post-filter)",
     "cache": "(c) fhirgate, cache hit",
+    "floor": "(d) stack floor: bare axum + reqwest pass-through",
+    "static": "(e) stack floor: bare axum, the Bundle from memory",
 }
+# Every target of the proxy section, in table order; (d) and (e) only with the floor.
+PROXY_TARGETS = ("nginx", "system", "patient", "cache", "floor", "static")
+# fhirgate's target against the floor that does the same hop without fhirgate's work.
+FLOOR_OF = {"system": "floor", "patient": "floor", "cache": "static"}
+
+
+def round_ratio(a, b):
+    """Median over rounds of a[r] / b[r] (both measured in the same round)."""
+    ratios = [a[r] / b[r] for r in a if r in b and b[r] > 0]
+    return statistics.median(ratios) if ratios else None
+
+
+def floor_note(p, rows, nginx):
+    """What the crates fhirgate is built on reach with none of its work, against the targets."""
+    for t, floor in FLOOR_OF.items():
+        v, f = floats(rows, "rps", t), floats(rows, "rps", floor)
+        if not v or not f:
+            continue
+        floor_ratio = round_ratio(f, nginx)
+        share = round_ratio(v, f)
+        goal = TARGET_RATIO[t]
+        verdict = ("above what the stack reaches with no work at all: no change to fhirgate's own "
+                   "work can meet it" if floor_ratio < goal else
+                   "within what the stack reaches: fhirgate's own work per request is what stands "
+                   "in the way")
+        p(f"- {LABELS[t]}: {share:.2f}× its floor {LABELS[floor][:3]} ({floor_ratio:.2f}× nginx); "
+          f"the target {goal:.1f}× nginx is {verdict}.")
+    p("")
 
 
 def load(path):
@@ -105,7 +135,7 @@ def main():
         p("")
         p("| target | median req/s | rounds (min–max) | ratio to nginx (median of rounds) | target | |")
         p("|---|---:|---:|---:|---:|---|")
-        for t in ("nginx", "system", "patient", "cache"):
+        for t in PROXY_TARGETS:
             v = floats(rows, "rps", t)
             if not v:
                 continue
@@ -116,6 +146,7 @@ def main():
               f"{ratio:.2f}× | {'≥ %.1f×' % goal if goal else '—'} | "
               f"{mark(ratio >= goal) if goal else ''} |")
         p("")
+        floor_note(p, rows, nginx)
     p50n = floats(rows, "p50", "nginx")
     if p50n:
         p99n = floats(rows, "p99", "nginx")
@@ -124,7 +155,7 @@ def main():
         p("")
         p("| target | p50 ms | p99 ms | achieved req/s | added p50 ms | added p99 ms | targets (≤ 0.3 / ≤ 2 ms) |")
         p("|---|---:|---:|---:|---:|---:|---|")
-        for t in ("nginx", "system", "patient", "cache"):
+        for t in PROXY_TARGETS:
             a50, a99 = floats(rows, "p50", t), floats(rows, "p99", t)
             got = floats(rows, "achieved", t)
             if not a50:
@@ -132,7 +163,7 @@ def main():
             added50 = statistics.median(a50[r] - p50n[r] for r in a50 if r in p50n) * 1000
             added99 = statistics.median(a99[r] - p99n[r] for r in a99 if r in p99n) * 1000
             verdict = ""
-            if t != "nginx":
+            if t in TARGET_RATIO:
                 verdict = f"p50 {mark(added50 <= TARGET_ADDED_P50_MS)}, p99 {mark(added99 <= TARGET_ADDED_P99_MS)}"
             p(f"| {LABELS[t]} | {statistics.median(a50.values()) * 1000:.3f} | "
               f"{statistics.median(a99.values()) * 1000:.3f} | {statistics.median(got.values()):,.0f} | "
@@ -144,7 +175,7 @@ def main():
         p("")
         p("| target | p50 ms | p99 ms | added p50 ms | added p99 ms |")
         p("|---|---:|---:|---:|---:|")
-        for t in ("nginx", "system", "patient", "cache"):
+        for t in PROXY_TARGETS:
             a50, a99 = floats(rows, "p50light", t), floats(rows, "p99light", t)
             if not a50:
                 continue
@@ -160,7 +191,7 @@ def main():
         p("")
         p("| target | instructions per request | ratio to nginx |")
         p("|---|---:|---:|")
-        for t in ("nginx", "system", "patient", "cache"):
+        for t in PROXY_TARGETS:
             if instr.get(t):
                 ratio = f"{instr[t] / instr['nginx']:.1f}×" if instr.get("nginx") else "—"
                 p(f"| {LABELS[t]} | {instr[t]:,.0f} | {'—' if t == 'nginx' else ratio} |")
