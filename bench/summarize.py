@@ -44,6 +44,8 @@ def floor_note(p, rows, nginx):
             continue
         floor_ratio = round_ratio(f, nginx)
         share = round_ratio(v, f)
+        if floor_ratio is None or share is None:
+            continue
         goal = TARGET_RATIO[t]
         verdict = ("above what the stack reaches with no work at all: no change to fhirgate's own "
                    "work can meet it" if floor_ratio < goal else

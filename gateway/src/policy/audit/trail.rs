@@ -137,8 +137,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// checkpoint (a file replaced by rename, as slow as an fsync on many disks) is replaced
 /// after the acknowledgements: at once when no other request is waiting, and otherwise
 /// once the queue drains or at least every [`CHECKPOINT_INTERVAL`], so it neither delays
-/// an answer nor, under load, bounds the batch rate; a checkpoint lagging the log after a crash is brought up
-/// to date at the next start. It stops once the queue is closed (every sender dropped, or
+/// an answer nor, under load, bounds the batch rate; a checkpoint lagging the log after a
+/// crash is brought up to date at the next start. It stops once the queue is closed (every sender dropped, or
 /// [`AuditTrail::close`]) and drained, after a last checkpoint.
 async fn write_loop(
     mut rx: mpsc::Receiver<Job>,
