@@ -141,8 +141,8 @@ def main():
             v = floats(rows, "rps", t)
             if not v:
                 continue
-            ratios = [v[r] / nginx[r] for r in v if r in nginx and nginx[r] > 0]
-            ratio = statistics.median(ratios) if ratios else float("nan")
+            ratio = round_ratio(v, nginx)
+            ratio = float("nan") if ratio is None else ratio
             goal = TARGET_RATIO.get(t)
             p(f"| {LABELS[t]} | {statistics.median(v.values()):,.0f} | {fmt_range(v.values())} | "
               f"{ratio:.2f}× | {'≥ %.1f×' % goal if goal else '—'} | "
